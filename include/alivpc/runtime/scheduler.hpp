@@ -1,0 +1,154 @@
+// The scheduler concept and the awaitables built on it.
+//
+// Every timed thing in alivpc (backoff, renewal, reconcile, request deadlines in the simulator)
+// goes through a scheduler, so that the same coroutine runs on real time (asio_scheduler) and
+// on virtual time (virtual_scheduler) without change.
+#pragma once
+
+#include <alivpc/runtime/prng.hpp>
+#include <alivpc/runtime/task.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace alivpc {
+
+using clock_duration = std::chrono::nanoseconds;
+using time_point = std::chrono::steady_clock::time_point;  // monotonic; virtual in the simulator
+using wall_time = std::chrono::system_clock::time_point;   // UTC, for signatures and expiries
+using timer_id = std::uint64_t;
+
+template <class S>
+concept scheduler = requires(S& s, const S& cs, time_point t, std::function<void()> fn, timer_id id) {
+  { cs.now() } -> std::same_as<time_point>;        // monotonic now, for deadlines
+  { cs.wall_now() } -> std::same_as<wall_time>;    // UTC now, for timestamps and expiries
+  { s.call_at(t, std::move(fn)) } -> std::same_as<timer_id>;  // run fn at t, never inline
+  { s.cancel(id) } -> std::same_as<bool>;          // true when fn had not run yet (it never will)
+  { s.random() } -> std::same_as<prng&>;           // the seeded PRNG owned by this scheduler
+};
+
+// co_await sleep_until(s, t): resumes at t (at once, via the queue, when t is past).
+template <scheduler S>
+auto sleep_until(S& s, time_point t) {
+  struct awaiter {
+    S& s;
+    time_point t;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) { s.call_at(t, [h] { h.resume(); }); }
+    void await_resume() const noexcept {}
+  };
+  return awaiter{s, t};
+}
+
+template <scheduler S>
+auto sleep_for(S& s, clock_duration d) {
+  return sleep_until(s, s.now() + d);
+}
+
+// Lets other ready work run first.
+template <scheduler S>
+auto yield(S& s) {
+  return sleep_until(s, s.now());
+}
+
+// Starts a task that runs on its own; an exception that escapes it is passed to on_error.
+template <scheduler S, class OnError>
+void spawn(S& s, task<void> t, OnError on_error) {
+  auto holder = std::make_shared<task<void>>(std::move(t));
+  s.call_at(s.now(), [holder, on_error = std::move(on_error)]() mutable {
+    detail::run_detached(std::move(*holder), std::move(on_error));
+  });
+}
+
+// Without a handler an escaped exception is a bug: say what it was and stop.
+template <scheduler S>
+void spawn(S& s, task<void> t) {
+  spawn(s, std::move(t), [](std::exception_ptr e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      std::fprintf(stderr, "alivpc: unhandled exception in a spawned task: %s\n", ex.what());
+    } catch (...) {
+      std::fprintf(stderr, "alivpc: unhandled non-standard exception in a spawned task\n");
+    }
+    std::terminate();
+  });
+}
+
+// A notification that coroutines can wait for, with a deadline. notify() wakes every current
+// waiter (through the scheduler, never inline). Used for "lease lost", "stop", "config changed".
+template <scheduler S>
+class async_event {
+ public:
+  explicit async_event(S& s) : s_(s) {}
+  async_event(const async_event&) = delete;
+  async_event& operator=(const async_event&) = delete;
+
+  // Wakes all waiters; a later wait() waits for the next notify().
+  void notify() {
+    auto waiters = std::move(waiters_);
+    waiters_.clear();
+    for (auto& w : waiters) wake(w, true);
+  }
+  // Sets the event for good: every wait, now or later, returns true at once.
+  void set() {
+    set_ = true;
+    notify();
+  }
+  bool is_set() const noexcept { return set_; }
+
+  // co_await ev.wait_until(t) -> true when notified, false on timeout.
+  auto wait_until(time_point deadline) {
+    struct awaiter {
+      async_event& ev;
+      time_point deadline;
+      std::shared_ptr<waiter_state> state;
+      bool await_ready() const noexcept { return ev.set_; }
+      void await_suspend(std::coroutine_handle<> h) {
+        state = std::make_shared<waiter_state>();
+        state->handle = h;
+        std::weak_ptr<waiter_state> weak = state;
+        state->timer = ev.s_.call_at(deadline, [weak, &ev = ev] {
+          if (auto st = weak.lock()) ev.on_timeout(st);
+        });
+        ev.waiters_.push_back(state);
+      }
+      bool await_resume() const noexcept { return state ? state->notified : true; }
+    };
+    return awaiter{*this, deadline, nullptr};
+  }
+  auto wait() { return wait_until(time_point::max()); }
+
+ private:
+  struct waiter_state {
+    std::coroutine_handle<> handle;
+    timer_id timer = 0;
+    bool notified = false;
+    bool done = false;
+  };
+  void wake(const std::shared_ptr<waiter_state>& w, bool notified) {
+    if (w->done) return;
+    w->done = true;
+    w->notified = notified;
+    s_.cancel(w->timer);
+    s_.call_at(s_.now(), [w] { w->handle.resume(); });
+  }
+  void on_timeout(const std::shared_ptr<waiter_state>& w) {
+    std::erase(waiters_, w);
+    if (w->done) return;
+    w->done = true;
+    w->notified = false;
+    w->handle.resume();
+  }
+
+  S& s_;
+  std::vector<std::shared_ptr<waiter_state>> waiters_;
+  bool set_ = false;
+};
+
+}  // namespace alivpc

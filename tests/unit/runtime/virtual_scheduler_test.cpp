@@ -1,0 +1,98 @@
+#include <alivpc/error.hpp>
+#include <alivpc/runtime/virtual_scheduler.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace std::chrono_literals;
+using alivpc::task;
+using alivpc::virtual_scheduler;
+
+namespace {
+task<int> add_later(virtual_scheduler& s, int a, int b) {
+  co_await alivpc::sleep_for(s, 5s);
+  co_return a + b;
+}
+task<void> chain(virtual_scheduler& s, std::vector<int>& out) {
+  out.push_back(co_await add_later(s, 1, 2));
+  out.push_back(co_await add_later(s, 3, 4));
+}
+task<void> thrower(virtual_scheduler& s) {
+  co_await alivpc::sleep_for(s, 1s);
+  throw alivpc::error(alivpc::error_kind::transient, "boom");
+}
+}  // namespace
+
+TEST(VirtualScheduler, RunsCoroutinesInVirtualTime) {
+  virtual_scheduler s(1);
+  std::vector<int> out;
+  alivpc::spawn(s, chain(s, out));
+  s.run();
+  EXPECT_EQ(out, (std::vector<int>{3, 7}));
+  EXPECT_EQ(s.now().time_since_epoch(), 10s);
+}
+
+TEST(VirtualScheduler, OrdersByTimeThenSequence) {
+  virtual_scheduler s;
+  std::string order;
+  auto t0 = s.now();
+  s.call_at(t0 + 2s, [&] { order += 'c'; });
+  s.call_at(t0 + 1s, [&] { order += 'a'; });
+  s.call_at(t0 + 1s, [&] { order += 'b'; });
+  auto id = s.call_at(t0 + 1s, [&] { order += 'x'; });
+  EXPECT_TRUE(s.cancel(id));
+  EXPECT_FALSE(s.cancel(id));
+  s.run_until(t0 + 1s);
+  EXPECT_EQ(order, "ab");
+  s.run();
+  EXPECT_EQ(order, "abc");
+}
+
+TEST(VirtualScheduler, ExceptionsReachTheErrorHandler) {
+  virtual_scheduler s;
+  std::string what;
+  alivpc::spawn(s, thrower(s), [&](std::exception_ptr e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const alivpc::error& err) {
+      what = err.what();
+    }
+  });
+  s.run();
+  EXPECT_EQ(what, "boom");
+}
+
+TEST(VirtualScheduler, RunsThousandsOfCoroutinesInOneThread) {
+  virtual_scheduler s(7);
+  int done = 0;
+  auto worker = [](virtual_scheduler& s, int& done) -> task<void> {
+    for (int i = 0; i < 10; ++i) co_await alivpc::sleep_for(s, std::chrono::milliseconds(s.random().between(1, 1000)));
+    ++done;
+  };
+  for (int i = 0; i < 5000; ++i) alivpc::spawn(s, worker(s, done));
+  s.run();
+  EXPECT_EQ(done, 5000);
+}
+
+TEST(AsyncEvent, WakesWaitersOrTimesOut) {
+  virtual_scheduler s;
+  alivpc::async_event<virtual_scheduler> ev(s);
+  std::vector<std::string> log;
+  auto waiter = [](virtual_scheduler& s, alivpc::async_event<virtual_scheduler>& ev,
+                   std::vector<std::string>& log, std::chrono::seconds timeout,
+                   std::string name) -> task<void> {
+    bool notified = co_await ev.wait_until(s.now() + timeout);
+    log.push_back(name + (notified ? ":notified@" : ":timeout@") +
+                  std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                     s.now().time_since_epoch())
+                                     .count()));
+  };
+  alivpc::spawn(s, waiter(s, ev, log, 10s, "a"));
+  alivpc::spawn(s, waiter(s, ev, log, 2s, "b"));
+  s.call_at(s.now() + 5s, [&] { ev.notify(); });
+  s.run();
+  EXPECT_EQ(log, (std::vector<std::string>{"b:timeout@2", "a:notified@5"}));
+  ev.set();
+  alivpc::spawn(s, waiter(s, ev, log, 10s, "c"));
+  s.run();
+  EXPECT_EQ(log.back(), "c:notified@5");
+}
