@@ -25,15 +25,24 @@ enum class error_kind {
 
 constexpr std::string_view to_string(error_kind k) {
   switch (k) {
-    case error_kind::invalid_argument: return "invalid argument";
-    case error_kind::parse: return "parse error";
-    case error_kind::not_found: return "not found";
-    case error_kind::conflict: return "conflict";
-    case error_kind::exhausted: return "exhausted";
-    case error_kind::transient: return "transient";
-    case error_kind::permanent: return "permanent";
-    case error_kind::io: return "I/O error";
-    case error_kind::cancelled: return "cancelled";
+    case error_kind::invalid_argument:
+      return "invalid argument";
+    case error_kind::parse:
+      return "parse error";
+    case error_kind::not_found:
+      return "not found";
+    case error_kind::conflict:
+      return "conflict";
+    case error_kind::exhausted:
+      return "exhausted";
+    case error_kind::transient:
+      return "transient";
+    case error_kind::permanent:
+      return "permanent";
+    case error_kind::io:
+      return "I/O error";
+    case error_kind::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }

@@ -45,7 +45,8 @@ class ipv4_address {
   static ipv4_address parse(std::string_view text) {
     if (auto a = try_parse(text)) return *a;
     fail(error_kind::invalid_argument,
-         "\"" + std::string(text) + "\": not an IPv4 address (expected a dotted quad like 10.0.0.1)");
+         "\"" + std::string(text) +
+             "\": not an IPv4 address (expected a dotted quad like 10.0.0.1)");
   }
 
   constexpr std::uint32_t value() const noexcept { return value_; }
@@ -93,8 +94,8 @@ class ipv4_cidr {
            quoted + ": \"" + std::string(text.substr(0, slash)) + "\" is not an IPv4 address");
     auto len_text = text.substr(slash + 1);
     int prefix = 0;
-    bool digits_ok = !len_text.empty() && len_text.size() <= 2 &&
-                     !(len_text.size() > 1 && len_text[0] == '0');
+    bool digits_ok =
+        !len_text.empty() && len_text.size() <= 2 && !(len_text.size() > 1 && len_text[0] == '0');
     for (char c : len_text) {
       if (c < '0' || c > '9') {
         digits_ok = false;
@@ -106,8 +107,8 @@ class ipv4_cidr {
       fail(error_kind::invalid_argument, quoted + ": prefix length must be 0..32");
     ipv4_cidr result(*addr, prefix);
     if (!opts.allow_host_bits && result.addr_ != addr->value())
-      fail(error_kind::invalid_argument, quoted + ": host bits are set (did you mean " +
-                                             result.to_string() + "?)");
+      fail(error_kind::invalid_argument,
+           quoted + ": host bits are set (did you mean " + result.to_string() + "?)");
     return result;
   }
 
@@ -129,9 +130,7 @@ class ipv4_cidr {
   constexpr std::uint64_t first() const noexcept { return addr_; }
   constexpr std::uint64_t end() const noexcept { return std::uint64_t{addr_} + size(); }
 
-  constexpr bool contains(ipv4_address a) const noexcept {
-    return (a.value() & mask()) == addr_;
-  }
+  constexpr bool contains(ipv4_address a) const noexcept { return (a.value() & mask()) == addr_; }
   constexpr bool contains(const ipv4_cidr& other) const noexcept {
     return other.prefix_ >= prefix_ && contains(other.network());
   }
@@ -151,8 +150,7 @@ class ipv4_cidr {
   }
   // The index-th subnet of `length` (index < subnet_count(length)).
   constexpr ipv4_cidr subnet(int length, std::uint64_t index) const noexcept {
-    return ipv4_cidr(ipv4_address(static_cast<std::uint32_t>(
-                         addr_ + (index << (32 - length)))),
+    return ipv4_cidr(ipv4_address(static_cast<std::uint32_t>(addr_ + (index << (32 - length)))),
                      length);
   }
   // Calls fn(subnet) for each subnet of `length` in order; fn may return false to stop.

@@ -28,7 +28,14 @@ struct address_info {
   friend bool operator==(const address_info&, const address_info&) = default;
 };
 
-enum class route_type : std::uint8_t { unicast = 1, local = 2, broadcast = 3, blackhole = 6, unreachable = 7, prohibit = 8 };
+enum class route_type : std::uint8_t {
+  unicast = 1,
+  local = 2,
+  broadcast = 3,
+  blackhole = 6,
+  unreachable = 7,
+  prohibit = 8
+};
 
 struct route_info {
   std::uint32_t table = 254;  // RT_TABLE_MAIN
@@ -43,8 +50,8 @@ struct route_info {
 
 // flanneld's interface flags.
 struct interface_selection {
-  std::vector<std::string> ifaces;         // --iface: names or IPs, tried in order
-  std::vector<std::string> iface_regexes;  // --iface-regex: tried in order
+  std::vector<std::string> ifaces;             // --iface: names or IPs, tried in order
+  std::vector<std::string> iface_regexes;      // --iface-regex: tried in order
   std::optional<net::ipv4_address> public_ip;  // --public-ip
 };
 

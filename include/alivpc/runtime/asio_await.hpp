@@ -1,7 +1,8 @@
 // Awaiting Asio/Beast asynchronous operations from a task<T>.
 //
 //   auto [ec, n] = co_await asio_op<void(boost::system::error_code, std::size_t)>(
-//       [&](auto handler) { boost::beast::http::async_read(stream, buf, res, std::move(handler)); });
+//       [&](auto handler) { boost::beast::http::async_read(stream, buf, res, std::move(handler));
+//       });
 //
 // The handler resumes the coroutine on the io_context thread that completed the operation.
 #pragma once

@@ -15,7 +15,9 @@ class asio_scheduler {
  public:
   // Seed 0 means "from std::random_device": real deployments want different jitter per node.
   explicit asio_scheduler(boost::asio::io_context& io, std::uint64_t seed = 0)
-      : io_(io), rng_(seed ? seed : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()) {}
+      : io_(io),
+        rng_(seed ? seed : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()) {
+  }
   asio_scheduler(const asio_scheduler&) = delete;
   asio_scheduler& operator=(const asio_scheduler&) = delete;
 

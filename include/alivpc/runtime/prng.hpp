@@ -22,7 +22,8 @@ class prng {
 
   void reseed(std::uint64_t seed) noexcept {
     seed_ = seed;
-    for (auto& word : s_) word = splitmix64(seed);
+    for (auto& word : s_)
+      word = splitmix64(seed);
   }
   std::uint64_t seed() const noexcept { return seed_; }
 

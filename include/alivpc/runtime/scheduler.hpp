@@ -24,12 +24,13 @@ using wall_time = std::chrono::system_clock::time_point;   // UTC, for signature
 using timer_id = std::uint64_t;
 
 template <class S>
-concept scheduler = requires(S& s, const S& cs, time_point t, std::function<void()> fn, timer_id id) {
-  { cs.now() } -> std::same_as<time_point>;        // monotonic now, for deadlines
-  { cs.wall_now() } -> std::same_as<wall_time>;    // UTC now, for timestamps and expiries
+concept scheduler = requires(S& s, const S& cs, time_point t, std::function<void()> fn,
+                             timer_id id) {
+  { cs.now() } -> std::same_as<time_point>;      // monotonic now, for deadlines
+  { cs.wall_now() } -> std::same_as<wall_time>;  // UTC now, for timestamps and expiries
   { s.call_at(t, std::move(fn)) } -> std::same_as<timer_id>;  // run fn at t, never inline
-  { s.cancel(id) } -> std::same_as<bool>;          // true when fn had not run yet (it never will)
-  { s.random() } -> std::same_as<prng&>;           // the seeded PRNG owned by this scheduler
+  { s.cancel(id) } -> std::same_as<bool>;  // true when fn had not run yet (it never will)
+  { s.random() } -> std::same_as<prng&>;   // the seeded PRNG owned by this scheduler
 };
 
 // co_await sleep_until(s, t): resumes at t (at once, via the queue, when t is past).
@@ -39,7 +40,9 @@ auto sleep_until(S& s, time_point t) {
     S& s;
     time_point t;
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) { s.call_at(t, [h] { h.resume(); }); }
+    void await_suspend(std::coroutine_handle<> h) {
+      s.call_at(t, [h] { h.resume(); });
+    }
     void await_resume() const noexcept {}
   };
   return awaiter{s, t};
@@ -93,7 +96,8 @@ class async_event {
   void notify() {
     auto waiters = std::move(waiters_);
     waiters_.clear();
-    for (auto& w : waiters) wake(w, true);
+    for (auto& w : waiters)
+      wake(w, true);
   }
   // Sets the event for good: every wait, now or later, returns true at once.
   void set() {

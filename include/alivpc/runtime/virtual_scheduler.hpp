@@ -70,9 +70,7 @@ class virtual_scheduler {
   struct entry {
     time_point at;
     timer_id id;  // ids grow with every call_at, so they are the sequence number too
-    bool operator>(const entry& o) const noexcept {
-      return at != o.at ? at > o.at : id > o.id;
-    }
+    bool operator>(const entry& o) const noexcept { return at != o.at ? at > o.at : id > o.id; }
   };
   time_point now_{};
   std::priority_queue<entry, std::vector<entry>, std::greater<>> queue_;

@@ -42,7 +42,8 @@ TEST(Ipv4Cidr, ParseErrorsNameTheValueAndTheRule) {
   EXPECT_FALSE(ipv4_cidr::try_parse("10.0.0.0/").has_value());
   EXPECT_FALSE(ipv4_cidr::try_parse("10.0.0.0/08").has_value());
   EXPECT_FALSE(ipv4_cidr::try_parse("10.0.0.0/-1").has_value());
-  EXPECT_EQ(ipv4_cidr::parse("10.24.5.1/24", {.allow_host_bits = true}).to_string(), "10.24.5.0/24");
+  EXPECT_EQ(ipv4_cidr::parse("10.24.5.1/24", {.allow_host_bits = true}).to_string(),
+            "10.24.5.0/24");
 }
 
 TEST(Ipv4Cidr, Relations) {

@@ -65,10 +65,12 @@ TEST(VirtualScheduler, RunsThousandsOfCoroutinesInOneThread) {
   virtual_scheduler s(7);
   int done = 0;
   auto worker = [](virtual_scheduler& s, int& done) -> task<void> {
-    for (int i = 0; i < 10; ++i) co_await alivpc::sleep_for(s, std::chrono::milliseconds(s.random().between(1, 1000)));
+    for (int i = 0; i < 10; ++i)
+      co_await alivpc::sleep_for(s, std::chrono::milliseconds(s.random().between(1, 1000)));
     ++done;
   };
-  for (int i = 0; i < 5000; ++i) alivpc::spawn(s, worker(s, done));
+  for (int i = 0; i < 5000; ++i)
+    alivpc::spawn(s, worker(s, done));
   s.run();
   EXPECT_EQ(done, 5000);
 }
@@ -81,10 +83,10 @@ TEST(AsyncEvent, WakesWaitersOrTimesOut) {
                    std::vector<std::string>& log, std::chrono::seconds timeout,
                    std::string name) -> task<void> {
     bool notified = co_await ev.wait_until(s.now() + timeout);
-    log.push_back(name + (notified ? ":notified@" : ":timeout@") +
-                  std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                     s.now().time_since_epoch())
-                                     .count()));
+    log.push_back(
+        name + (notified ? ":notified@" : ":timeout@") +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::seconds>(s.now().time_since_epoch()).count()));
   };
   alivpc::spawn(s, waiter(s, ev, log, 10s, "a"));
   alivpc::spawn(s, waiter(s, ev, log, 2s, "b"));

@@ -1,0 +1,62 @@
+# The two commands a newcomer needs (see README):
+#   make demo   the main job: etcd + the AliCloud emulator + three flanneld_alivpc daemons
+#   make test   every test (unit, property, integration, sanitizers, fuzz smoke, static checks)
+# Both install what they need on Debian 12 (as root) and build in build/.
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: demo test deps build build-asan unit asan fuzz fuzz-smoke bench format format-check tidy clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	scripts/demo.sh $(BUILD)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE integration
+	ctest --test-dir $(BUILD) --output-on-failure -L integration
+	$(MAKE) --no-print-directory asan
+	$(MAKE) --no-print-directory fuzz-smoke
+	$(MAKE) --no-print-directory format-check
+
+# Unit and property tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DALIVPC_SANITIZE=ON \
+	  -DALIVPC_BUILD_BENCH=OFF -DALIVPC_BUILD_EXAMPLES=OFF
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L 'unit|property'
+
+fuzz-build: deps
+	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DALIVPC_BUILD_FUZZ=ON \
+	  -DALIVPC_BUILD_TESTS=OFF -DALIVPC_BUILD_BENCH=OFF -DALIVPC_BUILD_EXAMPLES=OFF -DALIVPC_BUILD_SIM=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+# Every fuzz target for FUZZ_SECONDS (default 60), keeping new corpus entries.
+FUZZ_SECONDS ?= 60
+fuzz: fuzz-build
+	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh $(FUZZ_BUILD) 15 --smoke
+
+bench: build
+	$(BUILD)/tests/bench/alivpc_bench
+
+format:
+	git ls-files '*.hpp' '*.cpp' | xargs clang-format -i
+
+format-check:
+	git ls-files '*.hpp' '*.cpp' | xargs clang-format --dry-run -Werror
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
