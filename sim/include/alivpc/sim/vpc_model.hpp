@@ -1,0 +1,482 @@
+// A model of the parts of an Alibaba Cloud VPC that the route backend touches: regions, VPCs,
+// VRouters, route tables and entries, vSwitches, ECS instances and their ENIs, with the service's
+// rules (asynchronous Pending -> Available, one write at a time per VPC, quota, reserved
+// destinations), rate limits, latency, injected faults and counters.
+//
+// The model owns no clock: every operation takes `now` (alivpc::time_point), and an entry's status
+// is computed from the timestamps it carries. The same model runs under virtual_scheduler (the
+// simulator) and in real time (alivpc-emulator). Failures are thrown as sim::api_failure with the
+// real service's HTTP status, Code and Message.
+#pragma once
+
+#include <alivpc/net/ipv4.hpp>
+#include <alivpc/runtime/prng.hpp>
+#include <alivpc/runtime/scheduler.hpp>
+#include <alivpc/sim/api_error.hpp>
+#include <alivpc/sim/vpc_policy.hpp>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace alivpc::sim {
+
+struct model_config {
+  std::size_t quota_per_table = 200;                // custom entries per route table
+  clock_duration write_delay = milliseconds(1000);  // Pending -> Available, Deleting -> gone
+  latency_distribution default_latency = latency_distribution::fixed(milliseconds(0));
+  std::map<std::string, latency_distribution> latency;  // per action
+  std::map<std::string, double> throttle_per_minute;    // action ("*" = each action) -> N per 60 s
+  std::vector<fault_rule> faults;
+  std::vector<outage> outages;
+};
+
+enum class entry_status { pending, available, deleting, gone };
+
+inline const char* to_api_string(entry_status s) {
+  switch (s) {
+    case entry_status::pending:
+      return "Pending";
+    case entry_status::available:
+      return "Available";
+    case entry_status::deleting:
+      return "Deleting";
+    case entry_status::gone:
+      return "Deleted";
+  }
+  return "Unknown";
+}
+
+struct route_entry_record {
+  std::string id;  // rte-...
+  std::string table_id;
+  net::ipv4_cidr destination;
+  bool system = false;
+  std::string next_hop_type;  // "Instance", "NetworkInterface"; "local" for system entries
+  std::string next_hop_id;
+  time_point available_at{};
+  std::optional<time_point> gone_at;  // set by a delete
+
+  entry_status status(time_point now) const {
+    if (gone_at) return now < *gone_at ? entry_status::deleting : entry_status::gone;
+    return now < available_at ? entry_status::pending : entry_status::available;
+  }
+};
+
+struct route_table_record {
+  std::string id;
+  std::string vrouter_id;
+  std::string vpc_id;
+  bool system = true;
+  std::vector<std::string> vswitch_ids;  // bound vSwitches (custom tables)
+  // Keyed by destination (network, prefix): destinations are unique per table.
+  std::map<std::pair<std::uint32_t, int>, route_entry_record> entries;
+};
+
+struct vswitch_record {
+  std::string id;
+  std::string vpc_id;
+  std::string zone_id;
+  net::ipv4_cidr cidr;
+};
+
+struct instance_record {
+  std::string id;
+  std::string region_id;
+  std::string zone_id;
+  std::string vpc_id;
+  std::string vswitch_id;
+  net::ipv4_address private_ip;
+  std::string eni_id;  // primary ENI
+  std::string mac;
+};
+
+struct vpc_record {
+  std::string id;
+  std::string region_id;
+  net::ipv4_cidr cidr;
+  std::string vrouter_id;
+  std::string system_table_id;
+  std::vector<std::string> table_ids;  // system first
+  std::vector<std::string> vswitch_ids;
+};
+
+struct create_route_request {
+  std::string route_table_id;
+  std::string destination;  // text, validated by the model
+  std::string next_hop_type = "Instance";
+  std::string next_hop_id;
+  std::string client_token;
+};
+
+struct delete_route_request {
+  std::string route_table_id;
+  std::string destination;
+  std::string next_hop_id;     // optional filter
+  std::string route_entry_id;  // alternative to table + destination
+};
+
+// Counts of requests by action and outcome ("Success" or the error Code).
+struct counters {
+  std::map<std::string, std::map<std::string, std::uint64_t>> by_action;
+  void record(const std::string& action, const std::string& outcome) {
+    ++by_action[action][outcome];
+  }
+  std::uint64_t count(const std::string& action, const std::string& outcome) const {
+    auto a = by_action.find(action);
+    if (a == by_action.end()) return 0;
+    auto o = a->second.find(outcome);
+    return o == a->second.end() ? 0 : o->second;
+  }
+};
+
+// The result of the service-side gate before an action runs.
+enum class admission { proceed, drop };
+
+class vpc_model {
+ public:
+  static constexpr const char* reserved_range = "100.64.0.0/10";
+
+  explicit vpc_model(model_config cfg = {}, std::uint64_t seed = 0)
+      : cfg_(std::move(cfg)), rng_(seed), id_rng_(seed ^ 0x1d5u) {}
+
+  model_config& config() noexcept { return cfg_; }
+  const model_config& config() const noexcept { return cfg_; }
+  prng& random() noexcept { return rng_; }
+  sim::counters& stats() noexcept { return counters_; }
+
+  // ---- world building ------------------------------------------------------------------------
+
+  const vpc_record& add_vpc(const std::string& region, net::ipv4_cidr cidr, std::string id = {}) {
+    if (id.empty()) id = new_id("vpc-");
+    if (vpcs_.count(id)) fail(error_kind::invalid_argument, "VPC " + id + " already exists");
+    vpc_record v{id, region, cidr, new_id("vrt-"), new_id("vtb-"), {}, {}};
+    v.table_ids.push_back(v.system_table_id);
+    route_table_record t{v.system_table_id, v.vrouter_id, id, true, {}, {}};
+    tables_.emplace(t.id, t);
+    add_system_entry(v.system_table_id, net::ipv4_cidr::parse(reserved_range));
+    regions_.insert(region);
+    return vpcs_.emplace(id, std::move(v)).first->second;
+  }
+
+  const vswitch_record& add_vswitch(const std::string& vpc_id, const std::string& zone,
+                                    net::ipv4_cidr cidr, std::string id = {}) {
+    auto& v = vpc_ref(vpc_id);
+    if (!v.cidr.contains(cidr))
+      fail(error_kind::invalid_argument,
+           "vSwitch " + cidr.to_string() + " is not inside VPC " + v.cidr.to_string());
+    if (id.empty()) id = new_id("vsw-");
+    v.vswitch_ids.push_back(id);
+    add_system_entry(v.system_table_id, cidr);
+    return vswitches_.emplace(id, vswitch_record{id, vpc_id, zone, cidr}).first->second;
+  }
+
+  const instance_record& add_instance(const std::string& id, const std::string& vswitch_id,
+                                      net::ipv4_address ip) {
+    auto vs = vswitches_.find(vswitch_id);
+    if (vs == vswitches_.end()) fail(error_kind::not_found, "no vSwitch " + vswitch_id);
+    if (!vs->second.cidr.contains(ip))
+      fail(error_kind::invalid_argument,
+           ip.to_string() + " is not inside vSwitch " + vs->second.cidr.to_string());
+    if (instances_.count(id)) fail(error_kind::invalid_argument, "instance " + id + " exists");
+    auto& v = vpcs_.at(vs->second.vpc_id);
+    instance_record r{id,         v.region_id, vs->second.zone_id, v.id,
+                      vswitch_id, ip,          new_id("eni-"),     mac_for(ip)};
+    enis_[r.eni_id] = id;
+    return instances_.emplace(id, std::move(r)).first->second;
+  }
+
+  // A custom route table on the VPC's VRouter, bound to the given vSwitches.
+  const route_table_record& add_custom_table(const std::string& vpc_id,
+                                             std::vector<std::string> vswitch_ids = {},
+                                             std::string id = {}) {
+    auto& v = vpc_ref(vpc_id);
+    if (id.empty()) id = new_id("vtb-");
+    v.table_ids.push_back(id);
+    route_table_record t{id, v.vrouter_id, vpc_id, false, std::move(vswitch_ids), {}};
+    return tables_.emplace(id, std::move(t)).first->second;
+  }
+
+  // ---- lookups ---------------------------------------------------------------------------------
+
+  bool has_region(const std::string& r) const { return regions_.count(r) > 0; }
+  const std::set<std::string>& regions() const noexcept { return regions_; }
+  const std::map<std::string, vpc_record>& vpcs() const noexcept { return vpcs_; }
+  const std::map<std::string, vswitch_record>& vswitches() const noexcept { return vswitches_; }
+  const std::map<std::string, instance_record>& instances() const noexcept { return instances_; }
+  const instance_record* find_instance(const std::string& id) const {
+    auto it = instances_.find(id);
+    return it == instances_.end() ? nullptr : &it->second;
+  }
+  const vpc_record* find_vpc(const std::string& id) const {
+    auto it = vpcs_.find(id);
+    return it == vpcs_.end() ? nullptr : &it->second;
+  }
+  const vpc_record* find_vpc_by_vrouter(const std::string& vrouter_id) const {
+    for (const auto& [id, v] : vpcs_)
+      if (v.vrouter_id == vrouter_id) return &v;
+    return nullptr;
+  }
+  const route_table_record* find_table(const std::string& id) const {
+    auto it = tables_.find(id);
+    return it == tables_.end() ? nullptr : &it->second;
+  }
+
+  // Entries of one table as of `now` (gone entries are dropped first), in destination order.
+  std::vector<route_entry_record> entries(const std::string& table_id, time_point now) {
+    auto& t = table_ref(table_id);
+    purge(now);
+    std::vector<route_entry_record> out;
+    for (const auto& [k, e] : t.entries)
+      out.push_back(e);
+    return out;
+  }
+
+  // ---- the gate: outages, injected faults, rate limits -----------------------------------------
+
+  // Called once per request before the action; throws the injected error, or says to drop.
+  admission admit(const std::string& action, const std::string& account, time_point now) {
+    for (const auto& o : cfg_.outages)
+      if (now >= o.from && now < o.to && (o.action == "*" || o.action == action))
+        return raise_fault(o.kind, action);
+    for (const auto& f : cfg_.faults)
+      if ((f.action == "*" || f.action == action) && f.rate > 0 && rng_.chance(f.rate))
+        return raise_fault(f.kind, action);
+    auto limit = cfg_.throttle_per_minute.find(action);
+    if (limit == cfg_.throttle_per_minute.end()) limit = cfg_.throttle_per_minute.find("*");
+    if (limit != cfg_.throttle_per_minute.end()) {
+      auto key = account + "\n" + action;
+      auto it = buckets_.find(key);
+      if (it == buckets_.end())
+        it =
+            buckets_.emplace(key, token_bucket(limit->second, std::chrono::seconds(60), now)).first;
+      if (!it->second.try_take(now))
+        throw api_failure(400, "Throttling.User", "Request was denied due to user flow control.");
+    }
+    return admission::proceed;
+  }
+
+  clock_duration draw_latency(const std::string& action) {
+    auto it = cfg_.latency.find(action);
+    return (it == cfg_.latency.end() ? cfg_.default_latency : it->second).draw(rng_);
+  }
+
+  // ---- writes ----------------------------------------------------------------------------------
+
+  // Creates a custom entry; returns its id. A repeated ClientToken with the same parameters
+  // returns the first answer again (the service's idempotency).
+  std::string create_route_entry(const create_route_request& r, time_point now) {
+    purge(now);
+    if (!r.client_token.empty()) {
+      auto it = tokens_.find(r.client_token);
+      if (it != tokens_.end()) {
+        if (it->second.first == fingerprint(r)) return it->second.second;
+        throw api_failure(
+            400, "IdempotentParameterMismatch",
+            "The request uses the same client token as a previous, but non-identical request.");
+      }
+    }
+    auto& t = table_for_write(r.route_table_id);
+    auto dest = parse_destination(r.destination);
+    if (dest.overlaps(net::ipv4_cidr::parse(reserved_range)))
+      throw api_failure(400, "OperationDenied",
+                        "The specified DestinationCidrBlock " + dest.to_string() +
+                            " overlaps the reserved range " + reserved_range + ".");
+    std::string hop_type = r.next_hop_type.empty() ? "Instance" : r.next_hop_type;
+    check_next_hop(t, hop_type, r.next_hop_id);
+    auto key = key_of(dest);
+    if (t.entries.count(key))
+      throw api_failure(
+          400, "RouterEntryConflict.Duplicated",
+          "Specified CIDR block " + dest.to_string() + " already exists in the route table.");
+    check_no_write_in_progress(t, now);
+    std::size_t custom = 0;
+    for (const auto& [k, e] : t.entries)
+      custom += e.system ? 0 : 1;
+    if (custom >= cfg_.quota_per_table)
+      throw api_failure(400, "QuotaExceeded", "Route entry quota exceeded in this route table.");
+    route_entry_record e{new_id("rte-"),         t.id,        dest, false, hop_type, r.next_hop_id,
+                         now + cfg_.write_delay, std::nullopt};
+    t.entries.emplace(key, e);
+    if (!r.client_token.empty()) tokens_[r.client_token] = {fingerprint(r), e.id};
+    return e.id;
+  }
+
+  // Starts deleting an Available custom entry (it is Deleting for write_delay, then gone).
+  void delete_route_entry(const delete_route_request& r, time_point now) {
+    purge(now);
+    route_table_record* t = nullptr;
+    route_entry_record* entry = nullptr;
+    if (!r.route_entry_id.empty() && r.destination.empty()) {
+      for (auto& [id, table] : tables_)
+        for (auto& [k, e] : table.entries)
+          if (e.id == r.route_entry_id) t = &table, entry = &e;
+      if (!r.route_table_id.empty() && t && t->id != r.route_table_id) entry = nullptr;
+      if (!entry)
+        throw api_failure(404, "InvalidRouteEntry.NotFound",
+                          "The specified route entry " + r.route_entry_id + " does not exist.");
+    } else {
+      t = &table_for_write(r.route_table_id);
+      auto dest = parse_destination(r.destination);
+      auto it = t->entries.find(key_of(dest));
+      if (it == t->entries.end() ||
+          (!r.next_hop_id.empty() && it->second.next_hop_id != r.next_hop_id) ||
+          it->second.status(now) == entry_status::deleting)
+        throw api_failure(404, "InvalidRouteEntry.NotFound",
+                          "The specified route entry " + dest.to_string() + " does not exist.");
+      entry = &it->second;
+    }
+    if (entry->system)
+      throw api_failure(400, "OperationDenied", "A system route entry cannot be deleted.");
+    check_no_write_in_progress(*t, now);
+    entry->gone_at = now + cfg_.write_delay;
+    purge(now);
+  }
+
+  // Removes an entry at once, as if someone deleted it in the console (admin / chaos).
+  bool force_delete(const std::string& table_id, net::ipv4_cidr dest) {
+    auto it = tables_.find(table_id);
+    return it != tables_.end() && it->second.entries.erase(key_of(dest)) > 0;
+  }
+
+ private:
+  static std::pair<std::uint32_t, int> key_of(net::ipv4_cidr c) {
+    return {c.network().value(), c.prefix_length()};
+  }
+  static std::string fingerprint(const create_route_request& r) {
+    return r.route_table_id + "\n" + r.destination + "\n" + r.next_hop_type + "\n" + r.next_hop_id;
+  }
+  static std::string mac_for(net::ipv4_address ip) {
+    char buf[24];
+    auto v = ip.value();
+    std::snprintf(buf, sizeof buf, "00:16:3e:%02x:%02x:%02x", (v >> 16) & 0xff, (v >> 8) & 0xff,
+                  v & 0xff);
+    return buf;
+  }
+
+  std::string new_id(const char* prefix) {
+    static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::string id = prefix;
+    for (int i = 0; i < 20; ++i)
+      id += alphabet[id_rng_.below(36)];
+    return id;
+  }
+
+  vpc_record& vpc_ref(const std::string& id) {
+    auto it = vpcs_.find(id);
+    if (it == vpcs_.end()) fail(error_kind::not_found, "no VPC " + id);
+    return it->second;
+  }
+  route_table_record& table_ref(const std::string& id) {
+    auto it = tables_.find(id);
+    if (it == tables_.end())
+      throw api_failure(404, "InvalidRouteTableId.NotFound",
+                        "The specified route table " + id + " does not exist.");
+    return it->second;
+  }
+  route_table_record& table_for_write(const std::string& id) {
+    if (id.empty())
+      throw api_failure(400, "MissingParameter", "RouteTableId is mandatory for this action.");
+    return table_ref(id);
+  }
+  static net::ipv4_cidr parse_destination(const std::string& text) {
+    if (text.empty())
+      throw api_failure(400, "MissingParameter",
+                        "DestinationCidrBlock is mandatory for this action.");
+    auto c = net::ipv4_cidr::try_parse(text);
+    if (!c)
+      throw api_failure(
+          400, "InvalidCidrBlock.Malformed",
+          "Specified DestinationCidrBlock \"" + text + "\" is not a valid CIDR block.");
+    return *c;
+  }
+
+  void add_system_entry(const std::string& table_id, net::ipv4_cidr dest) {
+    auto& t = tables_.at(table_id);
+    route_entry_record e{new_id("rte-"),    table_id,    dest, true, "local", "",
+                         time_point::min(), std::nullopt};
+    t.entries.emplace(key_of(dest), e);
+  }
+
+  void check_next_hop(const route_table_record& t, const std::string& type, const std::string& id) {
+    if (id.empty())
+      throw api_failure(400, "MissingParameter", "NextHopId is mandatory for this action.");
+    if (type == "Instance") {
+      auto it = instances_.find(id);
+      if (it == instances_.end() || it->second.vpc_id != t.vpc_id)
+        throw api_failure(404, "InvalidInstanceId.NotFound",
+                          "The specified instance " + id + " does not exist in this VPC.");
+    } else if (type == "NetworkInterface") {
+      auto it = enis_.find(id);
+      if (it == enis_.end() || instances_.at(it->second).vpc_id != t.vpc_id)
+        throw api_failure(404, "InvalidNextHopId.NotFound",
+                          "The specified next hop " + id + " does not exist in this VPC.");
+    } else {
+      throw api_failure(400, "InvalidParameter",
+                        "NextHopType \"" + type +
+                            "\" is not supported by this emulator (Instance, NetworkInterface).");
+    }
+  }
+
+  // One write at a time per VPC: while any entry of the VPC is Pending or Deleting, writes fail.
+  void check_no_write_in_progress(const route_table_record& target, time_point now) const {
+    const auto& v = vpcs_.at(target.vpc_id);
+    for (const auto& tid : v.table_ids) {
+      const auto& t = tables_.at(tid);
+      for (const auto& [k, e] : t.entries) {
+        auto s = e.status(now);
+        if (s == entry_status::pending || s == entry_status::deleting) {
+          if (tid == target.id)
+            throw api_failure(
+                400, "IncorrectRouteEntryStatus",
+                "The route entry " + e.destination.to_string() +
+                    " of this route table is in a transitional state; try again later.");
+          throw api_failure(400, "TaskConflict",
+                            "Another route operation in this VPC is in progress; try again later.");
+        }
+      }
+    }
+  }
+
+  void purge(time_point now) {
+    for (auto& [id, t] : tables_)
+      std::erase_if(t.entries,
+                    [&](const auto& kv) { return kv.second.status(now) == entry_status::gone; });
+  }
+
+  admission raise_fault(fault_kind k, const std::string& action) {
+    switch (k) {
+      case fault_kind::internal_error:
+        throw api_failure(500, "InternalError",
+                          "The request processing has failed due to some unknown error.");
+      case fault_kind::service_unavailable:
+        throw api_failure(503, "ServiceUnavailable",
+                          "The request has failed due to a temporary failure of the server.");
+      case fault_kind::throttling:
+        throw api_failure(400, "Throttling",
+                          "Request was denied due to request throttling (" + action + ").");
+      case fault_kind::drop:
+        return admission::drop;
+    }
+    return admission::proceed;
+  }
+
+  model_config cfg_;
+  prng rng_;
+  prng id_rng_;  // ids do not perturb the fault/latency stream
+  sim::counters counters_;
+  std::set<std::string> regions_;
+  std::map<std::string, vpc_record> vpcs_;
+  std::map<std::string, vswitch_record> vswitches_;
+  std::map<std::string, instance_record> instances_;
+  std::map<std::string, std::string> enis_;  // eni id -> instance id
+  std::map<std::string, route_table_record> tables_;
+  std::map<std::string, token_bucket> buckets_;
+  std::map<std::string, std::pair<std::string, std::string>>
+      tokens_;  // ClientToken -> (fingerprint, entry id)
+};
+
+}  // namespace alivpc::sim
