@@ -82,12 +82,16 @@ class fake_host_network {
     local.preferred_source = address;
     upsert(local);
     if (prefix_length < 32) {
-      netlink::route_info connected;
-      connected.destination = net::ipv4_cidr(address, prefix_length);
-      connected.output_link_index = link_index;
-      connected.scope = 253;  // RT_SCOPE_LINK
-      connected.preferred_source = address;
-      if (!find_route(connected.table, connected.destination)) routes_.push_back(connected);
+      // The prefix route: main table, except on loopback where the whole prefix is local.
+      bool loopback = link(link_index, op).flags & IFF_LOOPBACK;
+      netlink::route_info prefix;
+      prefix.table = loopback ? local_table : main_table;
+      prefix.destination = net::ipv4_cidr(address, prefix_length);
+      prefix.output_link_index = link_index;
+      prefix.scope = loopback ? 254 : 253;  // RT_SCOPE_HOST : RT_SCOPE_LINK
+      prefix.type = loopback ? netlink::route_type::local : netlink::route_type::unicast;
+      prefix.preferred_source = address;
+      if (!find_route(prefix.table, prefix.destination)) routes_.push_back(prefix);
     }
   }
 
