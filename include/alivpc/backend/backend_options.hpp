@@ -1,0 +1,88 @@
+// Settings of the ali-vpc backend, and what it reports about itself (for /healthz, /metrics
+// and the simulator's checks).
+#pragma once
+
+#include <alivpc/cloud/route_api.hpp>
+#include <alivpc/lease/lease.hpp>
+#include <alivpc/netlink/host_network.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace alivpc::backend {
+
+// robust: every route table, all pages, keep/repair, wait for our entry only, retry forever.
+// classic: the original flannel backend step for step (first table only, delete-then-create of
+// an own entry that is not Available, wait for the whole table, no repair, any error is fatal).
+enum class strategy { robust, classic };
+
+inline std::string_view to_string(strategy s) {
+  return s == strategy::robust ? "robust" : "classic";
+}
+
+struct backend_options {
+  netlink::interface_selection iface;
+  std::filesystem::path subnet_file = "/run/flannel/subnet.env";
+  bool ip_masq = false;
+  std::chrono::seconds lease_ttl = std::chrono::hours(24);
+  std::chrono::seconds renew_margin = std::chrono::minutes(60);
+  std::chrono::seconds renew_retry =
+      std::chrono::minutes(1);  // flannel's retry after a failed renewal
+  std::chrono::seconds reconcile_period = std::chrono::minutes(5);
+  strategy mode = strategy::robust;
+  bool release_on_exit = false;
+  // Tables to program; empty: Backend.RouteTableIDs, else every table of the VPC's VRouter.
+  std::vector<std::string> route_table_ids;
+  // Next hop: the instance (default), or an ENI with next_hop_type "NetworkInterface".
+  std::string next_hop_type = "Instance";
+  std::string next_hop_id;                           // empty: the instance id from metadata
+  std::chrono::milliseconds route_poll_first{1000};  // wait for Available: first poll interval
+  std::chrono::milliseconds route_poll_max{10000};   // ... growing to this
+  std::chrono::seconds error_backoff_max = std::chrono::minutes(2);
+};
+
+enum class route_state { unknown, missing, pending, available, failing };
+
+inline std::string_view to_string(route_state s) {
+  switch (s) {
+    case route_state::unknown:
+      return "unknown";
+    case route_state::missing:
+      return "missing";
+    case route_state::pending:
+      return "pending";
+    case route_state::available:
+      return "available";
+    case route_state::failing:
+      return "failing";
+  }
+  return "?";
+}
+
+struct backend_status {
+  bool ready = false;  // lease held, routes Available, subnet file written
+  std::optional<lease::lease> current_lease;
+  std::map<std::string, route_state> routes;  // by route table id
+  std::string last_error;
+  std::uint64_t reconciles = 0;
+  std::uint64_t repairs = 0;  // routes recreated after drift
+  std::uint64_t route_creates = 0;
+  std::uint64_t route_deletes = 0;
+  std::uint64_t lease_renewals = 0;
+  std::uint64_t lease_renewal_failures = 0;
+  std::uint64_t lease_losses = 0;
+  std::uint64_t errors = 0;
+  bool healthy() const {
+    if (!ready || !current_lease) return false;
+    for (auto& [table, state] : routes)
+      if (state != route_state::available) return false;
+    return true;
+  }
+};
+
+}  // namespace alivpc::backend
