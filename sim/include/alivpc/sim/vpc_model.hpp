@@ -150,10 +150,16 @@ class vpc_model {
 
   // ---- world building ------------------------------------------------------------------------
 
-  const vpc_record& add_vpc(const std::string& region, net::ipv4_cidr cidr, std::string id = {}) {
+  // A VPC with its VRouter and system route table; empty ids are generated.
+  const vpc_record& add_vpc(const std::string& region, net::ipv4_cidr cidr, std::string id = {},
+                            std::string vrouter_id = {}, std::string system_table_id = {}) {
     if (id.empty()) id = new_id("vpc-");
-    if (vpcs_.count(id)) fail(error_kind::invalid_argument, "VPC " + id + " already exists");
-    vpc_record v{id, region, cidr, new_id("vrt-"), new_id("vtb-"), {}, {}};
+    if (vrouter_id.empty()) vrouter_id = new_id("vrt-");
+    if (system_table_id.empty()) system_table_id = new_id("vtb-");
+    if (vpcs_.count(id) || tables_.count(system_table_id))
+      fail(error_kind::invalid_argument,
+           "VPC " + id + " or table " + system_table_id + " already exists");
+    vpc_record v{id, region, cidr, vrouter_id, system_table_id, {}, {}};
     v.table_ids.push_back(v.system_table_id);
     route_table_record t{v.system_table_id, v.vrouter_id, id, true, {}, {}};
     tables_.emplace(t.id, t);
@@ -169,6 +175,8 @@ class vpc_model {
       fail(error_kind::invalid_argument,
            "vSwitch " + cidr.to_string() + " is not inside VPC " + v.cidr.to_string());
     if (id.empty()) id = new_id("vsw-");
+    if (vswitches_.count(id))
+      fail(error_kind::invalid_argument, "vSwitch " + id + " already exists");
     v.vswitch_ids.push_back(id);
     add_system_entry(v.system_table_id, cidr);
     return vswitches_.emplace(id, vswitch_record{id, vpc_id, zone, cidr}).first->second;
@@ -195,6 +203,8 @@ class vpc_model {
                                              std::string id = {}) {
     auto& v = vpc_ref(vpc_id);
     if (id.empty()) id = new_id("vtb-");
+    if (tables_.count(id))
+      fail(error_kind::invalid_argument, "route table " + id + " already exists");
     v.table_ids.push_back(id);
     route_table_record t{id, v.vrouter_id, vpc_id, false, std::move(vswitch_ids), {}};
     return tables_.emplace(id, std::move(t)).first->second;
@@ -334,6 +344,18 @@ class vpc_model {
     check_no_write_in_progress(*t, now);
     entry->gone_at = now + cfg_.write_delay;
     purge(now);
+  }
+
+  // Adds an Available custom entry at once, bypassing quota and write rules, as if someone
+  // created it in the console (admin / chaos). False when the table is unknown or the
+  // destination is taken.
+  bool force_create(const std::string& table_id, net::ipv4_cidr dest, const std::string& hop_type,
+                    const std::string& hop_id) {
+    auto it = tables_.find(table_id);
+    if (it == tables_.end() || hop_id.empty()) return false;
+    route_entry_record e{new_id("rte-"), table_id,          dest,        false, hop_type,
+                         hop_id,         time_point::min(), std::nullopt};
+    return it->second.entries.emplace(key_of(dest), e).second;
   }
 
   // Removes an entry at once, as if someone deleted it in the console (admin / chaos).
