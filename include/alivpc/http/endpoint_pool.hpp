@@ -1,0 +1,106 @@
+// Several endpoints of one service (etcd's --etcd-endpoints a,b,c) with failover: a request goes
+// to the current endpoint; a transient failure moves on to the next one; after every endpoint
+// failed once, the pool waits a capped exponential backoff with full jitter (drawn from the
+// scheduler's prng) and goes round again, until give_up_after has passed.
+#pragma once
+
+#include <alivpc/error.hpp>
+#include <alivpc/http/client.hpp>
+#include <alivpc/runtime/scheduler.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace alivpc::http {
+
+struct backoff_options {
+  std::chrono::milliseconds initial{100};
+  std::chrono::milliseconds max{10000};            // the cap of the exponential growth
+  std::chrono::milliseconds give_up_after{60000};  // 0: retry forever
+};
+
+// Full jitter (AWS architecture blog): uniform in [0, min(max, initial * 2^round)].
+inline std::chrono::milliseconds full_jitter_delay(prng& rng, unsigned round,
+                                                   const backoff_options& b) {
+  const auto shift = std::min(round, 30u);
+  const auto ceiling = std::min<std::int64_t>(b.max.count(), b.initial.count() << shift);
+  return std::chrono::milliseconds(rng.between(0, std::max<std::int64_t>(ceiling, 0)));
+}
+
+inline std::vector<url> parse_endpoints(std::string_view comma_separated) {
+  std::vector<url> out;
+  while (!comma_separated.empty()) {
+    auto comma = comma_separated.find(',');
+    auto item = comma_separated.substr(0, comma);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
+    if (!item.empty()) out.push_back(url::parse(item));
+    if (comma == std::string_view::npos) break;
+    comma_separated.remove_prefix(comma + 1);
+  }
+  if (out.empty()) fail(error_kind::invalid_argument, "endpoint list is empty");
+  return out;
+}
+
+class endpoint_pool {
+ public:
+  endpoint_pool(boost::asio::io_context& io, std::vector<url> endpoints, client_options opts = {},
+                backoff_options backoff = {})
+      : backoff_(backoff) {
+    if (endpoints.empty()) fail(error_kind::invalid_argument, "endpoint_pool: no endpoints");
+    for (auto& e : endpoints)
+      clients_.push_back(std::make_unique<client>(io, std::move(e), opts));
+  }
+
+  client& current() noexcept { return *clients_[current_]; }
+  std::size_t size() const noexcept { return clients_.size(); }
+  client& at(std::size_t i) noexcept { return *clients_[i]; }
+  void advance() noexcept { current_ = (current_ + 1) % clients_.size(); }
+  const backoff_options& backoff() const noexcept { return backoff_; }
+
+  // "http://a:2379, http://b:2379"
+  std::string describe() const {
+    std::string s;
+    for (const auto& c : clients_)
+      s += (s.empty() ? "" : ", ") + c->endpoint().to_string();
+    return s;
+  }
+
+  // Runs op(client&) -> task<T> with failover and backoff; rethrows non-transient errors at once.
+  template <scheduler S, class Op>
+  auto with_failover(S& sched, Op op) -> decltype(op(std::declval<client&>())) {
+    const auto started = sched.now();
+    unsigned failures = 0;
+    for (unsigned round = 0;; ++round) {
+      for (std::size_t tried = 0; tried < clients_.size(); ++tried) {
+        std::optional<error> last;
+        try {
+          co_return co_await op(current());
+        } catch (const error& e) {
+          if (!e.retryable()) throw;
+          last = e;
+        }
+        ++failures;
+        current().reset();
+        advance();
+        if (backoff_.give_up_after.count() > 0 && sched.now() - started >= backoff_.give_up_after)
+          fail(error_kind::transient, std::string(last->what()) + " (gave up after " +
+                                          std::to_string(failures) + " attempts on " + describe() +
+                                          ")");
+      }
+      co_await sleep_for(sched, full_jitter_delay(sched.random(), round, backoff_));
+    }
+  }
+
+ private:
+  std::vector<std::unique_ptr<client>> clients_;
+  std::size_t current_ = 0;
+  backoff_options backoff_;
+};
+
+}  // namespace alivpc::http

@@ -1,0 +1,87 @@
+// GCC 12 warns about designated initializers that leave members at their defaults.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+#include <alivpc/http/detail/base64.hpp>
+#include <alivpc/http/endpoint_pool.hpp>
+#include <alivpc/http/url.hpp>
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+using namespace alivpc;
+
+TEST(Url, ParsesSchemeHostPortPath) {
+  auto u = http::url::parse("https://etcd.example:2379/base/");
+  EXPECT_EQ(u.scheme, "https");
+  EXPECT_EQ(u.host, "etcd.example");
+  EXPECT_EQ(u.port, 2379);
+  EXPECT_EQ(u.path, "/base");
+  EXPECT_TRUE(u.is_tls());
+  EXPECT_EQ(u.to_string(), "https://etcd.example:2379/base");
+}
+
+TEST(Url, DefaultsThePortFromTheScheme) {
+  EXPECT_EQ(http::url::parse("http://h").port, 80);
+  EXPECT_EQ(http::url::parse("HTTPS://h").port, 443);
+}
+
+TEST(Url, KeepsUserinfoOutOfTextAndErrors) {
+  auto u = http::url::parse("http://root:pw@127.0.0.1:2379");
+  EXPECT_EQ(u.username, "root");
+  EXPECT_EQ(u.password, "pw");
+  EXPECT_EQ(u.to_string(), "http://127.0.0.1:2379");
+  try {
+    http::url::parse("ftp://root:pw@h");
+    FAIL();
+  } catch (const error& e) {
+    EXPECT_EQ(std::string(e.what()).find("pw"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Url, Ipv6Literal) {
+  auto u = http::url::parse("http://[::1]:2379");
+  EXPECT_EQ(u.host, "::1");
+  EXPECT_EQ(u.to_string(), "http://[::1]:2379");
+}
+
+TEST(Url, RejectsBadInput) {
+  for (const char* bad : {"127.0.0.1:2379", "http://", "http://h:0", "http://h:99999", "http://h:x",
+                          "http://h:", "http://h/?q", "gopher://h"}) {
+    EXPECT_THROW(http::url::parse(bad), error) << bad;
+  }
+}
+
+TEST(Endpoints, ParsesACommaList) {
+  auto e = http::parse_endpoints("http://127.0.0.1:4001, http://127.0.0.1:2379");
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[1].port, 2379);
+  EXPECT_THROW(http::parse_endpoints(" , "), error);
+}
+
+TEST(Backoff, FullJitterStaysUnderTheCap) {
+  prng rng(1);
+  http::backoff_options b{.initial = std::chrono::milliseconds(100),
+                          .max = std::chrono::milliseconds(1000)};
+  for (unsigned round = 0; round < 40; ++round) {
+    auto d = http::full_jitter_delay(rng, round, b);
+    EXPECT_GE(d.count(), 0);
+    EXPECT_LE(d.count(), std::min<long>(1000, 100L << std::min(round, 30u)));
+  }
+}
+
+TEST(Base64, KnownVectors) {
+  using http::detail::base64_decode;
+  using http::detail::base64_encode;
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64_encode("/coreos.com/network/config"), "L2NvcmVvcy5jb20vbmV0d29yay9jb25maWc=");
+  EXPECT_EQ(base64_decode("Zm9vYg==").value(), "foob");
+  for (const char* bad : {"Zg=", "Z===", "Zh==", "Zm9v!A==", "====", "Zm=v"})
+    EXPECT_FALSE(base64_decode(bad).has_value()) << bad;
+}
+
+RC_GTEST_PROP(Base64, RoundTrips, (const std::string& s)) {
+  RC_ASSERT(http::detail::base64_decode(http::detail::base64_encode(s)).value() == s);
+}
