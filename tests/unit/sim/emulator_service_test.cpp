@@ -1,0 +1,270 @@
+// The emulator without sockets: the request parser, signature verification (the captured SDK
+// requests at their own timestamps), metadata and admin answers.
+#include <alivpc/sim/emulator_service.hpp>
+#include <alivpc/sim/raw_request.hpp>
+#include <alivpc/sim/request_parser.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+using namespace std::chrono_literals;
+namespace sim = alivpc::sim;
+namespace cloud = alivpc::cloud;
+using alivpc::net::ipv4_address;
+using alivpc::net::ipv4_cidr;
+using json = nlohmann::json;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+sim::http_request captured(const std::string& name) {
+  auto raw = read_file(std::string(ALIVPC_SOURCE_DIR) + "/fuzz/corpus/emulator_request/" + name);
+  auto r = sim::split_raw_request(raw);
+  EXPECT_TRUE(r) << name;
+  return r.value_or(sim::http_request{});
+}
+alivpc::wall_time at(const char* ts) {
+  return *cloud::parse_timestamp(ts);
+}
+
+struct fixture {
+  sim::vpc_model model;
+  sim::credential_store keys;
+  sim::emulator_service service;
+  fixture(sim::model_config cfg = {}, sim::emulator_options opts = {})
+      : model(std::move(cfg), 1), keys(1), service(model, keys, opts, 1) {
+    auto& v =
+        model.add_vpc("cn-hangzhou", ipv4_cidr::parse("192.168.0.0/16"), "vpc-1", "vrt-1", "vtb-1");
+    auto& sw =
+        model.add_vswitch(v.id, "cn-hangzhou-h", ipv4_cidr::parse("192.168.0.0/24"), "vsw-1");
+    model.add_instance("i-1", sw.id, ipv4_address::parse("192.168.0.10"));
+    keys.add_key("testid", "testsecret");
+  }
+  sim::http_answer handle(const sim::http_request& r, alivpc::wall_time wall) {
+    return service.handle(r, wall, alivpc::time_point{} + 1h);
+  }
+};
+
+std::string code_of(const sim::http_answer& a) {
+  if (a.status == 200) return "Success";
+  return json::parse(a.body).at("Code").get<std::string>();
+}
+
+}  // namespace
+
+TEST(EmulatorParser, ParsesTheCapturedRequests) {
+  auto v3 = captured("node_sdk_v3_create_route_entry.http");
+  auto p = sim::parse_api_request(v3.method, v3.target, v3.headers, v3.body);
+  ASSERT_TRUE(std::holds_alternative<sim::api_request>(p));
+  auto& r = std::get<sim::api_request>(p);
+  EXPECT_EQ(r.scheme, sim::signature_scheme::v3);
+  EXPECT_EQ(r.action, "CreateRouteEntry");
+  EXPECT_EQ(r.product, sim::api_product::vpc);
+  EXPECT_EQ(r.params.at("DestinationCidrBlock"), "10.24.5.0/24");
+  EXPECT_EQ(r.access_key_id, "testid");
+
+  auto go = captured("aliyungo_v1_get_create_route_entry.http");
+  p = sim::parse_api_request(go.method, go.target, go.headers, go.body);
+  ASSERT_TRUE(std::holds_alternative<sim::api_request>(p));
+  EXPECT_EQ(std::get<sim::api_request>(p).product, sim::api_product::ecs);
+  EXPECT_EQ(std::get<sim::api_request>(p).signature, "BQe8nMdkYw+2ihSKbzxfclJCOR4=");
+}
+
+TEST(EmulatorParser, RefusesBadRequestsWithTheApiError) {
+  auto code = [](std::string method, std::string target, sim::header_list h = {},
+                 std::string body = "") {
+    auto p = sim::parse_api_request(method, target, h, body);
+    return std::holds_alternative<sim::api_error>(p) ? std::get<sim::api_error>(p).code : "OK";
+  };
+  EXPECT_EQ(code("DELETE", "/"), "UnsupportedHTTPMethod");
+  EXPECT_EQ(code("GET", "/x"), "InvalidAction.NotFound");
+  EXPECT_EQ(code("GET", "/?Action=%zz"), "InvalidParameter");
+  EXPECT_EQ(code("GET", "/?Action=DescribeVpcs"), "MissingParameter");
+  std::string common =
+      "AccessKeyId=a&Signature=x&SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&SignatureNonce=n&"
+      "Timestamp=2026-11-27T08:00:00Z";
+  EXPECT_EQ(code("GET", "/?Action=DescribeVpcs&Version=2016-04-28&" + common), "OK");
+  EXPECT_EQ(code("GET", "/?Action=DescribeVpcs&Version=2099-01-01&" + common), "InvalidVersion");
+  EXPECT_EQ(code("GET", "/?Action=DescribeRouteEntryList&Version=2014-05-26&" + common),
+            "InvalidAction.NotFound");
+  EXPECT_EQ(code("GET", "/?Action=Nope&Version=2016-04-28&" + common), "InvalidAction.NotFound");
+  EXPECT_EQ(code("POST", "/?Action=DescribeVpcs&Version=2016-04-28&" + common + "x", {}),
+            "InvalidTimeStamp.Format");
+  EXPECT_EQ(code("POST", "/", {{"Content-Type", "application/x-www-form-urlencoded"}},
+                 "Action=DescribeVpcs&Version=2016-04-28&" + common),
+            "OK");
+  EXPECT_EQ(code("POST", "/", {{"Authorization", "ACS3-HMAC-SHA256 nonsense"}}),
+            "IncompleteSignature");
+  EXPECT_EQ(
+      code("POST", "/",
+           {{"Authorization", "ACS3-HMAC-SHA256 Credential=a,SignedHeaders=host,Signature=b"}}),
+      "MissingParameter");
+}
+
+TEST(EmulatorService, AcceptsEachCapturedSdkRequestAtItsTimestamp) {
+  struct cap {
+    const char* file;
+    const char* ts;
+  };
+  for (auto c : {cap{"node_sdk_v3_create_route_entry.http", "2026-11-27T08:17:08Z"},
+                 cap{"node_sdk_v1_post_create_route_entry.http", "2026-11-27T08:17:08Z"},
+                 cap{"aliyungo_v1_get_create_route_entry.http", "2026-11-27T08:17:23Z"}}) {
+    fixture f;
+    auto a = f.handle(captured(c.file), at(c.ts) + 5min);
+    EXPECT_EQ(a.status, 200) << c.file << ": " << a.body;
+    EXPECT_EQ(f.model.entries("vtb-1", alivpc::time_point{} + 1h).size(), 3u);
+    // The same request again: its nonce is spent.
+    EXPECT_EQ(code_of(f.handle(captured(c.file), at(c.ts))), "SignatureNonceUsed") << c.file;
+  }
+}
+
+TEST(EmulatorService, RefusesCapturedRequestsThatAreTooOldOrTamperedOrUnknown) {
+  {
+    fixture f;
+    EXPECT_EQ(code_of(f.handle(captured("node_sdk_v3_create_route_entry.http"),
+                               at("2026-11-27T08:17:08Z") + 16min)),
+              "InvalidTimeStamp.Expired");
+  }
+  {
+    fixture f;
+    auto r = captured("node_sdk_v3_create_route_entry.http");
+    r.target.replace(r.target.find("NextHopId=i-1"), 13, "NextHopId=i-2");
+    EXPECT_EQ(code_of(f.handle(r, at("2026-11-27T08:17:08Z"))), "SignatureDoesNotMatch");
+  }
+  {
+    fixture f;
+    auto r = captured("node_sdk_v3_create_route_entry.http");
+    r.body = "x";
+    EXPECT_EQ(code_of(f.handle(r, at("2026-11-27T08:17:08Z"))), "SignatureDoesNotMatch");
+  }
+  {
+    fixture f;
+    auto r = captured("aliyungo_v1_get_create_route_entry.http");
+    r.target.replace(r.target.find("10.24.5.0"), 9, "10.24.6.0");
+    EXPECT_EQ(code_of(f.handle(r, at("2026-11-27T08:17:23Z"))), "SignatureDoesNotMatch");
+  }
+  {
+    sim::vpc_model model;
+    sim::credential_store keys;
+    keys.add_key("other", "secret");
+    sim::emulator_service service(model, keys);
+    EXPECT_EQ(code_of(service.handle(captured("aliyungo_v1_get_create_route_entry.http"),
+                                     at("2026-11-27T08:17:23Z"), {})),
+              "InvalidAccessKeyId.NotFound");
+  }
+}
+
+namespace {
+sim::http_request v1_request(const std::string& method, cloud::param_map p, const std::string& id,
+                             const std::string& secret, alivpc::wall_time now, int nonce) {
+  p["AccessKeyId"] = id;
+  p["Format"] = "JSON";
+  p["SignatureMethod"] = "HMAC-SHA1";
+  p["SignatureVersion"] = "1.0";
+  p["SignatureNonce"] = "nonce-" + std::to_string(nonce);
+  p["Timestamp"] = cloud::format_timestamp(now);
+  if (!p.count("Version")) p["Version"] = "2016-04-28";
+  p["Signature"] = cloud::sign_v1(method, p, secret).signature;
+  return sim::http_request{method, "/?" + cloud::encode_query(p), {{"Host", "x"}}, ""};
+}
+}  // namespace
+
+TEST(EmulatorService, MetadataServesIdentityAndStsKeysThatWorkAndExpire) {
+  sim::emulator_options opts;
+  opts.sts_ttl = 10s;
+  fixture f({}, opts);
+  auto now = at("2026-11-27T08:00:00Z");
+  auto get = [&](const std::string& path, sim::header_list h = {}) {
+    return f.handle(sim::http_request{"GET", "/metadata/i-1/latest/meta-data/" + path, h, ""}, now);
+  };
+  EXPECT_EQ(get("instance-id").body, "i-1");
+  EXPECT_EQ(get("private-ipv4").body, "192.168.0.10");
+  EXPECT_EQ(get("vpc-id").body, "vpc-1");
+  EXPECT_EQ(get("vswitch-id").body, "vsw-1");
+  EXPECT_EQ(get("region-id").body, "cn-hangzhou");
+  EXPECT_EQ(get("zone-id").body, "cn-hangzhou-h");
+  EXPECT_EQ(get("vpc-cidr-block").body, "192.168.0.0/16");
+  EXPECT_EQ(get("nope").status, 404);
+  EXPECT_EQ(
+      f.handle(sim::http_request{"GET", "/metadata/i-9/latest/meta-data/instance-id", {}, ""}, now)
+          .status,
+      404);
+  EXPECT_EQ(get("ram/security-credentials/").body, "alivpc-node");
+  auto creds = json::parse(get("ram/security-credentials/alivpc-node").body);
+  EXPECT_EQ(creds.at("Code"), "Success");
+  EXPECT_EQ(creds.at("Expiration"), "2026-11-27T08:00:10Z");
+  auto id = creds.at("AccessKeyId").get<std::string>();
+  auto secret = creds.at("AccessKeySecret").get<std::string>();
+  auto token = creds.at("SecurityToken").get<std::string>();
+  cloud::param_map p{{"Action", "DescribeVpcs"}, {"RegionId", "cn-hangzhou"}};
+  EXPECT_EQ(code_of(f.handle(v1_request("GET", p, id, secret, now, 1), now)),
+            "MissingSecurityToken");
+  p["SecurityToken"] = token;
+  EXPECT_EQ(code_of(f.handle(v1_request("GET", p, id, secret, now, 2), now)), "Success");
+  p["SecurityToken"] = token + "x";
+  EXPECT_EQ(code_of(f.handle(v1_request("GET", p, id, secret, now, 3), now)),
+            "InvalidSecurityToken.MismatchWithAccessKey");
+  p["SecurityToken"] = token;
+  EXPECT_EQ(code_of(f.handle(v1_request("GET", p, id, secret, now + 11s, 4), now + 11s)),
+            "InvalidSecurityToken.Expired");
+  // Past half its life a fresh key is handed out.
+  now += 6s;
+  EXPECT_NE(json::parse(get("ram/security-credentials/alivpc-node").body).at("AccessKeyId"), id);
+}
+
+TEST(EmulatorService, HardenedMetadataNeedsAToken) {
+  sim::emulator_options opts;
+  opts.metadata_token_required = true;
+  fixture f({}, opts);
+  auto now = at("2026-11-27T08:00:00Z");
+  sim::http_request get{"GET", "/metadata/i-1/latest/meta-data/instance-id", {}, ""};
+  EXPECT_EQ(f.handle(get, now).status, 401);
+  sim::http_request put{"PUT", "/metadata/i-1/latest/api/token", {}, ""};
+  EXPECT_EQ(f.handle(put, now).status, 400);
+  put.headers = {{"X-aliyun-ecs-metadata-token-ttl-seconds", "21601"}};
+  EXPECT_EQ(f.handle(put, now).status, 400);
+  put.headers = {{"X-aliyun-ecs-metadata-token-ttl-seconds", "60"}};
+  auto token = f.handle(put, now);
+  ASSERT_EQ(token.status, 200);
+  get.headers = {{"X-aliyun-ecs-metadata-token", token.body}};
+  EXPECT_EQ(f.handle(get, now).body, "i-1");
+  EXPECT_EQ(f.handle(get, now + 61s).status, 401);
+  get.headers = {{"X-aliyun-ecs-metadata-token", "forged"}};
+  EXPECT_EQ(f.handle(get, now).status, 401);
+}
+
+TEST(EmulatorService, AdminEndpointsChangeTheWorldAndCount) {
+  sim::model_config cfg;
+  cfg.write_delay = 0ms;
+  fixture f(cfg);
+  auto now = at("2026-11-27T08:00:00Z");
+  auto post = [&](const std::string& t) {
+    return f.handle(sim::http_request{"POST", "/_emulator/" + t, {}, ""}, now);
+  };
+  EXPECT_EQ(
+      post("create-route?RouteTableId=vtb-1&DestinationCidrBlock=10.0.0.0/24&NextHopId=i-1").status,
+      200);
+  EXPECT_EQ(f.model.entries("vtb-1", {}).size(), 3u);
+  EXPECT_EQ(post("delete-route?RouteTableId=vtb-1&DestinationCidrBlock=10.0.0.0/24").status, 200);
+  EXPECT_EQ(f.model.entries("vtb-1", {}).size(), 2u);
+  EXPECT_EQ(post("delete-route?RouteTableId=vtb-1&DestinationCidrBlock=10.0.0.0/24").status, 404);
+  EXPECT_EQ(post("quota?Value=7").status, 200);
+  EXPECT_EQ(f.model.config().quota_per_table, 7u);
+  EXPECT_EQ(post("quota?Value=x").status, 400);
+  EXPECT_EQ(post("fail?Action=DescribeVpcs&Rate=1&Kind=ServiceUnavailable").status, 200);
+  cloud::param_map p{{"Action", "DescribeVpcs"}, {"RegionId", "cn-hangzhou"}};
+  auto a = f.handle(v1_request("GET", p, "testid", "testsecret", now, 1), now);
+  EXPECT_EQ(a.status, 503);
+  EXPECT_EQ(code_of(a), "ServiceUnavailable");
+  auto stats =
+      json::parse(f.handle(sim::http_request{"GET", "/_emulator/stats", {}, ""}, now).body);
+  EXPECT_EQ(stats["Actions"]["DescribeVpcs"]["ServiceUnavailable"], 1);
+  EXPECT_EQ(post("nope").status, 404);
+}
