@@ -43,6 +43,8 @@ inline std::string_view errno_name(int e) {
       return "EOPNOTSUPP";
     case ENOMEM:
       return "ENOMEM";
+    case ETIMEDOUT:
+      return "ETIMEDOUT";
     default:
       return "";
   }
@@ -70,6 +72,7 @@ inline error_kind error_kind_for(int e) {
     case EBUSY:
     case ENOBUFS:
     case EINTR:
+    case ETIMEDOUT:
       return error_kind::transient;
     default:
       return error_kind::io;
