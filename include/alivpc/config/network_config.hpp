@@ -218,7 +218,20 @@ inline network_config parse_network_config_json(const nlohmann::json& j) {
 }
 
 inline network_config parse_network_config(std::string_view text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // nlohmann's copy, compare and dump recurse: a config nested a few hundred thousand levels
+  // deep (etcd takes 1.5 MB values) would overflow the stack. flannel's config is three levels
+  // deep, so deeper input is refused while parsing (the parser itself does not recurse).
+  constexpr int max_depth = 64;
+  bool too_deep = false;
+  nlohmann::json::parser_callback_t limit_depth = [&](int depth, nlohmann::json::parse_event_t,
+                                                      nlohmann::json&) {
+    too_deep = too_deep || depth > max_depth;
+    return !too_deep;
+  };
+  nlohmann::json j = nlohmann::json::parse(text, limit_depth, /*allow_exceptions=*/false);
+  if (too_deep)
+    fail(error_kind::invalid_argument,
+         "network config: JSON nested deeper than " + std::to_string(max_depth) + " levels");
   if (j.is_discarded())
     fail(error_kind::invalid_argument,
          "network config: not valid JSON: " + std::string(text.substr(0, 200)));

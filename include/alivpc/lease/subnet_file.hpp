@@ -68,6 +68,10 @@ inline subnet_file parse_subnet_file(std::string_view text,
         have_network = true;
       } else if (key == "FLANNEL_SUBNET") {
         f.subnet = net::ipv4_cidr::parse(value, {.allow_host_bits = true});
+        // The file shows the lease's first address + 1, which a /32 does not have: such a file
+        // would read back as a different lease.
+        if (f.subnet.prefix_length() > 31)
+          fail(error_kind::parse, "\"" + value + "\": a /32 has no room for the gateway address");
         have_subnet = true;
       } else if (key == "FLANNEL_MTU") {
         if (value.empty() || value.size() > 6 ||

@@ -97,7 +97,8 @@ class ipv4_cidr {
     bool digits_ok =
         !len_text.empty() && len_text.size() <= 2 && !(len_text.size() > 1 && len_text[0] == '0');
     for (char c : len_text) {
-      if (c < '0' || c > '9') {
+      // Stop at the third character too: a long digit run would overflow `prefix`.
+      if (!digits_ok || c < '0' || c > '9') {
         digits_ok = false;
         break;
       }
