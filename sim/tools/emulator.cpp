@@ -240,6 +240,13 @@ int main(int argc, char** argv) {
                      std::chrono::duration<double, std::milli>(took).count());
       };
     emulator_server server(io, service, ep, std::move(tls), log);
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    // Installed before the address is printed: a SIGTERM right after start is a clean stop.
+    signals.async_wait([&](boost::system::error_code, int sig) {
+      std::fprintf(stderr, "alivpc-emulator: signal %d, shutting down\n", sig);
+      server.stop();
+      io.stop();
+    });
     server.start();
     std::printf("listening on %s\n", server.url().c_str());
     std::fflush(stdout);
@@ -249,12 +256,6 @@ int main(int argc, char** argv) {
         static_cast<long long>(
             std::chrono::duration_cast<std::chrono::milliseconds>(cfg.write_delay).count()));
 
-    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](boost::system::error_code, int sig) {
-      std::fprintf(stderr, "alivpc-emulator: signal %d, shutting down\n", sig);
-      server.stop();
-      io.stop();
-    });
     io.run();
     return 0;
   } catch (const std::exception& e) {

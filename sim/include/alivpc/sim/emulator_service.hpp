@@ -52,9 +52,23 @@ class emulator_service {
 
   http_answer handle(const http_request& req, wall_time wall, time_point now) {
     std::string_view target = req.target;
-    if (target.starts_with("/metadata/")) return metadata(req, wall);
-    if (target.starts_with("/_emulator/")) return admin(req, now);
-    return api(req, wall, now);
+    try {
+      if (target.starts_with("/metadata/")) return metadata(req, wall);
+      if (target.starts_with("/_emulator/")) return admin(req, now);
+      return api(req, wall, now);
+    } catch (const std::exception& e) {
+      // An emulator bug must show as an answer, never as a dead server.
+      http_answer a;
+      a.status = 500;
+      a.body = json{{"RequestId", new_request_id()},
+                    {"HostId", "vpc.aliyuncs.com"},
+                    {"Code", "InternalError"},
+                    {"Message", std::string("emulator failure: ") + e.what()}}
+                   .dump();
+      a.action = "Unknown";
+      a.outcome = "EmulatorFailure";
+      return a;
+    }
   }
 
  private:
@@ -303,20 +317,21 @@ class emulator_service {
       }
     }
     json out{{"Code", "200"}, {"Success", true}, {"Message", "successful"}};
-    for (auto& [k, v] : paged(r, found, "RouterTableList", "RouterTableListType",
-                              [&](const route_table_record* t) {
-                                return json{{"RouteTableId", t->id},
-                                            {"RouteTableType", t->system ? "System" : "Custom"},
-                                            {"RouterId", t->vrouter_id},
-                                            {"RouterType", "VRouter"},
-                                            {"VpcId", t->vpc_id},
-                                            {"RouteTableName", ""},
-                                            {"Description", ""},
-                                            {"Status", "Available"},
-                                            {"CreationTime", "2026-01-01T00:00:00Z"},
-                                            {"VSwitchIds", json{{"VSwitchId", t->vswitch_ids}}}};
-                              })
-                            .items())
+    // A named local: a temporary's items() would dangle in the loop.
+    json page =
+        paged(r, found, "RouterTableList", "RouterTableListType", [&](const route_table_record* t) {
+          return json{{"RouteTableId", t->id},
+                      {"RouteTableType", t->system ? "System" : "Custom"},
+                      {"RouterId", t->vrouter_id},
+                      {"RouterType", "VRouter"},
+                      {"VpcId", t->vpc_id},
+                      {"RouteTableName", ""},
+                      {"Description", ""},
+                      {"Status", "Available"},
+                      {"CreationTime", "2026-01-01T00:00:00Z"},
+                      {"VSwitchIds", json{{"VSwitchId", t->vswitch_ids}}}};
+        });
+    for (auto& [k, v] : page.items())
       out[k] = v;
     return out;
   }
