@@ -72,8 +72,11 @@ class endpoint_pool {
   }
 
   // Runs op(client&) -> task<T> with failover and backoff; rethrows non-transient errors at once.
+  // op is taken by reference and must outlive the returned task: inside a coroutine, name it
+  // (`auto op = [..](http::client& c) {..}; co_await pool.with_failover(s, op);`), because GCC 12
+  // mishandles lambda temporaries in co_await expressions.
   template <scheduler S, class Op>
-  auto with_failover(S& sched, Op op) -> decltype(op(std::declval<client&>())) {
+  auto with_failover(S& sched, Op&& op) -> decltype(op(std::declval<client&>())) {
     const auto started = sched.now();
     unsigned failures = 0;
     for (unsigned round = 0;; ++round) {

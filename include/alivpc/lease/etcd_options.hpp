@@ -1,0 +1,30 @@
+// Settings shared by the etcd stores; they map one to one onto flanneld's --etcd-* flags.
+#pragma once
+
+#include <alivpc/http/client.hpp>
+#include <alivpc/http/endpoint_pool.hpp>
+#include <alivpc/http/url.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace alivpc::lease {
+
+struct etcd_options {
+  // --etcd-endpoints (flannel's default: both the legacy and the IANA client port).
+  std::vector<http::url> endpoints = {http::url::parse("http://127.0.0.1:4001"),
+                                      http::url::parse("http://127.0.0.1:2379")};
+  std::string prefix = "/coreos.com/network";  // --etcd-prefix
+  http::client_options http;      // --etcd-cafile/certfile/keyfile, --etcd-username/password
+  http::backoff_options backoff;  // unreachable etcd: capped exponential backoff, full jitter
+  // One watch_leases call waits at most this long for a change (then returns no events).
+  std::chrono::milliseconds watch_wait{30000};
+  // acquire_lease re-chooses after a lost race at most this many times.
+  int max_claim_attempts = 32;
+
+  std::string config_key() const { return prefix + "/config"; }
+  std::string subnets_dir() const { return prefix + "/subnets/"; }
+};
+
+}  // namespace alivpc::lease
