@@ -54,12 +54,12 @@ class vpc_route_client {
     if (!i) fail(error_kind::not_found, "metadata: no instance " + instance_id_ + " in the model");
     const auto* v = model_.find_vpc(i->vpc_id);
     co_return cloud::instance_identity{i->id,
-                                  i->region_id,
-                                  i->zone_id,
-                                  i->vpc_id,
-                                  i->vswitch_id,
-                                  i->private_ip,
-                                  v ? std::optional(v->cidr) : std::nullopt};
+                                       i->region_id,
+                                       i->zone_id,
+                                       i->vpc_id,
+                                       i->vswitch_id,
+                                       i->private_ip,
+                                       v ? std::optional(v->cidr) : std::nullopt};
   }
 
   task<cloud::vpc_info> describe_vpc(const std::string& vpc_id) {
@@ -126,7 +126,6 @@ class vpc_route_client {
   }
 
  private:
-
   // One request with retries: latency, gate, action; api_failure becomes alivpc::error.
   task<void> call(std::string action, std::function<void()> body) {
     clock_duration backoff = retry_.first_backoff;
