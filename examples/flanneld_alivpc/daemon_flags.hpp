@@ -201,6 +201,9 @@ inline const std::vector<flag_spec>& all_flags() {
        [](const F& f) { return join(f.iface); }},
       {"iface-regex", "REGEX", "regex matching interface names or IPs (repeatable)",
        [](F& f, const std::string& v) {
+         // std::regex compiles recursively: thousands of nested groups overflow the stack.
+         if (v.size() > 1024)
+           throw usage_error("--iface-regex: longer than 1024 characters");
          try {
            std::regex r(v);
          } catch (const std::regex_error& e) {
