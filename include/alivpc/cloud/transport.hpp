@@ -1,0 +1,47 @@
+// How the cloud client sends one HTTP request: a function, so the same client runs over the real
+// http::client (HTTPS on an io_context) or over an in-process fake on virtual time.
+#pragma once
+
+#include <utility>  // before Asio
+
+#include <alivpc/http/client.hpp>
+#include <alivpc/http/url.hpp>
+#include <alivpc/runtime/task.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace alivpc::cloud {
+
+using send_function = std::function<task<http::response>(http::request)>;
+
+// Makes the sender for one endpoint; the route API calls it once the endpoint is known.
+using transport_factory =
+    std::function<send_function(const http::url& endpoint, const http::client_options& options)>;
+
+namespace detail {
+inline task<http::response> send_over(std::shared_ptr<http::client> c, http::request r) {
+  co_return co_await c->send(std::move(r));
+}
+}  // namespace detail
+
+// A sender over one keep-alive http::client (the client lives as long as the function).
+inline send_function make_http_sender(boost::asio::io_context& io, const http::url& endpoint,
+                                      const http::client_options& options) {
+  auto c = std::make_shared<http::client>(io, endpoint, options);
+  return [c](http::request r) { return detail::send_over(c, std::move(r)); };
+}
+
+inline transport_factory http_transport(boost::asio::io_context& io) {
+  return [&io](const http::url& endpoint, const http::client_options& options) {
+    return make_http_sender(io, endpoint, options);
+  };
+}
+
+// The Host header as the official SDKs send (and sign) it: the port only when not the default.
+inline std::string host_header(const http::url& u) {
+  bool default_port = (u.is_tls() && u.port == 443) || (!u.is_tls() && u.port == 80);
+  return default_port ? u.host_for_url() : u.host_for_url() + ":" + std::to_string(u.port);
+}
+
+}  // namespace alivpc::cloud
