@@ -204,6 +204,13 @@ inline const std::vector<flag_spec>& all_flags() {
          // std::regex compiles recursively: thousands of nested groups overflow the stack.
          if (v.size() > 1024)
            throw usage_error("--iface-regex: longer than 1024 characters");
+         // libstdc++ reads the numbers of \N and {n,m} into a long without an overflow check.
+         std::size_t digits = 0;
+         for (char c : v) {
+           digits = c >= '0' && c <= '9' ? digits + 1 : 0;
+           if (digits > 9)
+             throw usage_error("--iface-regex: \"" + v + "\" has a number of more than 9 digits");
+         }
          try {
            std::regex r(v);
          } catch (const std::regex_error& e) {

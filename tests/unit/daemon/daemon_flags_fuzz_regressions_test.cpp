@@ -20,3 +20,11 @@ TEST(DaemonFlagsFuzzRegressions, DeeplyNestedIfaceRegexIsAUsageError) {
   ASSERT_EQ(f.iface_regex.size(), 1u);
   EXPECT_EQ(f.iface_regex[0], "^(eth|ens)[0-9]+$");
 }
+
+// A back reference or repeat count with 20 digits made libstdc++'s regex compiler overflow a
+// long (UBSan: signed integer overflow in _Compiler::_M_cur_int_value). Refused up front.
+TEST(DaemonFlagsFuzzRegressions, HugeNumbersInIfaceRegexAreAUsageError) {
+  EXPECT_THROW(parse_flags({"--iface-regex=(a)\\44444444444444444444"}, {}), usage_error);
+  EXPECT_THROW(parse_flags({"--iface-regex=a{99999999999999999999}"}, {}), usage_error);
+  EXPECT_EQ(parse_flags({"--iface-regex=^10\\.24\\.[0-9]{1,3}\\."}, {}).iface_regex.size(), 1u);
+}
