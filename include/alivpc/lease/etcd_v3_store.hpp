@@ -10,6 +10,7 @@
 #include <alivpc/config/network_config.hpp>
 #include <alivpc/http/endpoint_pool.hpp>
 #include <alivpc/lease/detail/etcd_json.hpp>
+#include <alivpc/lease/detail/store_common.hpp>
 #include <alivpc/lease/etcd_options.hpp>
 #include <alivpc/lease/lease_store.hpp>
 #include <alivpc/lease/subnet_allocator.hpp>
@@ -19,24 +20,6 @@
 #include <set>
 
 namespace alivpc::lease {
-
-namespace detail {
-// Does an existing lease still fit the network config (else flannel drops and re-allocates)?
-inline bool lease_fits(const config::network_config& cfg, const lease& l) {
-  if (!cfg.network || !cfg.network->contains(l.subnet.network())) return false;
-  if (l.is_reservation()) return true;  // an operator's choice of size is kept
-  return l.subnet.prefix_length() == cfg.subnet_len && l.subnet.network() >= cfg.subnet_min &&
-         l.subnet.network() <= cfg.subnet_max;
-}
-
-inline std::string no_config_message(const std::string& api, const std::string& key,
-                                     const std::string& where) {
-  const bool v2 = api == "v2";
-  return "no network config at " + key + " in the etcd " + api + " key space on " + where +
-         "; publish one with: " + (v2 ? "ETCDCTL_API=2 etcdctl set " : "etcdctl put ") + key +
-         " '{\"Network\":\"10.24.0.0/16\",\"Backend\":{\"Type\":\"ali-vpc\"}}'";
-}
-}  // namespace detail
 
 class etcd_v3_store {
  public:

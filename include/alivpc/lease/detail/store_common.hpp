@@ -1,0 +1,29 @@
+// Rules every lease_store model shares (etcd v3, etcd v2, memory).
+#pragma once
+
+#include <alivpc/config/network_config.hpp>
+#include <alivpc/lease/lease.hpp>
+
+#include <string>
+
+namespace alivpc::lease {
+
+namespace detail {
+// Does an existing lease still fit the network config (else flannel drops and re-allocates)?
+inline bool lease_fits(const config::network_config& cfg, const lease& l) {
+  if (!cfg.network || !cfg.network->contains(l.subnet)) return false;
+  if (l.is_reservation()) return true;  // an operator's choice of size is kept
+  return l.subnet.prefix_length() == cfg.subnet_len && l.subnet.network() >= cfg.subnet_min &&
+         l.subnet.network() <= cfg.subnet_max;
+}
+
+inline std::string no_config_message(const std::string& api, const std::string& key,
+                                     const std::string& where) {
+  const bool v2 = api == "v2";
+  return "no network config at " + key + " in the etcd " + api + " key space on " + where +
+         "; publish one with: " + (v2 ? "ETCDCTL_API=2 etcdctl set " : "etcdctl put ") + key +
+         " '{\"Network\":\"10.24.0.0/16\",\"Backend\":{\"Type\":\"ali-vpc\"}}'";
+}
+}  // namespace detail
+
+}  // namespace alivpc::lease

@@ -1,0 +1,131 @@
+// --etcd-api=v3|v2|auto: one lease_store that talks to etcd through the v3 gateway or the v2
+// keys API. auto picks v3 when <prefix>/config exists in the v3 key space, else v2 when it
+// exists there (etcd 3.x keeps the two key spaces apart: `etcdctl set` writes v2, `etcdctl put`
+// v3); with neither, the error says where it looked and how to publish a config.
+#pragma once
+
+#include <alivpc/lease/etcd_v2_store.hpp>
+#include <alivpc/lease/etcd_v3_store.hpp>
+
+#include <memory>
+#include <string_view>
+
+namespace alivpc::lease {
+
+enum class etcd_api { v3, v2, automatic };
+
+inline etcd_api parse_etcd_api(std::string_view text) {
+  if (text == "v3") return etcd_api::v3;
+  if (text == "v2") return etcd_api::v2;
+  if (text == "auto") return etcd_api::automatic;
+  fail(error_kind::invalid_argument,
+       "--etcd-api: \"" + std::string(text.substr(0, 40)) + "\": expected v3, v2 or auto");
+}
+
+constexpr std::string_view to_string(etcd_api a) {
+  return a == etcd_api::v3 ? "v3" : a == etcd_api::v2 ? "v2" : "auto";
+}
+
+class etcd_store {
+ public:
+  etcd_store(asio_scheduler& sched, etcd_options opts, etcd_api api = etcd_api::automatic)
+      : sched_(sched), opts_(std::move(opts)), api_(api) {
+    if (api_ == etcd_api::v3) make_v3("--etcd-api=v3");
+    if (api_ == etcd_api::v2) make_v2("--etcd-api=v2");
+  }
+
+  // Resolves --etcd-api=auto (once); the other calls do it on first use.
+  task<void> select() {
+    if (v3_ || v2_) co_return;
+    auto v3 = std::make_unique<etcd_v3_store>(sched_, opts_);
+    if (co_await v3->get_config_text()) {
+      v3_ = std::move(v3);
+      api_ = etcd_api::v3;
+      reason_ = "using the etcd v3 API: found " + opts_.config_key() + " in the v3 key space";
+      co_return;
+    }
+    auto v2 = std::make_unique<etcd_v2_store>(sched_, opts_);
+    bool in_v2 = false;
+    try {
+      in_v2 = (co_await v2->get_config_text()).has_value();
+    } catch (const error& e) {
+      if (e.kind() != error_kind::parse) throw;  // v2 disabled (--enable-v2=false): not there
+    }
+    if (in_v2) {
+      v2_ = std::move(v2);
+      api_ = etcd_api::v2;
+      reason_ =
+          "using the etcd v2 API: found " + opts_.config_key() + " in the v2 key space (not in v3)";
+      co_return;
+    }
+    const std::string key = opts_.config_key();
+    std::string where;
+    for (const auto& e : opts_.endpoints)
+      where += (where.empty() ? "" : ", ") + e.to_string();
+    fail(error_kind::not_found,
+         "no network config at " + key + " in etcd at " + where +
+             ": looked in the v3 key space and in the v2 key space; publish one with "
+             "`etcdctl put " +
+             key +
+             " '{\"Network\":\"10.24.0.0/16\",\"Backend\":{\"Type\":\"ali-vpc\"}}'` (v3) or "
+             "`ETCDCTL_API=2 etcdctl set " +
+             key + " '{\"Network\":\"10.24.0.0/16\",\"Backend\":{\"Type\":\"ali-vpc\"}}'` (v2)");
+  }
+
+  etcd_api api() const noexcept { return api_; }
+  // Which API is in use and why (for the daemon's log).
+  const std::string& selection_reason() const noexcept { return reason_; }
+
+  task<config::network_config> get_network_config() {
+    co_await select();
+    if (v3_) co_return co_await v3_->get_network_config();
+    co_return co_await v2_->get_network_config();
+  }
+  task<lease_list> list_leases() {
+    co_await select();
+    if (v3_) co_return co_await v3_->list_leases();
+    co_return co_await v2_->list_leases();
+  }
+  task<lease> acquire_lease(const config::network_config& cfg, const lease_attrs& attrs,
+                            std::optional<net::ipv4_cidr> previous, std::chrono::seconds ttl) {
+    co_await select();
+    if (v3_) co_return co_await v3_->acquire_lease(cfg, attrs, previous, ttl);
+    co_return co_await v2_->acquire_lease(cfg, attrs, previous, ttl);
+  }
+  task<lease> renew_lease(const lease& l, std::chrono::seconds ttl) {
+    co_await select();
+    if (v3_) co_return co_await v3_->renew_lease(l, ttl);
+    co_return co_await v2_->renew_lease(l, ttl);
+  }
+  task<void> revoke_lease(const lease& l) {
+    co_await select();
+    if (v3_) co_return co_await v3_->revoke_lease(l);
+    co_return co_await v2_->revoke_lease(l);
+  }
+  task<watch_result> watch_leases(std::int64_t revision) {
+    co_await select();
+    if (v3_) co_return co_await v3_->watch_leases(revision);
+    co_return co_await v2_->watch_leases(revision);
+  }
+
+ private:
+  void make_v3(const char* why) {
+    v3_ = std::make_unique<etcd_v3_store>(sched_, opts_);
+    reason_ = std::string("using the etcd v3 API (") + why + ")";
+  }
+  void make_v2(const char* why) {
+    v2_ = std::make_unique<etcd_v2_store>(sched_, opts_);
+    reason_ = std::string("using the etcd v2 API (") + why + ")";
+  }
+
+  asio_scheduler& sched_;
+  etcd_options opts_;
+  etcd_api api_;
+  std::string reason_;
+  std::unique_ptr<etcd_v3_store> v3_;
+  std::unique_ptr<etcd_v2_store> v2_;
+};
+
+static_assert(lease_store<etcd_store>);
+
+}  // namespace alivpc::lease

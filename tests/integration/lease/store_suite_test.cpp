@@ -1,0 +1,224 @@
+// One suite, three stores: the real etcd through the v3 gateway, the real etcd through the v2
+// keys API, and the simulator's memory model must agree on acquire / renew / lose behaviour.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+#include "harness.hpp"
+
+#include <alivpc/lease/lease_keeper.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace lease_test;
+
+template <class H>
+class LeaseStoreSuite : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!H::available()) GTEST_SKIP() << "etcd binary not installed";
+    h.emplace();
+  }
+  config::network_config config(const std::string& json) {
+    h->put_config(json);
+    auto s = h->make_store();
+    return h->run(s->get_network_config());
+  }
+  std::optional<H> h;
+};
+
+using Harnesses = ::testing::Types<v3_harness, v2_harness, memory_harness>;
+struct HarnessNames {
+  template <class T>
+  static std::string GetName(int) {
+    return T::name[0] == 'm' ? "memory" : (T::name[6] == '3' ? "etcd_v3" : "etcd_v2");
+  }
+};
+TYPED_TEST_SUITE(LeaseStoreSuite, Harnesses, HarnessNames);
+
+constexpr const char* k16 = R"({"Network":"10.24.0.0/16","Backend":{"Type":"ali-vpc"}})";
+// A /28 cut into /30s: SubnetMin 10.5.0.4 .. SubnetMax 10.5.0.12, room for exactly 3 leases.
+constexpr const char* k28 = R"({"Network":"10.5.0.0/28","Backend":{"Type":"ali-vpc"}})";
+
+TYPED_TEST(LeaseStoreSuite, AcquireRenewAndReuseOurLease) {
+  auto& h = *this->h;
+  auto cfg = this->config(k16);
+  auto store = h.make_store();
+  auto l = h.run(store->acquire_lease(cfg, node("192.168.0.12"), std::nullopt, 1h));
+  EXPECT_TRUE(cfg.network->contains(l.subnet));
+  EXPECT_EQ(l.subnet.prefix_length(), 24);
+  EXPECT_FALSE(l.is_reservation());
+  EXPECT_EQ(l.attrs, node("192.168.0.12"));
+  auto renewed = h.run(store->renew_lease(l, 1h));
+  EXPECT_EQ(renewed.subnet, l.subnet);
+  EXPECT_GE(*renewed.expiration, *l.expiration - std::chrono::seconds(2));
+  // A restart of the same node (same PublicIP) finds its live lease again.
+  auto other_client = h.make_store();
+  auto again = h.run(other_client->acquire_lease(cfg, node("192.168.0.12"), std::nullopt, 1h));
+  EXPECT_EQ(again.subnet, l.subnet);
+  auto list = h.run(store->list_leases());
+  ASSERT_EQ(list.leases.size(), 1u);
+  EXPECT_EQ(list.leases[0].subnet, l.subnet);
+  EXPECT_EQ(list.leases[0].attrs.public_ip.to_string(), "192.168.0.12");
+}
+
+TYPED_TEST(LeaseStoreSuite, PreviousSubnetIsTakenWhenFree) {
+  auto& h = *this->h;
+  auto cfg = this->config(k16);
+  auto store = h.make_store();
+  auto prev = net::ipv4_cidr::parse("10.24.77.0/24");
+  auto l = h.run(store->acquire_lease(cfg, node("192.168.0.5"), prev, 1h));
+  EXPECT_EQ(l.subnet, prev);
+  // The same previous subnet asked for by another node: it is taken, so another is chosen.
+  auto l2 = h.run(store->acquire_lease(cfg, node("192.168.0.6"), prev, 1h));
+  EXPECT_NE(l2.subnet, prev);
+}
+
+TYPED_TEST(LeaseStoreSuite, RoomForThreeThenOutOfSubnets) {
+  auto& h = *this->h;
+  auto cfg = this->config(k28);
+  ASSERT_EQ(cfg.subnet_len, 30);
+  auto store = h.make_store();
+  std::set<net::ipv4_cidr> got;
+  for (int i = 1; i <= 3; ++i)
+    got.insert(
+        h.run(store->acquire_lease(cfg, node("192.168.1." + std::to_string(i)), std::nullopt, 1h))
+            .subnet);
+  EXPECT_EQ(got.size(), 3u);
+  try {
+    h.run(store->acquire_lease(cfg, node("192.168.1.4"), std::nullopt, 1h));
+    FAIL() << "a fourth /30 was handed out of a /28";
+  } catch (const error& e) {
+    EXPECT_EQ(e.kind(), error_kind::exhausted);
+    EXPECT_NE(std::string(e.what()).find("out of subnets"), std::string::npos) << e.what();
+  }
+}
+
+TYPED_TEST(LeaseStoreSuite, ReservationIsKeptByItsNodeAndNeverTaken) {
+  auto& h = *this->h;
+  auto cfg = this->config(k28);
+  auto reserved = net::ipv4_cidr::parse("10.5.0.8/30");
+  h.reserve(reserved, node("192.168.9.9"));
+  auto store = h.make_store();
+  auto a = h.run(store->acquire_lease(cfg, node("192.168.1.1"), reserved, 1h));
+  auto b = h.run(store->acquire_lease(cfg, node("192.168.1.2"), std::nullopt, 1h));
+  EXPECT_NE(a.subnet, reserved);
+  EXPECT_NE(b.subnet, reserved);
+  EXPECT_THROW(h.run(store->acquire_lease(cfg, node("192.168.1.3"), std::nullopt, 1h)), error);
+  auto mine = h.run(store->acquire_lease(cfg, node("192.168.9.9"), std::nullopt, 1h));
+  EXPECT_EQ(mine.subnet, reserved);
+  EXPECT_TRUE(mine.is_reservation());
+  // Renewing a reservation keeps it a reservation (never converted into a TTL lease).
+  auto renewed = h.run(store->renew_lease(mine, 1h));
+  EXPECT_TRUE(renewed.is_reservation());
+  h.run(store->revoke_lease(mine));  // an operator's key: left in place
+  auto list = h.run(store->list_leases());
+  bool still = false;
+  for (auto& l : list.leases)
+    if (l.subnet == reserved) still = l.is_reservation();
+  EXPECT_TRUE(still);
+}
+
+TYPED_TEST(LeaseStoreSuite, RevokeGivesTheSubnetBack) {
+  auto& h = *this->h;
+  auto cfg = this->config(k28);
+  auto store = h.make_store();
+  std::vector<lease::lease> held;
+  for (int i = 1; i <= 3; ++i)
+    held.push_back(
+        h.run(store->acquire_lease(cfg, node("192.168.1." + std::to_string(i)), std::nullopt, 1h)));
+  h.run(store->revoke_lease(held[1]));
+  auto l = h.run(store->acquire_lease(cfg, node("192.168.1.4"), std::nullopt, 1h));
+  EXPECT_EQ(l.subnet, held[1].subnet);
+}
+
+TYPED_TEST(LeaseStoreSuite, DeletedKeyFailsRenewalAsNotFound) {
+  auto& h = *this->h;
+  auto cfg = this->config(k16);
+  auto store = h.make_store();
+  auto l = h.run(store->acquire_lease(cfg, node("192.168.0.12"), std::nullopt, 1h));
+  h.erase(l.subnet);
+  try {
+    h.run(store->renew_lease(l, 1h));
+    FAIL() << "renewed a deleted lease";
+  } catch (const error& e) {
+    EXPECT_EQ(e.kind(), error_kind::not_found) << e.what();
+  }
+}
+
+TYPED_TEST(LeaseStoreSuite, WatchReportsAddedAndRemoved) {
+  auto& h = *this->h;
+  auto cfg = this->config(k16);
+  auto watcher = h.make_store();
+  auto start = h.run(watcher->list_leases());
+  auto other = h.make_store();
+  auto l = h.run(other->acquire_lease(cfg, node("192.168.0.7"), std::nullopt, 1h));
+  auto w = h.run(watcher->watch_leases(start.revision));
+  ASSERT_FALSE(w.events.empty());
+  EXPECT_EQ(w.events[0].type, lease::lease_event_type::added);
+  EXPECT_EQ(w.events[0].value.subnet, l.subnet);
+  EXPECT_EQ(w.events[0].value.attrs.public_ip.to_string(), "192.168.0.7");
+  h.erase(l.subnet);
+  auto w2 = h.run(watcher->watch_leases(w.revision));
+  ASSERT_FALSE(w2.events.empty());
+  EXPECT_EQ(w2.events.back().type, lease::lease_event_type::removed);
+  EXPECT_EQ(w2.events.back().value.subnet, l.subnet);
+  EXPECT_GT(w2.revision, w.revision);
+  // Nothing more happens: the bounded wait ends with no events.
+  auto w3 = h.run(watcher->watch_leases(w2.revision));
+  EXPECT_TRUE(w3.events.empty());
+}
+
+TYPED_TEST(LeaseStoreSuite, KeeperReportsADeletedLeaseFromTheWatch) {
+  auto& h = *this->h;
+  auto cfg = this->config(k16);
+  auto store = h.make_store();
+  lease::lease_keeper keeper(*store, h.sched, {.ttl = 1h, .renew_margin = 10min});
+  auto l = h.run(keeper.acquire(cfg, node("192.168.0.12"), std::nullopt));
+  std::optional<lease::lease_loss> reported;
+  keeper.on_loss = [&](const lease::lease_loss& loss) { reported = loss; };
+  std::optional<lease::lease_loss> result;
+  bool done = false;
+  spawn(h.sched, [&]() -> task<void> {
+    result = co_await keeper.keep();
+    done = true;
+  }());
+  h.pass(300ms);  // the keeper lists and starts watching
+  EXPECT_FALSE(reported.has_value());
+  h.erase(l.subnet);
+  for (int i = 0; i < 100 && !done; ++i)
+    h.pass(50ms);
+  ASSERT_TRUE(done);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->reason, lease::lease_loss_reason::deleted);
+  // Renewal was an hour away: the watch, not a renewal, found the loss.
+  EXPECT_NE(result->detail.find("watch"), std::string::npos) << result->detail;
+  ASSERT_TRUE(reported.has_value());
+  EXPECT_TRUE(keeper.lost().is_set());
+}
+
+TYPED_TEST(LeaseStoreSuite, KeeperRenewsBeforeExpiryAndStops) {
+  auto& h = *this->h;
+  auto cfg = this->config(k16);
+  auto store = h.make_store();
+  // A 3 s lease renewed 2 s early: renewals every ~1 s.
+  lease::lease_keeper keeper(*store, h.sched,
+                             {.ttl = 3s, .renew_margin = 2s, .backoff = {}, .watch = false});
+  auto l = h.run(keeper.acquire(cfg, node("192.168.0.12"), std::nullopt));
+  int renewals = 0;
+  keeper.on_renewed = [&](const lease::lease&) { ++renewals; };
+  bool done = false;
+  std::optional<lease::lease_loss> result;
+  spawn(h.sched, [&]() -> task<void> {
+    result = co_await keeper.keep();
+    done = true;
+  }());
+  h.pass(4500ms);  // longer than the TTL: only renewals keep it alive
+  EXPECT_GE(renewals, 2);
+  keeper.stop();
+  for (int i = 0; i < 100 && !done; ++i)
+    h.pass(50ms);
+  ASSERT_TRUE(done);
+  EXPECT_FALSE(result.has_value()) << result->detail;
+  auto list = h.run(store->list_leases());
+  ASSERT_EQ(list.leases.size(), 1u);
+  EXPECT_EQ(list.leases[0].subnet, l.subnet);
+}
