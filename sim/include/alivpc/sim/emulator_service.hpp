@@ -579,8 +579,9 @@ class emulator_service {
       if (op == "outage") {
         auto action = get("Action").empty() ? std::string("*") : get("Action");
         auto ms = std::stol(get("Milliseconds"));
-        model_.config().outages.push_back(
-            {now, now + std::chrono::milliseconds(ms), action, parse_fault_kind(get("Kind"))});
+        model_.config().outages.push_back({now, now + std::chrono::milliseconds(ms), action,
+                                           get("Kind").empty() ? fault_kind::service_unavailable
+                                                               : parse_fault_kind(get("Kind"))});
         return answer(200, json{{"Action", action}, {"Milliseconds", ms}});
       }
     } catch (const std::exception& e) {
