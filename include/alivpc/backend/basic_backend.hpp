@@ -64,9 +64,14 @@ class basic_backend {
     log_.info("using interface " + ext_.link.name + " address " + ext_.address.to_string() +
               " public IP " + ext_.public_ip.to_string() + " MTU " + std::to_string(ext_.mtu));
     // 3. Who we are, and the VPC we are in.
-    identity_ = co_await with_retry("read instance metadata", [&] { return cloud_.identity(); });
-    vpc_ = co_await with_retry("DescribeVpcs " + identity_.vpc_id,
-                               [&] { return cloud_.describe_vpc(identity_.vpc_id); });
+    auto identity =
+        co_await with_retry("read instance metadata", [&] { return cloud_.identity(); });
+    if (!identity) co_return co_await finish();
+    identity_ = *identity;
+    auto vpc = co_await with_retry("DescribeVpcs " + identity_.vpc_id,
+                                   [&] { return cloud_.describe_vpc(identity_.vpc_id); });
+    if (!vpc) co_return co_await finish();
+    vpc_ = *vpc;
     auto vpc_cidr = identity_.vpc_cidr.value_or(vpc_.cidr);
     if (cfg_.network->overlaps(vpc_cidr))
       fail(error_kind::invalid_argument, "network config: Network: " + cfg_.network->to_string() +
@@ -109,9 +114,9 @@ class basic_backend {
   task<void> acquire_lease() {
     std::optional<net::ipv4_cidr> previous;
     try {
-      if (auto f = lease::read_subnet_file(opts_.subnet_file);
-          f && cfg_.network->contains(f->subnet))
-        previous = f->subnet;
+      auto f =
+          opts_.subnet_file.empty() ? std::nullopt : lease::read_subnet_file(opts_.subnet_file);
+      if (f && cfg_.network->contains(f->subnet)) previous = f->subnet;
     } catch (const error& e) {
       log_.warn(std::string("ignoring the previous subnet file: ") + e.what());
     }
@@ -161,12 +166,15 @@ class basic_backend {
   task<void> watch_leases(std::shared_ptr<bool> alive) {
     std::int64_t revision = 0;
     try {
-      revision = (co_await store_.list_leases()).revision;
+      auto list = co_await store_.list_leases();
+      revision = list.revision;
     } catch (const error& e) {
       log_.warn(std::string("cannot list leases for the watch: ") + e.what());
+      if (e.kind() == error_kind::cancelled) co_return;
     }
     clock_duration backoff = std::chrono::seconds(1);
     while (*alive && !stopping_) {
+      bool failed = false;
       try {
         auto r = co_await store_.watch_leases(revision);
         if (!*alive) co_return;
@@ -180,9 +188,12 @@ class basic_backend {
           }
         }
       } catch (const error& e) {
-        if (!*alive) co_return;
+        if (!*alive || e.kind() == error_kind::cancelled) co_return;
         log_.debug(std::string("lease watch: ") + e.what());
-        co_await sleep_for(sched_, jittered(backoff));
+        failed = true;
+      }
+      if (failed) {  // (no co_await inside a handler)
+        co_await wake_.wait_until(sched_.now() + jittered(backoff));
         backoff = std::min<clock_duration>(backoff * 2, std::chrono::seconds(30));
       }
     }
@@ -238,8 +249,9 @@ class basic_backend {
       log_.info("releasing lease " + l.subnet.to_string() + " and its routes (--release-on-exit)");
       for (auto& t : tables_) {
         try {
-          co_await cloud_.delete_route_entry(
-              cloud::route_spec{t, l.subnet, next_hop_type_, next_hop_id_});
+          cloud::route_spec spec{t, l.subnet, next_hop_type_,
+                                 next_hop_id_};  // named: GCC 12 mishandles temporaries in co_await
+          co_await cloud_.delete_route_entry(spec);
         } catch (const error& e) {
           log_.warn("removing the route in " + t + " failed: " + e.what());
         }
@@ -289,10 +301,7 @@ class basic_backend {
     }
     if (!all_ok || stopping_) co_return;
     if (initial || !status_.ready) {
-      auto& l = *status_.current_lease;
-      lease::write_subnet_file(
-          opts_.subnet_file, lease::subnet_file{*cfg_.network, l.subnet, ext_.mtu, opts_.ip_masq});
-      log_.info("wrote " + opts_.subnet_file.string() + " for " + l.subnet.to_string());
+      write_subnet_file();
       set_ready(true);
     }
   }
@@ -303,6 +312,7 @@ class basic_backend {
   task<bool> reconcile_table(const std::string& table, bool initial) {
     clock_duration backoff = opts_.route_poll_first;
     bool created_after_drift = false;
+    std::optional<clock_duration> failure_wait;
     while (!stopping_ && status_.current_lease) {
       try {
         auto subnet = status_.current_lease->subnet;
@@ -318,16 +328,20 @@ class basic_backend {
               // points elsewhere is a dead node's leftover and would block ours forever.
               log_.warn("route " + subnet.to_string() + " in " + table + " points at " +
                         e.next_hop_id + " (a stale entry of a previous holder): replacing it");
-              co_await cloud_.delete_route_entry(
-                  cloud::route_spec{table, e.destination, e.next_hop_type, e.next_hop_id});
+              cloud::route_spec spec{
+                  table, e.destination, e.next_hop_type,
+                  e.next_hop_id};  // named: GCC 12 mishandles temporaries in co_await
+              co_await cloud_.delete_route_entry(spec);
               ++status_.route_deletes;
             }
           } else if (e.next_hop_id == next_hop_id_ && cfg_.network->contains(e.destination) &&
                      e.destination.prefix_length() != 0) {
             // A previous subnet of ours inside the flannel Network: not ours any more.
             log_.info("removing our old route " + e.destination.to_string() + " from " + table);
-            co_await cloud_.delete_route_entry(
-                cloud::route_spec{table, e.destination, e.next_hop_type, e.next_hop_id});
+            cloud::route_spec spec{
+                table, e.destination, e.next_hop_type,
+                e.next_hop_id};  // named: GCC 12 mishandles temporaries in co_await
+            co_await cloud_.delete_route_entry(spec);
             ++status_.route_deletes;
           }
         }
@@ -338,8 +352,9 @@ class basic_backend {
           }
           created_after_drift = true;
           status_.routes[table] = route_state::missing;
-          co_await cloud_.create_route_entry(
-              cloud::route_spec{table, subnet, next_hop_type_, next_hop_id_});
+          cloud::route_spec spec{table, subnet, next_hop_type_,
+                                 next_hop_id_};  // named: GCC 12 mishandles temporaries in co_await
+          co_await cloud_.create_route_entry(spec);
           ++status_.route_creates;
           status_.routes[table] = route_state::pending;
         } else if (ours->status == cloud::route_entry_status::available) {
@@ -359,10 +374,12 @@ class basic_backend {
         status_.routes[table] = route_state::failing;
         set_ready(false);
         // Permanent errors (quota, permissions) are retried slowly: an operator may fix them.
-        co_await wake_.wait_until(sched_.now() + jittered(e.kind() == error_kind::transient ||
-                                                    e.kind() == error_kind::conflict
-                                                ? backoff
-                                                : clock_duration(opts_.error_backoff_max))));
+        bool soon = e.kind() == error_kind::transient || e.kind() == error_kind::conflict;
+        failure_wait = soon ? backoff : clock_duration(opts_.error_backoff_max);
+      }
+      if (failure_wait) {  // (no co_await inside a handler)
+        co_await wake_.wait_until(sched_.now() + jittered(*failure_wait));
+        failure_wait.reset();
         backoff = std::min<clock_duration>(backoff * 2, opts_.error_backoff_max);
       }
     }
@@ -382,14 +399,16 @@ class basic_backend {
       if (e.destination == subnet && e.status == cloud::route_entry_status::available) {
         keep = true;
       } else if (e.destination.prefix_length() != 0) {  // 0.0.0.0/0 is kept (DNAT)
-        co_await cloud_.delete_route_entry(
-            cloud::route_spec{table, e.destination, e.next_hop_type, e.next_hop_id});
+        cloud::route_spec spec{table, e.destination, e.next_hop_type,
+                               e.next_hop_id};  // named: GCC 12 mishandles temporaries in co_await
+        co_await cloud_.delete_route_entry(spec);
         ++status_.route_deletes;
       }
     }
     if (!keep) {
-      co_await cloud_.create_route_entry(
-          cloud::route_spec{table, subnet, "Instance", next_hop_id_});
+      cloud::route_spec spec{table, subnet, "Instance",
+                             next_hop_id_};  // named: GCC 12 mishandles temporaries in co_await
+      co_await cloud_.create_route_entry(spec);
       ++status_.route_creates;
     }
     // Poll the whole table every 5 s, up to 60 s, until every entry is Available.
@@ -401,9 +420,7 @@ class basic_backend {
       });
       if (all) {
         status_.routes[table] = route_state::available;
-        auto& l = *status_.current_lease;
-        lease::write_subnet_file(opts_.subnet_file, lease::subnet_file{*cfg_.network, l.subnet,
-                                                                       ext_.mtu, opts_.ip_masq});
+        write_subnet_file();
         set_ready(true);
         // Then nothing more: no renewal-time check, no repair. Wait for stop.
         while (!stopping_)
@@ -431,9 +448,9 @@ class basic_backend {
             (opts_.mode == strategy::classic))
           throw;
         note_error(what, e);
-        co_await wake_.wait_until(sched_.now() + jittered(backoff));
-        backoff = std::min<clock_duration>(backoff * 2, opts_.error_backoff_max);
       }
+      co_await wake_.wait_until(sched_.now() + jittered(backoff));  // (not inside the handler)
+      backoff = std::min<clock_duration>(backoff * 2, opts_.error_backoff_max);
     }
     co_return std::nullopt;
   }
@@ -444,6 +461,15 @@ class basic_backend {
       co_await fn();
       co_return true;
     });
+  }
+
+  // An empty path writes nothing (the simulator's thousands of nodes keep no files).
+  void write_subnet_file() {
+    if (opts_.subnet_file.empty()) return;
+    auto& l = *status_.current_lease;
+    lease::write_subnet_file(opts_.subnet_file,
+                             lease::subnet_file{*cfg_.network, l.subnet, ext_.mtu, opts_.ip_masq});
+    log_.info("wrote " + opts_.subnet_file.string() + " for " + l.subnet.to_string());
   }
 
   void note_error(const std::string& what, const error& e) {

@@ -1,0 +1,312 @@
+// A simulator scenario: a cluster of nodes running the real backend on virtual time against the
+// VPC model and the etcd model, with scheduled faults. Parsed from JSON (a fuzz target):
+//
+// {
+//   "name": "steady-50",            "seed": 1,          "nodes": 50,
+//   "strategy": "robust",           // robust | classic
+//   "duration": "2h",               // virtual time to run
+//   "network": {"Network": "10.24.0.0/16", "Backend": {"Type": "ali-vpc"}},
+//   "vpc_cidr": "192.168.0.0/16",   "quota": 200,       "write_delay": "2s",
+//   "latency": {"*": {"kind": "lognormal", "median": "120ms", "sigma": 0.5}},
+//   "throttle_per_minute": {"*": 600},
+//   "faults": [{"action": "CreateRouteEntry", "rate": 0.1, "code": "InternalError"}],
+//   "reconcile_period": "5m",       "lease_ttl": "24h",  "renew_margin": "60m",
+//   "start_spread": "30s",          // nodes start at random times in [0, start_spread]
+//   "events": [{"at": "10m", "kind": "kill", "node": 3},
+//              {"at": "12m", "kind": "restart", "node": 3},
+//              {"at": "15m", "kind": "delete_route", "node": 5},
+//              {"at": "20m", "kind": "etcd_outage", "for": "30s"},
+//              {"at": "25m", "kind": "cloud_outage", "for": "60s"}]
+// }
+// Durations: "500ms", "30s", "5m", "2h" (combinations like "1h30m" too).
+#pragma once
+
+#include <alivpc/config/network_config.hpp>
+#include <alivpc/error.hpp>
+#include <alivpc/net/ipv4.hpp>
+#include <alivpc/runtime/scheduler.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace alivpc::sim {
+
+struct scenario_latency {
+  std::string kind = "fixed";  // fixed | uniform | lognormal
+  clock_duration a{};          // fixed: value; uniform: min; lognormal: median
+  clock_duration b{};          // uniform: max
+  double sigma = 0.5;          // lognormal
+};
+
+struct scenario_fault {
+  std::string action = "*";
+  double rate = 0;
+  std::string code = "InternalError";  // InternalError | ServiceUnavailable | Timeout
+};
+
+enum class scenario_event_kind { kill, restart, delete_route, etcd_outage, cloud_outage };
+
+struct scenario_event {
+  clock_duration at{};
+  scenario_event_kind kind{};
+  int node = -1;
+  clock_duration duration{};  // outages
+};
+
+struct scenario {
+  std::string name = "scenario";
+  std::uint64_t seed = 1;
+  int nodes = 3;
+  std::string strategy = "robust";
+  clock_duration duration = std::chrono::hours(1);
+  config::network_config network;
+  net::ipv4_cidr vpc_cidr = net::ipv4_cidr::parse("192.168.0.0/16");
+  int quota = 200;
+  clock_duration write_delay = std::chrono::seconds(2);
+  std::map<std::string, scenario_latency> latency;
+  std::map<std::string, double> throttle_per_minute;
+  std::vector<scenario_fault> faults;
+  clock_duration reconcile_period = std::chrono::minutes(5);
+  clock_duration lease_ttl = std::chrono::hours(24);
+  clock_duration renew_margin = std::chrono::minutes(60);
+  clock_duration start_spread = std::chrono::seconds(30);
+  std::vector<scenario_event> events;
+};
+
+namespace detail {
+
+[[noreturn]] inline void scenario_error(const std::string& field, const std::string& what) {
+  fail(error_kind::invalid_argument, "scenario: " + field + ": " + what);
+}
+
+inline clock_duration parse_scenario_duration(const std::string& field, const nlohmann::json& j) {
+  if (!j.is_string())
+    scenario_error(field, "expected a duration string like \"30s\", got " + j.dump());
+  const auto s = j.get<std::string>();
+  if (s.empty()) scenario_error(field, "empty duration");
+  long long total_ms = 0;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+      ++i;
+    if (i == start || i - start > 9)
+      scenario_error(field, "\"" + s + "\" is not a duration (e.g. 30s, 5m, 2h)");
+    long long n = std::stoll(s.substr(start, i - start));
+    std::string unit;
+    while (i < s.size() && (s[i] < '0' || s[i] > '9'))
+      unit += s[i++];
+    long long f = unit == "ms"  ? 1
+                  : unit == "s" ? 1000
+                  : unit == "m" ? 60000
+                  : unit == "h" ? 3600000
+                                : 0;
+    if (!f) scenario_error(field, "\"" + s + "\" has an unknown unit (use ms, s, m or h)");
+    total_ms += n * f;
+    if (total_ms > 400LL * 24 * 3600 * 1000)
+      scenario_error(field, "\"" + s + "\" is longer than 400 days");
+  }
+  return std::chrono::milliseconds(total_ms);
+}
+
+template <class T>
+T scenario_number(const std::string& field, const nlohmann::json& j, T lo, T hi) {
+  if (!j.is_number()) scenario_error(field, "expected a number, got " + j.dump());
+  auto d = j.get<double>();
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)))
+    scenario_error(field,
+                   j.dump() + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
+  if constexpr (std::is_integral_v<T>) {
+    if (!j.is_number_integer() && !j.is_number_unsigned())
+      scenario_error(field, "expected a whole number, got " + j.dump());
+    return static_cast<T>(j.get<long long>());
+  } else {
+    return static_cast<T>(d);
+  }
+}
+
+}  // namespace detail
+
+inline scenario parse_scenario(const nlohmann::json& j) {
+  using detail::parse_scenario_duration;
+  using detail::scenario_error;
+  using detail::scenario_number;
+  if (!j.is_object()) scenario_error("(top)", "expected a JSON object");
+  scenario s;
+  s.network = config::parse_network_config_json(
+      nlohmann::json{{"Network", "10.24.0.0/16"}, {"Backend", {{"Type", "ali-vpc"}}}});
+  static const char* known[] = {"name",
+                                "seed",
+                                "nodes",
+                                "strategy",
+                                "duration",
+                                "network",
+                                "vpc_cidr",
+                                "quota",
+                                "write_delay",
+                                "latency",
+                                "throttle_per_minute",
+                                "faults",
+                                "reconcile_period",
+                                "lease_ttl",
+                                "renew_margin",
+                                "start_spread",
+                                "events"};
+  for (auto& [key, value] : j.items()) {
+    if (std::find(std::begin(known), std::end(known), key) == std::end(known))
+      scenario_error(key, "unknown field");
+    if (key == "name") {
+      if (!value.is_string()) scenario_error(key, "expected a string");
+      s.name = value.get<std::string>();
+    } else if (key == "seed") {
+      s.seed = scenario_number<std::uint64_t>(key, value, 0, 1ull << 53);
+    } else if (key == "nodes") {
+      s.nodes = scenario_number<int>(key, value, 1, 5000);
+    } else if (key == "strategy") {
+      if (!value.is_string() || (value != "robust" && value != "classic"))
+        scenario_error(key, "expected \"robust\" or \"classic\", got " + value.dump());
+      s.strategy = value.get<std::string>();
+    } else if (key == "duration") {
+      s.duration = parse_scenario_duration(key, value);
+    } else if (key == "network") {
+      s.network = config::parse_network_config_json(value);
+      config::require_ali_vpc(s.network);
+    } else if (key == "vpc_cidr") {
+      if (!value.is_string()) scenario_error(key, "expected a CIDR string");
+      auto c = net::ipv4_cidr::try_parse(value.get<std::string>());
+      if (!c) scenario_error(key, value.dump() + " is not an IPv4 CIDR block");
+      s.vpc_cidr = *c;
+    } else if (key == "quota") {
+      s.quota = scenario_number<int>(key, value, 0, 100000);
+    } else if (key == "write_delay") {
+      s.write_delay = parse_scenario_duration(key, value);
+    } else if (key == "latency" || key == "throttle_per_minute") {
+      if (!value.is_object())
+        scenario_error(key, "expected an object keyed by action (\"*\" for all)");
+      for (auto& [action, v] : value.items()) {
+        std::string field = key + "." + action;
+        if (key == "throttle_per_minute") {
+          s.throttle_per_minute[action] = scenario_number<double>(field, v, 0.0, 1e9);
+          continue;
+        }
+        if (!v.is_object()) scenario_error(field, "expected {\"kind\":...}");
+        scenario_latency l;
+        if (auto k = v.find("kind"); k != v.end()) {
+          if (!k->is_string() || (*k != "fixed" && *k != "uniform" && *k != "lognormal"))
+            scenario_error(field + ".kind", "expected fixed, uniform or lognormal");
+          l.kind = k->get<std::string>();
+        }
+        auto dur = [&](const char* name) -> clock_duration {
+          auto it = v.find(name);
+          if (it == v.end()) scenario_error(field, std::string("missing \"") + name + "\"");
+          return parse_scenario_duration(field + "." + name, *it);
+        };
+        if (l.kind == "fixed") l.a = dur("value");
+        if (l.kind == "uniform") {
+          l.a = dur("min");
+          l.b = dur("max");
+          if (l.b < l.a) scenario_error(field, "max is below min");
+        }
+        if (l.kind == "lognormal") {
+          l.a = dur("median");
+          if (auto sg = v.find("sigma"); sg != v.end())
+            l.sigma = scenario_number<double>(field + ".sigma", *sg, 0.0, 5.0);
+        }
+        s.latency[action] = l;
+      }
+    } else if (key == "faults") {
+      if (!value.is_array()) scenario_error(key, "expected a list");
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        auto& f = value[i];
+        std::string field = "faults[" + std::to_string(i) + "]";
+        if (!f.is_object()) scenario_error(field, "expected an object");
+        scenario_fault out;
+        if (auto a = f.find("action"); a != f.end()) {
+          if (!a->is_string()) scenario_error(field + ".action", "expected a string");
+          out.action = a->get<std::string>();
+        }
+        auto r = f.find("rate");
+        if (r == f.end()) scenario_error(field, "missing \"rate\"");
+        out.rate = scenario_number<double>(field + ".rate", *r, 0.0, 1.0);
+        if (auto c = f.find("code"); c != f.end()) {
+          if (!c->is_string() ||
+              (*c != "InternalError" && *c != "ServiceUnavailable" && *c != "Timeout"))
+            scenario_error(field + ".code",
+                           "expected InternalError, ServiceUnavailable or Timeout");
+          out.code = c->get<std::string>();
+        }
+        s.faults.push_back(out);
+      }
+    } else if (key == "reconcile_period") {
+      s.reconcile_period = parse_scenario_duration(key, value);
+      if (s.reconcile_period < std::chrono::seconds(1)) scenario_error(key, "must be at least 1s");
+    } else if (key == "lease_ttl") {
+      s.lease_ttl = parse_scenario_duration(key, value);
+    } else if (key == "renew_margin") {
+      s.renew_margin = parse_scenario_duration(key, value);
+    } else if (key == "start_spread") {
+      s.start_spread = parse_scenario_duration(key, value);
+    } else if (key == "events") {
+      if (!value.is_array()) scenario_error(key, "expected a list");
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        auto& e = value[i];
+        std::string field = "events[" + std::to_string(i) + "]";
+        if (!e.is_object()) scenario_error(field, "expected an object");
+        scenario_event ev;
+        auto at = e.find("at");
+        if (at == e.end()) scenario_error(field, "missing \"at\"");
+        ev.at = parse_scenario_duration(field + ".at", *at);
+        auto kind = e.find("kind");
+        if (kind == e.end() || !kind->is_string()) scenario_error(field, "missing \"kind\"");
+        static const std::map<std::string, scenario_event_kind> kinds = {
+            {"kill", scenario_event_kind::kill},
+            {"restart", scenario_event_kind::restart},
+            {"delete_route", scenario_event_kind::delete_route},
+            {"etcd_outage", scenario_event_kind::etcd_outage},
+            {"cloud_outage", scenario_event_kind::cloud_outage}};
+        auto k = kinds.find(kind->get<std::string>());
+        if (k == kinds.end())
+          scenario_error(
+              field + ".kind",
+              kind->dump() +
+                  " is not one of kill, restart, delete_route, etcd_outage, cloud_outage");
+        ev.kind = k->second;
+        bool needs_node = ev.kind == scenario_event_kind::kill ||
+                          ev.kind == scenario_event_kind::restart ||
+                          ev.kind == scenario_event_kind::delete_route;
+        if (needs_node) {
+          auto n = e.find("node");
+          if (n == e.end()) scenario_error(field, "missing \"node\"");
+          ev.node = scenario_number<int>(field + ".node", *n, 0, 4999);
+        } else {
+          auto d = e.find("for");
+          if (d == e.end()) scenario_error(field, "missing \"for\" (the outage's length)");
+          ev.duration = parse_scenario_duration(field + ".for", *d);
+        }
+        s.events.push_back(ev);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < s.events.size(); ++i)
+    if (s.events[i].node >= s.nodes)
+      scenario_error("events[" + std::to_string(i) + "].node", std::to_string(s.events[i].node) +
+                                                                   " is not a node (there are " +
+                                                                   std::to_string(s.nodes) + ")");
+  if (s.renew_margin >= s.lease_ttl)
+    scenario_error("renew_margin", "must be shorter than lease_ttl");
+  return s;
+}
+
+inline scenario parse_scenario(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) fail(error_kind::invalid_argument, "scenario: not valid JSON");
+  return parse_scenario(j);
+}
+
+}  // namespace alivpc::sim

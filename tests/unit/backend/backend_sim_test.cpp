@@ -1,0 +1,156 @@
+// The backend on virtual time: the real basic_backend against the VPC model, the etcd model and
+// fake hosts (sim/cluster.hpp).
+#include <alivpc/sim/cluster.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace std::chrono_literals;
+using namespace alivpc;
+
+namespace {
+struct world {
+  explicit world(std::uint64_t seed = 1, sim::cluster_options o = {})
+      : s(seed), model(model_cfg(), seed), etcd(s) {
+    c = std::make_unique<sim::cluster>(s, model, etcd, std::move(o));
+  }
+  static sim::model_config model_cfg() {
+    sim::model_config m;
+    m.write_delay = 3s;
+    m.default_latency = sim::latency_distribution::uniform(20ms, 200ms);
+    return m;
+  }
+  // Custom entries in the system table pointing at `instance`.
+  std::vector<sim::route_entry_record> routes_of(const std::string& instance) {
+    std::vector<sim::route_entry_record> out;
+    auto& vpc = *model.find_vpc(c->vpc_id());
+    for (auto& e : model.entries(vpc.system_table_id, s.now()))
+      if (!e.system && e.next_hop_id == instance) out.push_back(e);
+    return out;
+  }
+  std::string table() { return model.find_vpc(c->vpc_id())->system_table_id; }
+  virtual_scheduler s;
+  sim::vpc_model model;
+  lease::memory_etcd<virtual_scheduler> etcd;
+  std::unique_ptr<sim::cluster> c;
+};
+}  // namespace
+
+TEST(BackendSim, ThreeNodesConverge) {
+  world w;
+  for (int i = 0; i < 3; ++i)
+    w.c->start(w.c->add_node());
+  w.s.run_for(2min);
+  std::set<net::ipv4_cidr> subnets;
+  for (auto& n : w.c->nodes()) {
+    auto& st = n->backend->status();
+    ASSERT_TRUE(st.healthy()) << n->instance_id << ": " << st.last_error << n->fatal;
+    subnets.insert(st.current_lease->subnet);
+    auto routes = w.routes_of(n->instance_id);
+    ASSERT_EQ(routes.size(), 1u);
+    EXPECT_EQ(routes[0].destination, st.current_lease->subnet);
+    EXPECT_EQ(routes[0].status(w.s.now()), sim::entry_status::available);
+  }
+  EXPECT_EQ(subnets.size(), 3u);
+  EXPECT_EQ(w.etcd.keys().size(), 3u);
+}
+
+TEST(BackendSim, RestartWithRouteInPlaceMakesNoWrites) {
+  world w;
+  auto& n = w.c->add_node();
+  w.c->start(n);
+  w.s.run_for(1min);
+  ASSERT_TRUE(n.backend->status().healthy());
+  auto subnet = n.backend->status().current_lease->subnet;
+  auto creates = w.model.stats().count("CreateRouteEntry", "Success");
+  w.c->kill(n);
+  w.s.run_for(10s);
+  w.c->start(n);
+  w.s.run_for(1min);
+  ASSERT_TRUE(n.backend->status().healthy()) << n.backend->status().last_error;
+  EXPECT_EQ(n.backend->status().current_lease->subnet, subnet);  // its own live lease again
+  EXPECT_EQ(w.model.stats().count("CreateRouteEntry", "Success"), creates);
+  EXPECT_EQ(w.model.stats().count("DeleteRouteEntry", "Success"), 0u);
+}
+
+TEST(BackendSim, DriftIsRepairedWithinOneReconcilePeriod) {
+  sim::cluster_options o;
+  o.backend.reconcile_period = 1min;
+  world w(2, o);
+  auto& n = w.c->add_node();
+  w.c->start(n);
+  w.s.run_for(1min);
+  ASSERT_TRUE(n.backend->status().healthy());
+  auto subnet = n.backend->status().current_lease->subnet;
+  ASSERT_TRUE(w.model.force_delete(w.table(), subnet));
+  EXPECT_TRUE(w.routes_of(n.instance_id).empty());
+  w.s.run_for(1min + 30s);
+  ASSERT_EQ(w.routes_of(n.instance_id).size(), 1u);
+  EXPECT_EQ(n.backend->status().repairs, 1u);
+  EXPECT_TRUE(n.backend->status().healthy());
+}
+
+TEST(BackendSim, LostLeaseMovesTheRoute) {
+  world w(3);
+  auto& n = w.c->add_node();
+  w.c->start(n);
+  w.s.run_for(1min);
+  auto old = n.backend->status().current_lease->subnet;
+  // Someone deletes our key (etcdctl del): the watch reports it, the node re-acquires.
+  w.etcd.revoke(n.backend->status().current_lease->lease_id);
+  w.s.run_for(2min);
+  auto& st = n.backend->status();
+  ASSERT_TRUE(st.healthy()) << st.last_error;
+  EXPECT_EQ(st.lease_losses, 1u);
+  auto routes = w.routes_of(n.instance_id);
+  ASSERT_EQ(routes.size(), 1u);
+  EXPECT_EQ(routes[0].destination, st.current_lease->subnet);
+  (void)old;
+}
+
+TEST(BackendSim, QuotaFullNodeWaitsAndSucceedsWhenASlotFrees) {
+  world w(4);
+  w.model.config().quota_per_table = 2;
+  for (int i = 0; i < 3; ++i)
+    w.c->start(w.c->add_node());
+  w.s.run_for(3min);
+  int healthy = 0;
+  sim::cluster::node* stuck = nullptr;
+  for (auto& n : w.c->nodes()) {
+    if (n->backend->status().healthy())
+      ++healthy;
+    else
+      stuck = n.get();
+  }
+  ASSERT_EQ(healthy, 2);
+  ASSERT_NE(stuck, nullptr);
+  EXPECT_NE(stuck->backend->status().last_error.find("uota"), std::string::npos)
+      << stuck->backend->status().last_error;
+  w.model.config().quota_per_table = 3;  // a quota increase (or a slot freed)
+  w.s.run_for(5min);
+  EXPECT_TRUE(stuck->backend->status().healthy()) << stuck->backend->status().last_error;
+}
+
+TEST(BackendSim, OverlapWithTheVpcIsFatalBeforeAnyLease) {
+  sim::cluster_options o;
+  o.network_config = R"({"Network":"192.168.0.0/16","Backend":{"Type":"ali-vpc"}})";
+  world w(5, o);
+  auto& n = w.c->add_node();
+  w.c->start(n);
+  w.s.run_for(1min);
+  EXPECT_TRUE(n.finished);
+  EXPECT_NE(n.fatal.find("overlaps the VPC CIDR"), std::string::npos) << n.fatal;
+  EXPECT_TRUE(w.etcd.keys().empty());
+}
+
+TEST(BackendSim, ClassicStrategyDiesOnTheFirstApiError) {
+  sim::cluster_options o;
+  o.backend.mode = backend::strategy::classic;
+  o.cloud_retry.max_attempts = 1;
+  world w(6, o);
+  w.model.config().faults.push_back({"CreateRouteEntry", 1.0, sim::fault_kind::internal_error});
+  auto& n = w.c->add_node();
+  w.c->start(n);
+  w.s.run_for(2min);
+  EXPECT_TRUE(n.finished);
+  EXPECT_NE(n.fatal.find("InternalError"), std::string::npos) << n.fatal;
+}
