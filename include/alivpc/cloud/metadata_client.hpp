@@ -29,6 +29,7 @@ struct metadata_options {
   std::chrono::milliseconds timeout{2000};  // connect and whole request, each
   int max_attempts = 3;
   std::chrono::milliseconds retry_backoff{100};  // doubled after each failed attempt
+  std::string ca_file;  // only for an https base URL (tests, proxies); the real one is plain http
 };
 
 // The RAM role's temporary credentials.
@@ -72,6 +73,7 @@ class metadata_client {
     http::client_options co;
     co.connect_timeout = o_.timeout;
     co.request_timeout = o_.timeout;
+    co.tls.ca_file = o_.ca_file;
     send_ = transport(base_, co);
   }
 
