@@ -60,6 +60,7 @@ class ipv4_address {
     return out;
   }
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the 0 of a defaulted <=>.
   friend constexpr auto operator<=>(ipv4_address, ipv4_address) = default;
 
  private:
@@ -171,7 +172,7 @@ class ipv4_cidr {
 
   friend constexpr bool operator==(const ipv4_cidr&, const ipv4_cidr&) = default;
   friend constexpr auto operator<=>(const ipv4_cidr& a, const ipv4_cidr& b) {
-    if (auto c = a.addr_ <=> b.addr_; c != 0) return c;
+    if (auto c = a.addr_ <=> b.addr_; std::is_neq(c)) return c;
     return a.prefix_ <=> b.prefix_;
   }
 

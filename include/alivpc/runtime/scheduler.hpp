@@ -73,7 +73,7 @@ template <scheduler S>
 void spawn(S& s, task<void> t) {
   spawn(s, std::move(t), [](std::exception_ptr e) {
     try {
-      std::rethrow_exception(e);
+      std::rethrow_exception(std::move(e));
     } catch (const std::exception& ex) {
       std::fprintf(stderr, "alivpc: unhandled exception in a spawned task: %s\n", ex.what());
     } catch (...) {

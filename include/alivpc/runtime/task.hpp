@@ -125,6 +125,7 @@ struct detached {
 template <class OnError>
 detached run_detached(task<void> t, OnError on_error) {
   try {
+    // NOLINTNEXTLINE(bugprone-use-after-move): clang-tidy 14 counts co_await's expansion as uses.
     co_await std::move(t);
   } catch (...) {
     on_error(std::current_exception());

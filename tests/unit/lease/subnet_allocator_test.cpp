@@ -41,6 +41,7 @@ TEST(SubnetAllocator, SkipsBlocksCoveredByLargerOrSmallerReservations) {
 TEST(SubnetAllocator, OutOfSubnetsSaysHowFull) {
   auto c = cfg(R"({"Network":"10.24.0.0/28"})");  // /30 subnets, min .4, max .12: three
   std::vector<ipv4_cidr> taken;
+  taken.reserve(3);
   alivpc::prng rng(5);
   for (int i = 0; i < 3; ++i)
     taken.push_back(allocate_subnet(c, taken, std::nullopt, rng));

@@ -52,7 +52,7 @@ TEST(VirtualScheduler, ExceptionsReachTheErrorHandler) {
   std::string what;
   alivpc::spawn(s, thrower(s), [&](std::exception_ptr e) {
     try {
-      std::rethrow_exception(e);
+      std::rethrow_exception(std::move(e));
     } catch (const alivpc::error& err) {
       what = err.what();
     }
