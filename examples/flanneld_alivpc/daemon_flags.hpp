@@ -202,8 +202,7 @@ inline const std::vector<flag_spec>& all_flags() {
       {"iface-regex", "REGEX", "regex matching interface names or IPs (repeatable)",
        [](F& f, const std::string& v) {
          // std::regex compiles recursively: thousands of nested groups overflow the stack.
-         if (v.size() > 1024)
-           throw usage_error("--iface-regex: longer than 1024 characters");
+         if (v.size() > 1024) throw usage_error("--iface-regex: longer than 1024 characters");
          // libstdc++ reads the numbers of \N and {n,m} into a long without an overflow check.
          std::size_t digits = 0;
          for (char c : v) {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <alivpc/backend/basic_backend.hpp>
+#include <alivpc/cloud/observed_route_api.hpp>
 #include <alivpc/lease/memory_store.hpp>
+#include <alivpc/lease/observed_store.hpp>
 #include <alivpc/runtime/virtual_scheduler.hpp>
 #include <alivpc/sim/fake_host_network.hpp>
 #include <alivpc/sim/vpc_model.hpp>
@@ -17,95 +19,22 @@
 
 namespace alivpc::sim {
 
-// A kill switch around a policy: once the node is dead every call, and every answer still in
-// flight, ends in error_kind::cancelled, so the backend's coroutine unwinds instead of acting.
+// A kill switch observed on every call of a node's policies: once the node is dead every call,
+// and every answer still in flight, ends in error_kind::cancelled, so the backend's coroutine
+// unwinds instead of acting, as a process that died.
 struct life {
   bool dead = false;
+  void before(std::string_view) const { check(); }
+  void after(std::string_view, const std::exception_ptr&) const { check(); }
   void check() const {
     if (dead) fail(error_kind::cancelled, "the node was killed");
   }
 };
 
-template <class Store>
-class killable_store {
- public:
-  killable_store(Store inner, std::shared_ptr<life> l)
-      : inner_(std::move(inner)), life_(std::move(l)) {}
-  task<config::network_config> get_network_config() {
-    co_return co_await guard(inner_.get_network_config());
-  }
-  task<lease::lease_list> list_leases() { co_return co_await guard(inner_.list_leases()); }
-  task<lease::lease> acquire_lease(const config::network_config& cfg,
-                                   const lease::lease_attrs& attrs,
-                                   std::optional<net::ipv4_cidr> previous,
-                                   std::chrono::seconds ttl) {
-    co_return co_await guard(inner_.acquire_lease(cfg, attrs, previous, ttl));
-  }
-  task<lease::lease> renew_lease(const lease::lease& l, std::chrono::seconds ttl) {
-    co_return co_await guard(inner_.renew_lease(l, ttl));
-  }
-  task<void> revoke_lease(const lease::lease& l) {
-    life_->check();
-    co_await inner_.revoke_lease(l);
-  }
-  task<lease::watch_result> watch_leases(std::int64_t revision) {
-    co_return co_await guard(inner_.watch_leases(revision));
-  }
-
- private:
-  template <class T>
-  task<T> guard(task<T> t) {
-    life_->check();
-    auto r = co_await std::move(t);
-    life_->check();
-    co_return r;
-  }
-  Store inner_;
-  std::shared_ptr<life> life_;
-};
-
-template <class Cloud>
-class killable_cloud {
- public:
-  killable_cloud(Cloud inner, std::shared_ptr<life> l)
-      : inner_(std::move(inner)), life_(std::move(l)) {}
-  task<void> ensure_credentials() { co_await guard_void(inner_.ensure_credentials()); }
-  task<cloud::instance_identity> identity() { co_return co_await guard(inner_.identity()); }
-  task<cloud::vpc_info> describe_vpc(const std::string& id) {
-    co_return co_await guard(inner_.describe_vpc(id));
-  }
-  task<std::vector<std::string>> list_route_table_ids(const std::string& id) {
-    co_return co_await guard(inner_.list_route_table_ids(id));
-  }
-  task<std::vector<cloud::route_entry>> list_route_entries(const std::string& id) {
-    co_return co_await guard(inner_.list_route_entries(id));
-  }
-  task<void> create_route_entry(const cloud::route_spec& r) {
-    co_await guard_void(inner_.create_route_entry(r));
-  }
-  task<void> delete_route_entry(const cloud::route_spec& r) {
-    co_await guard_void(inner_.delete_route_entry(r));
-  }
-
- private:
-  template <class T>
-  task<T> guard(task<T> t) {
-    life_->check();
-    auto r = co_await std::move(t);
-    life_->check();
-    co_return r;
-  }
-  task<void> guard_void(task<void> t) {
-    life_->check();
-    co_await std::move(t);
-    life_->check();
-  }
-  Cloud inner_;
-  std::shared_ptr<life> life_;
-};
-
-using sim_store = killable_store<lease::memory_store<virtual_scheduler>>;
-using sim_cloud = killable_cloud<vpc_route_client<virtual_scheduler>>;
+using sim_raw_store = lease::memory_store<virtual_scheduler>;
+using sim_raw_cloud = vpc_route_client<virtual_scheduler>;
+using sim_store = lease::observed_store<sim_raw_store, life>;
+using sim_cloud = cloud::observed_route_api<sim_raw_cloud, life>;
 using sim_backend =
     backend::basic_backend<sim_store, sim_cloud, fake_host_network, virtual_scheduler>;
 
@@ -128,15 +57,25 @@ class cluster {
     std::string instance_id;
     net::ipv4_address private_ip;
     fake_host_network host;
-    std::shared_ptr<life> alive;
-    std::unique_ptr<sim_store> store;
-    std::unique_ptr<sim_cloud> cloud;
-    std::unique_ptr<sim_backend> backend;
+    // One incarnation of the node's process: its policies, their kill switch and its backend.
+    struct process {
+      process(lease::memory_etcd<virtual_scheduler>& etcd, virtual_scheduler& s, vpc_model& model,
+              const std::string& instance_id, retry_policy retry)
+          : raw_store(etcd, instance_id), raw_cloud(s, model, instance_id, "sim", retry) {}
+      life alive;
+      sim_raw_store raw_store;
+      sim_raw_cloud raw_cloud;
+      sim_store store{raw_store, alive};
+      sim_cloud cloud{raw_cloud, alive};
+      std::unique_ptr<sim_backend> backend;
+    };
+    std::unique_ptr<process> current;
+    sim_backend* backend = nullptr;  // current->backend, for tests
     bool running = false;
     bool finished = false;  // run() returned or threw
     std::string fatal;      // what run() threw, if anything
     std::optional<time_point> started_at, first_ready_at;
-    std::vector<std::unique_ptr<sim_backend>> graveyard;  // killed backends (frames may still run)
+    std::vector<std::unique_ptr<process>> graveyard;  // killed processes (frames may still run)
   };
 
   cluster(virtual_scheduler& s, vpc_model& model, lease::memory_etcd<virtual_scheduler>& etcd,
@@ -177,12 +116,7 @@ class cluster {
 
   void start(node& n) {
     if (n.running) return;
-    n.alive = std::make_shared<life>();
-    n.store = std::make_unique<sim_store>(
-        lease::memory_store<virtual_scheduler>(etcd_, n.instance_id), n.alive);
-    n.cloud = std::make_unique<sim_cloud>(
-        vpc_route_client<virtual_scheduler>(s_, model_, n.instance_id, "sim", o_.cloud_retry),
-        n.alive);
+    n.current = std::make_unique<node::process>(etcd_, s_, model_, n.instance_id, o_.cloud_retry);
     logger log;
     if (o_.verbose) {
       log = logger(
@@ -194,7 +128,9 @@ class cluster {
           },
           log_level::info);
     }
-    n.backend = std::make_unique<sim_backend>(s_, *n.store, *n.cloud, n.host, o_.backend, log);
+    n.current->backend = std::make_unique<sim_backend>(s_, n.current->store, n.current->cloud,
+                                                       n.host, o_.backend, log);
+    n.backend = n.current->backend.get();
     n.running = true;
     n.finished = false;
     n.fatal.clear();
@@ -202,16 +138,16 @@ class cluster {
     n.backend->on_ready([this, &n](const backend::backend_status& st) {
       if (st.ready && !n.first_ready_at) n.first_ready_at = s_.now();
     });
-    spawn(s_, run_node(n, *n.backend), [](std::exception_ptr) {});
+    spawn(s_, run_node(n, *n.current), [](std::exception_ptr) {});
   }
 
   // The process dies: nothing more is sent, nothing is cleaned up (lease and routes stay).
   void kill(node& n) {
     if (!n.running) return;
-    n.alive->dead = true;
+    n.current->alive.dead = true;
     n.backend->stop();
     n.running = false;
-    n.graveyard.push_back(std::move(n.backend));
+    n.graveyard.push_back(std::move(n.current));
   }
 
   // SIGTERM: the backend returns at its next step.
@@ -228,10 +164,10 @@ class cluster {
   }
 
  private:
-  task<void> run_node(node& n, sim_backend& b) {
+  task<void> run_node(node& n, node::process& p) {
     try {
-      auto cfg = co_await n.store->get_network_config();
-      co_await b.run(cfg);
+      auto cfg = co_await p.store.get_network_config();
+      co_await p.backend->run(cfg);
     } catch (const error& e) {
       if (e.kind() != error_kind::cancelled) n.fatal = e.what();
     } catch (const std::exception& e) {

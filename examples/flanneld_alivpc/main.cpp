@@ -1,0 +1,281 @@
+// flanneld_alivpc: flannel's ali-vpc backend as a daemon. It takes a subnet lease from etcd
+// (flannel's layout) and keeps a route "subnet -> this instance" in the VPC route tables.
+//
+// Composition: etcd_store (v3/v2 over Beast) + aliyun_route_api (OpenAPI over Beast + OpenSSL)
+// + rtnetlink_host + asio_scheduler, each observed for /metrics, under basic_backend.
+// Exit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 fatal error (after saying why), 2 usage.
+#include <utility>  // before Asio: Boost 1.74 + GCC 12 coroutine support needs it
+
+#include <alivpc/backend/basic_backend.hpp>
+#include <alivpc/cloud/aliyun_route_api.hpp>
+#include <alivpc/cloud/observed_route_api.hpp>
+#include <alivpc/lease/etcd_store.hpp>
+#include <alivpc/lease/observed_store.hpp>
+#include <alivpc/netlink/rtnetlink_host.hpp>
+#include <alivpc/runtime/asio_scheduler.hpp>
+#include <alivpc/runtime/log.hpp>
+
+#include <boost/asio/signal_set.hpp>
+
+#include <flanneld_alivpc/daemon_flags.hpp>
+#include <flanneld_alivpc/health_server.hpp>
+#include <flanneld_alivpc/ip_masq.hpp>
+#include <flanneld_alivpc/metrics.hpp>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+extern char** environ;
+
+namespace {
+
+using namespace alivpc;
+using namespace flanneld_alivpc;
+
+using cloud_api = cloud::basic_aliyun_route_api<asio_scheduler>;
+using store_t = lease::observed_store<lease::etcd_store, call_counter>;
+using cloud_t = cloud::observed_route_api<cloud_api, call_counter>;
+using backend_t = backend::basic_backend<store_t, cloud_t, netlink::rtnetlink_host, asio_scheduler>;
+
+// One line per event: time (UTC, ms), level, component, message. Never given a secret.
+logger make_logger(log_level min) {
+  return logger(
+      [](log_level l, std::string_view component, std::string_view message) {
+        auto now = std::chrono::system_clock::now();
+        auto t = std::chrono::system_clock::to_time_t(now);
+        auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+            1000;
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char stamp[32];
+        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+        std::fprintf(stderr, "%s.%03dZ %-7s %s: %.*s\n", stamp, static_cast<int>(ms),
+                     std::string(to_string(l)).c_str(), std::string(component).c_str(),
+                     static_cast<int>(message.size()), message.data());
+        std::fflush(stderr);
+      },
+      min, "flanneld");
+}
+
+std::map<std::string, std::string> flanneld_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    if (kv.rfind("FLANNELD_", 0) != 0) continue;
+    auto eq = kv.find('=');
+    if (eq != std::string_view::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return env;
+}
+
+struct daemon_state {
+  daemon_flags flags;
+  logger log;
+  boost::asio::io_context io;
+  asio_scheduler sched{io};
+  call_counter etcd_calls{"etcd"}, cloud_calls{"cloud"};
+  std::uint64_t cloud_retries = 0, cloud_throttles = 0;
+  std::unique_ptr<lease::etcd_store> etcd;
+  std::unique_ptr<store_t> store;
+  std::unique_ptr<cloud_api> raw_cloud;
+  std::unique_ptr<cloud_t> cloud;
+  netlink::rtnetlink_host host;
+  std::unique_ptr<backend_t> backend;
+  std::unique_ptr<health_server> health;
+  async_event<asio_scheduler> stop_requested{sched};
+  bool masq_applied = false;
+  int exit_code = 0;
+
+  lease::etcd_options etcd_options() const {
+    lease::etcd_options o;
+    o.endpoints.clear();
+    for (auto& e : flags.etcd_endpoints)
+      o.endpoints.push_back(alivpc::http::url::parse(e));
+    o.prefix = flags.etcd_prefix;
+    o.http.tls.ca_file = flags.etcd_cafile;
+    o.http.tls.cert_file = flags.etcd_certfile;
+    o.http.tls.key_file = flags.etcd_keyfile;
+    if (!flags.etcd_username.empty())
+      o.http.basic_auth = std::pair{flags.etcd_username, flags.etcd_password};
+    return o;
+  }
+
+  cloud::aliyun_options cloud_options(const config::network_config& cfg) {
+    cloud::aliyun_options o;
+    o.vpc_endpoint = flags.vpc_endpoint;
+    o.ca_file = flags.vpc_ca_file;
+    o.signature = flags.signature_version == "v1" ? cloud::signature_version::v1
+                                                  : cloud::signature_version::v3;
+    o.metadata.base_url = flags.metadata_endpoint;
+    auto setting = [&](const char* key) -> std::string {
+      auto it = cfg.backend.settings.find(key);
+      if (it == cfg.backend.settings.end() || it->is_null()) return {};
+      if (!it->is_string())
+        fail(error_kind::invalid_argument,
+             std::string("network config: Backend.") + key + ": expected a string");
+      return it->get<std::string>();
+    };
+    o.credentials.access_key_id = setting("AccessKeyID");
+    o.credentials.access_key_secret = cloud::secret(setting("AccessKeySecret"));
+    if (flags.strategy == "classic") {  // the original made one attempt and died on any error
+      o.retry.max_transient_attempts = 1;
+      o.retry.max_conflict_attempts = 1;
+    }
+    o.log = [this, l = log.child("cloud")](cloud::log_level level, std::string_view m) {
+      if (m.find(" throttled: ") != std::string_view::npos) ++cloud_throttles;
+      if (m.find("retrying in") != std::string_view::npos) ++cloud_retries;
+      l.log(static_cast<log_level>(static_cast<int>(level)), m);
+    };
+    return o;
+  }
+
+  backend::backend_options backend_options() const {
+    backend::backend_options o;
+    o.iface.ifaces = flags.iface;
+    o.iface.iface_regexes = flags.iface_regex;
+    o.iface.public_ip = flags.public_ip;
+    o.subnet_file = flags.subnet_file;
+    o.ip_masq = flags.ip_masq;
+    o.lease_ttl = flags.lease_ttl;
+    o.renew_margin = std::chrono::minutes(flags.subnet_lease_renew_margin);
+    o.reconcile_period = flags.reconcile_period;
+    o.mode = flags.strategy == "classic" ? backend::strategy::classic : backend::strategy::robust;
+    o.release_on_exit = flags.release_on_exit;
+    o.next_hop_type = flags.next_hop_type;
+    o.next_hop_id = flags.next_hop_id;
+    return o;
+  }
+
+  // The network config, waiting for it (and for etcd) as flanneld does; a bad config is fatal.
+  task<std::optional<config::network_config>> read_config() {
+    clock_duration wait = std::chrono::seconds(1);
+    for (;;) {
+      std::string problem;
+      try {
+        auto cfg = co_await store->get_network_config();
+        log.info(etcd->selection_reason());
+        co_return cfg;
+      } catch (const error& e) {
+        if (e.kind() != error_kind::not_found && e.kind() != error_kind::transient) throw;
+        problem = e.what();
+      }
+      log.warn(problem + " (retrying)");
+      if (co_await stop_requested.wait_until(sched.now() + wait)) co_return std::nullopt;
+      wait = std::min<clock_duration>(wait * 2, std::chrono::seconds(30));
+    }
+  }
+
+  task<void> run() {
+    etcd = std::make_unique<lease::etcd_store>(sched, etcd_options(),
+                                               lease::parse_etcd_api(flags.etcd_api));
+    store = std::make_unique<store_t>(*etcd, etcd_calls);
+    auto cfg = co_await read_config();
+    if (!cfg) co_return;
+    config::require_ali_vpc(*cfg);
+    raw_cloud = std::make_unique<cloud_api>(sched, io, cloud_options(*cfg));
+    cloud = std::make_unique<cloud_t>(*raw_cloud, cloud_calls);
+    backend = std::make_unique<backend_t>(sched, *store, *cloud, host, backend_options(),
+                                          log.child("backend"));
+    backend->on_ready([this](const backend::backend_status& st) {
+      if (!st.ready) return;
+      log.info("ready: lease " + st.current_lease->subnet.to_string());
+      if (flags.ip_masq && !masq_applied) {
+        masq_applied = true;
+        if (!iptables_available()) {
+          log.warn(
+              "--ip-masq: the iptables command is not installed; no masquerade rules were set up");
+        } else if (auto err = apply_masq_rules(*backend_network_, st.current_lease->subnet);
+                   !err.empty()) {
+          log.error("--ip-masq: " + err);
+        } else {
+          log.info("--ip-masq: masquerade rules in place (chain FLANNEL-POSTRTG)");
+        }
+      }
+    });
+    backend_network_ = cfg->network;
+    if (!stop_requested.is_set()) co_await backend->run(*cfg);
+    io.stop();  // a lease watch may still be pending: nothing more to wait for
+  }
+
+  std::optional<net::ipv4_cidr> backend_network_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  daemon_state d;
+  try {
+    d.flags = parse_flags(std::vector<std::string>(argv + 1, argv + argc), flanneld_environment());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "flanneld_alivpc: %s\n", e.what());
+    return 2;
+  }
+  if (d.flags.help) {
+    std::fputs(help_text().c_str(), stdout);
+    return 0;
+  }
+  if (d.flags.version) {
+    std::puts("flanneld_alivpc 0.1.0 (ali-vpc backend, flannel-compatible)");
+    return 0;
+  }
+  log_level level = log_level::info;
+  parse_log_level(d.flags.log_level, level);
+  d.log = make_logger(level);
+
+  boost::asio::signal_set signals(d.io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    d.log.info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+               ": shutting down");
+    d.stop_requested.set();
+    if (d.backend) d.backend->stop();
+    // An HTTP call in flight ends within its timeout; do not wait longer than this.
+    d.sched.call_at(d.sched.now() + std::chrono::seconds(30), [&] {
+      d.log.warn("shutdown took over 30 s: leaving now");
+      d.io.stop();
+    });
+  });
+
+  try {
+    if (d.flags.healthz_port) {
+      auto addr = boost::asio::ip::make_address(d.flags.healthz_ip);
+      d.health = std::make_unique<health_server>(
+          d.io, tcp::endpoint(addr, d.flags.healthz_port),
+          health_server::handlers{
+              [&]() -> std::pair<bool, std::string> {
+                if (!d.backend) return {false, "starting: no network config yet"};
+                auto& st = d.backend->status();
+                if (st.healthy()) return {true, ""};
+                return {false,
+                        st.last_error.empty() ? std::string("not ready yet") : st.last_error};
+              },
+              [&]() -> std::string {
+                static const backend::backend_status empty;
+                return render_metrics(d.backend ? d.backend->status() : empty, d.cloud_calls,
+                                      d.etcd_calls, std::chrono::system_clock::now(),
+                                      d.cloud_retries, d.cloud_throttles);
+              }});
+      d.log.info("serving /healthz and /metrics on " + d.flags.healthz_ip + ":" +
+                 std::to_string(d.health->local_endpoint().port()));
+    }
+  } catch (const std::exception& e) {
+    d.log.error(std::string("cannot serve /healthz on ") + d.flags.healthz_ip + ":" +
+                std::to_string(d.flags.healthz_port) + ": " + e.what());
+    return 1;
+  }
+
+  spawn(d.sched, d.run(), [&](std::exception_ptr e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      d.log.error(std::string("fatal: ") + ex.what());
+    }
+    d.exit_code = 1;
+    d.io.stop();
+  });
+  d.io.run();
+  d.log.info(d.exit_code == 0 ? "stopped" : "exiting after a fatal error");
+  return d.exit_code;
+}
