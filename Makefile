@@ -60,3 +60,7 @@ format-check:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+
+# clang-tidy (.clang-tidy) over every project .cpp file in $(BUILD)'s compile database.
+tidy: build
+	scripts/tidy.sh $(BUILD)
