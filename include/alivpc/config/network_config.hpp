@@ -3,6 +3,7 @@
 // backend; unknown top-level keys are kept too, so a round trip loses nothing.
 #pragma once
 
+#include <alivpc/detail/bounded_json.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/net/ipv4.hpp>
 
@@ -218,20 +219,9 @@ inline network_config parse_network_config_json(const nlohmann::json& j) {
 }
 
 inline network_config parse_network_config(std::string_view text) {
-  // nlohmann's copy, compare and dump recurse: a config nested a few hundred thousand levels
-  // deep (etcd takes 1.5 MB values) would overflow the stack. flannel's config is three levels
-  // deep, so deeper input is refused while parsing (the parser itself does not recurse).
-  constexpr int max_depth = 64;
-  bool too_deep = false;
-  nlohmann::json::parser_callback_t limit_depth = [&](int depth, nlohmann::json::parse_event_t,
-                                                      nlohmann::json&) {
-    too_deep = too_deep || depth > max_depth;
-    return !too_deep;
-  };
-  nlohmann::json j = nlohmann::json::parse(text, limit_depth, /*allow_exceptions=*/false);
-  if (too_deep)
-    fail(error_kind::invalid_argument,
-         "network config: JSON nested deeper than " + std::to_string(max_depth) + " levels");
+  // flannel's config is three levels deep; far deeper JSON would overflow the stack later.
+  nlohmann::json j =
+      alivpc::detail::parse_json_bounded(text, error_kind::invalid_argument, "network config");
   if (j.is_discarded())
     fail(error_kind::invalid_argument,
          "network config: not valid JSON: " + std::string(text.substr(0, 200)));

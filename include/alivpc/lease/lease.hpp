@@ -2,6 +2,7 @@
 // {"PublicIP":"192.168.0.12","PublicIPv6":null,"BackendType":"ali-vpc","BackendData":null}.
 #pragma once
 
+#include <alivpc/detail/bounded_json.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/net/ipv4.hpp>
 #include <alivpc/runtime/scheduler.hpp>
@@ -93,7 +94,8 @@ inline std::string format_lease_value(const lease_attrs& a) {
 }
 
 inline lease_attrs parse_lease_value(std::string_view text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  // BackendData is copied as given: bound its depth so that the copy cannot overflow the stack.
+  auto j = alivpc::detail::parse_json_bounded(text, error_kind::parse, "lease value");
   auto bad = [&](const std::string& why) -> lease_attrs {
     fail(error_kind::parse, "lease value: " + why + ": " + std::string(text.substr(0, 200)));
   };
