@@ -87,7 +87,8 @@ inline std::optional<std::string> read_string(const nlohmann::json& j, const cha
 
 inline bool is_ipv6_address(const std::string& s) {
   unsigned char buf[16];
-  return inet_pton(AF_INET6, s.c_str(), buf) == 1;
+  // inet_pton stops at a NUL: "fd00::\u0000junk" would pass as fd00::.
+  return s.find('\0') == std::string::npos && inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
 inline void check_ipv6_cidr(const std::string& field, const std::string& s) {

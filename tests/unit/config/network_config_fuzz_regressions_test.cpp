@@ -38,3 +38,17 @@ TEST(NetworkConfigFuzzRegressions, DeepNestingIsRefusedNotAStackOverflow) {
 TEST(NetworkConfigFuzzRegressions, LongNetworkPrefixIsAnError) {
   EXPECT_THROW(parse_network_config(R"({"Network":"10.0.0.0/14000000000"})"), alivpc::error);
 }
+
+// JSON strings may hold NUL (\u0000); inet_pton stopped there, so "fd00::<NUL>junk" passed as an
+// IPv6 address (found reading what the fuzzer reached). Refused now.
+TEST(NetworkConfigFuzzRegressions, NulInsideAnIpv6FieldIsRefused) {
+  EXPECT_THROW(parse_network_config(R"({"EnableIPv4":false,"EnableIPv6":true,)"
+                                    R"("IPv6Network":"fd00::\u0000junk/56"})"),
+               alivpc::error);
+  EXPECT_THROW(
+      parse_network_config(R"({"EnableIPv4":false,"EnableIPv6":true,)"
+                           R"("IPv6Network":"fd00::/56","IPv6SubnetMin":"fd00::\u0000x"})"),
+      alivpc::error);
+  EXPECT_NO_THROW(
+      parse_network_config(R"({"EnableIPv4":false,"EnableIPv6":true,"IPv6Network":"fd00::/56"})"));
+}
