@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -251,7 +252,8 @@ class client {
         conn->tcp().expires_never();
     };
     http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);
+    // Not boost::none: Boost 1.74 compares a Content-Length against an empty limit as "exceeded".
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     arm(opts_.request_timeout);
     auto [hec, hn] = co_await asio_op<void(detail::error_code, std::size_t)>([&](auto h) {
       conn->visit([&](auto& s) { http::async_read_header(s, conn->buffer, parser, std::move(h)); });
@@ -364,8 +366,10 @@ class client {
       fail(error_kind::transient,
            what + ": cannot resolve " + endpoint_.host + ": " + ec.message());
     conn->tcp().expires_after(opts_.connect_timeout);
+    // A named copy: clang before 16 cannot capture a structured binding in a lambda.
+    auto resolved = results;
     auto [cec, ep] = co_await asio_op<void(detail::error_code, detail::tcp::endpoint)>(
-        [&](auto h) { conn->tcp().async_connect(results, std::move(h)); });
+        [&](auto h) { conn->tcp().async_connect(resolved, std::move(h)); });
     if (cec) {
       if (cec == boost::beast::error::timeout)
         fail(error_kind::transient, what + ": connect timed out after " +

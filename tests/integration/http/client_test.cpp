@@ -306,3 +306,18 @@ TEST(EndpointPool, GivesUpAfterTheDeadlineNamingEveryEndpoint) {
     EXPECT_NE(std::string(e.what()).find("gave up after"), std::string::npos) << e.what();
   }
 }
+
+TEST(HttpClient, StreamsAPlainContentLengthBody) {
+  test_server server([](const seen_request&) {
+    return server_reply{.status = 400, .body = "{\"errorCode\":401}"};
+  });
+  boost::asio::io_context io;
+  http::client c(io, local(server.port()));
+  std::string got;
+  auto status = run_task(io, c.stream({}, [&](std::string_view p) {
+    got += p;
+    return true;
+  }));
+  EXPECT_EQ(status, 400u);
+  EXPECT_EQ(got, "{\"errorCode\":401}");
+}

@@ -34,6 +34,13 @@ struct HarnessNames {
 };
 TYPED_TEST_SUITE(LeaseStoreSuite, Harnesses, HarnessNames);
 
+// A coroutine's parameters live in its frame (a lambda's captures would not).
+template <class Keeper>
+task<void> keep_until_done(Keeper& keeper, std::optional<lease::lease_loss>& result, bool& done) {
+  result = co_await keeper.keep();
+  done = true;
+}
+
 constexpr const char* k16 = R"({"Network":"10.24.0.0/16","Backend":{"Type":"ali-vpc"}})";
 // A /28 cut into /30s: SubnetMin 10.5.0.4 .. SubnetMax 10.5.0.12, room for exactly 3 leases.
 constexpr const char* k28 = R"({"Network":"10.5.0.0/28","Backend":{"Type":"ali-vpc"}})";
@@ -177,10 +184,7 @@ TYPED_TEST(LeaseStoreSuite, KeeperReportsADeletedLeaseFromTheWatch) {
   keeper.on_loss = [&](const lease::lease_loss& loss) { reported = loss; };
   std::optional<lease::lease_loss> result;
   bool done = false;
-  spawn(h.sched, [&]() -> task<void> {
-    result = co_await keeper.keep();
-    done = true;
-  }());
+  spawn(h.sched, keep_until_done(keeper, result, done));
   h.pass(300ms);  // the keeper lists and starts watching
   EXPECT_FALSE(reported.has_value());
   h.erase(l.subnet);
@@ -207,10 +211,7 @@ TYPED_TEST(LeaseStoreSuite, KeeperRenewsBeforeExpiryAndStops) {
   keeper.on_renewed = [&](const lease::lease&) { ++renewals; };
   bool done = false;
   std::optional<lease::lease_loss> result;
-  spawn(h.sched, [&]() -> task<void> {
-    result = co_await keeper.keep();
-    done = true;
-  }());
+  spawn(h.sched, keep_until_done(keeper, result, done));
   h.pass(4500ms);  // longer than the TTL: only renewals keep it alive
   EXPECT_GE(renewals, 2);
   keeper.stop();

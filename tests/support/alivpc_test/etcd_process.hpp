@@ -5,8 +5,8 @@
 
 #include <utility>
 
-#include <alivpc_test/temp_dir.hpp>
-#include <alivpc_test/tls_certs.hpp>
+#include "temp_dir.hpp"
+#include "tls_certs.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>

@@ -2,7 +2,7 @@
 // localhost signed by it, a client certificate, and a second unrelated CA (to test refusal).
 #pragma once
 
-#include <alivpc_test/temp_dir.hpp>
+#include "temp_dir.hpp"
 
 #include <cstdlib>
 #include <filesystem>
