@@ -1,5 +1,6 @@
 // alivpc-call: one signed Alibaba Cloud OpenAPI call, printed as JSON (like `aliyun vpc ...`).
-//   alivpc-call --endpoint URL [--version 2016-04-28] [--signature v3|v1] [--ca-file F] ACTION [Key=Value ...]
+//   alivpc-call --endpoint URL [--version 2016-04-28] [--signature v3|v1] [--ca-file F] ACTION
+//   [Key=Value ...]
 // Keys come from ACCESS_KEY_ID / ACCESS_KEY_SECRET (never from the command line, so they do not
 // end up in shell history or `ps`). The demo uses it to show DescribeRouteTables.
 #include <utility>  // before Asio: Boost 1.74 + GCC 12 coroutine support needs it
@@ -27,19 +28,27 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--endpoint") endpoint = value();
-    else if (a == "--version") version = value();
-    else if (a == "--signature") signature = value();
-    else if (a == "--ca-file") ca_file = value();
+    if (a == "--endpoint")
+      endpoint = value();
+    else if (a == "--version")
+      version = value();
+    else if (a == "--signature")
+      signature = value();
+    else if (a == "--ca-file")
+      ca_file = value();
     else if (a == "--help" || a == "-h") {
-      std::puts("usage: alivpc-call --endpoint URL [--version V] [--signature v3|v1] [--ca-file F] ACTION [Key=Value ...]\n"
-                "credentials: ACCESS_KEY_ID and ACCESS_KEY_SECRET in the environment");
+      std::puts(
+          "usage: alivpc-call --endpoint URL [--version V] [--signature v3|v1] [--ca-file F] "
+          "ACTION [Key=Value ...]\n"
+          "credentials: ACCESS_KEY_ID and ACCESS_KEY_SECRET in the environment");
       return 0;
     } else if (a.rfind("--", 0) == 0) {
       std::fprintf(stderr, "alivpc-call: unknown flag %s\n", a.c_str());
       return 2;
-    } else if (action.empty()) action = a;
-    else if (auto eq = a.find('='); eq != std::string::npos) params[a.substr(0, eq)] = a.substr(eq + 1);
+    } else if (action.empty())
+      action = a;
+    else if (auto eq = a.find('='); eq != std::string::npos)
+      params[a.substr(0, eq)] = a.substr(eq + 1);
     else {
       std::fprintf(stderr, "alivpc-call: \"%s\" is not Key=Value\n", a.c_str());
       return 2;
@@ -47,8 +56,11 @@ int main(int argc, char** argv) {
   }
   const char* id = std::getenv("ACCESS_KEY_ID");
   const char* key = std::getenv("ACCESS_KEY_SECRET");
-  if (endpoint.empty() || action.empty() || !id || !key || (signature != "v3" && signature != "v1")) {
-    std::fprintf(stderr, "alivpc-call: needs --endpoint, an ACTION, v3|v1 and ACCESS_KEY_ID/ACCESS_KEY_SECRET\n");
+  if (endpoint.empty() || action.empty() || !id || !key ||
+      (signature != "v3" && signature != "v1")) {
+    std::fprintf(
+        stderr,
+        "alivpc-call: needs --endpoint, an ACTION, v3|v1 and ACCESS_KEY_ID/ACCESS_KEY_SECRET\n");
     return 2;
   }
   boost::asio::io_context io;
@@ -62,18 +74,20 @@ int main(int argc, char** argv) {
     cloud::rpc_options ro;
     ro.api_version = version;
     ro.signature = signature == "v1" ? cloud::signature_version::v1 : cloud::signature_version::v3;
-    cloud::rpc_client<asio_scheduler> rpc(sched, url, cloud::make_http_sender(io, url, ho),
-                                          [creds]() -> task<cloud::credentials> { co_return creds; }, ro);
-    spawn(sched, [](cloud::rpc_client<asio_scheduler>& rpc, std::string action, cloud::param_map params,
-                    int& rc) -> task<void> {
-      try {
-        auto body = co_await rpc.call(action, params);
-        std::cout << nlohmann::json::parse(body).dump(2) << "\n";
-      } catch (const std::exception& e) {
-        std::cerr << "alivpc-call: " << action << ": " << e.what() << "\n";
-        rc = 1;
-      }
-    }(rpc, action, params, rc));
+    cloud::rpc_client<asio_scheduler> rpc(
+        sched, url, cloud::make_http_sender(io, url, ho),
+        [creds]() -> task<cloud::credentials> { co_return creds; }, ro);
+    spawn(sched,
+          [](cloud::rpc_client<asio_scheduler>& rpc, std::string action, cloud::param_map params,
+             int& rc) -> task<void> {
+            try {
+              auto body = co_await rpc.call(action, params);
+              std::cout << nlohmann::json::parse(body).dump(2) << "\n";
+            } catch (const std::exception& e) {
+              std::cerr << "alivpc-call: " << action << ": " << e.what() << "\n";
+              rc = 1;
+            }
+          }(rpc, action, params, rc));
     io.run();
   } catch (const std::exception& e) {
     std::cerr << "alivpc-call: " << e.what() << "\n";

@@ -133,7 +133,7 @@ T scenario_number(const std::string& field, const nlohmann::json& j, T lo, T hi)
 
 }  // namespace detail
 
-inline scenario parse_scenario(const nlohmann::json& j) {
+inline scenario parse_scenario_json(const nlohmann::json& j) {
   using detail::parse_scenario_duration;
   using detail::scenario_error;
   using detail::scenario_number;
@@ -306,7 +306,7 @@ inline scenario parse_scenario(const nlohmann::json& j) {
 inline scenario parse_scenario(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded()) fail(error_kind::invalid_argument, "scenario: not valid JSON");
-  return parse_scenario(j);
+  return parse_scenario_json(j);
 }
 
 }  // namespace alivpc::sim

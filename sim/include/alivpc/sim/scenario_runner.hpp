@@ -1,0 +1,245 @@
+// Runs a scenario (scenario.hpp) on virtual time and reports what happened.
+//
+// Safety is checked once per virtual second: etcd never holds overlapping leases, no two ready
+// nodes hold overlapping subnets, and no route entry for a ready node's subnet points at another
+// node (misrouting, counted in node-seconds). Liveness is checked after the last event plus a
+// settling time: every running node is healthy and each table holds exactly its one route.
+#pragma once
+
+#include <alivpc/sim/cluster.hpp>
+#include <alivpc/sim/scenario.hpp>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace alivpc::sim {
+
+struct scenario_report {
+  std::string name, strategy;
+  std::uint64_t seed = 0;
+  int nodes = 0;
+  std::vector<double> ready_seconds;  // per node that became ready: start -> first ready
+  int never_ready = 0;
+  int fatal_exits = 0;
+  std::vector<std::string> fatal_messages;     // first few
+  std::vector<std::string> safety_violations;  // first few
+  std::uint64_t safety_violation_count = 0;
+  std::uint64_t misrouted_node_seconds = 0;
+  bool live = false;  // liveness after the settling time
+  std::string liveness_detail;
+  std::map<std::string, std::map<std::string, std::uint64_t>> api_calls;  // action -> outcome -> n
+  std::uint64_t events_executed = 0;
+  double virtual_seconds = 0;
+
+  bool safe() const { return safety_violation_count == 0; }
+  static double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+    return v[std::min(i, v.size() - 1)];
+  }
+  nlohmann::json to_json() const {
+    nlohmann::json j{{"name", name},
+                     {"strategy", strategy},
+                     {"seed", seed},
+                     {"nodes", nodes},
+                     {"ready_p50_s", percentile(ready_seconds, 0.5)},
+                     {"ready_p95_s", percentile(ready_seconds, 0.95)},
+                     {"ready_max_s", percentile(ready_seconds, 1.0)},
+                     {"never_ready", never_ready},
+                     {"fatal_exits", fatal_exits},
+                     {"fatal_messages", fatal_messages},
+                     {"safety_violations", safety_violation_count},
+                     {"safety_examples", safety_violations},
+                     {"misrouted_node_seconds", misrouted_node_seconds},
+                     {"live", live},
+                     {"liveness_detail", liveness_detail},
+                     {"api_calls", api_calls},
+                     {"events_executed", events_executed},
+                     {"virtual_seconds", virtual_seconds}};
+    return j;
+  }
+};
+
+inline latency_distribution to_model_latency(const scenario_latency& l) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  if (l.kind == "uniform")
+    return latency_distribution::uniform(duration_cast<milliseconds>(l.a),
+                                         duration_cast<milliseconds>(l.b));
+  if (l.kind == "lognormal")
+    return latency_distribution::log_normal(duration_cast<milliseconds>(l.a), l.sigma);
+  return latency_distribution::fixed(duration_cast<milliseconds>(l.a));
+}
+
+inline fault_kind to_fault_kind(const std::string& code) {
+  if (code == "ServiceUnavailable") return fault_kind::service_unavailable;
+  if (code == "Timeout") return fault_kind::timeout;
+  return fault_kind::internal_error;
+}
+
+inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
+  using namespace std::chrono_literals;
+  scenario_report r;
+  r.name = sc.name;
+  r.strategy = sc.strategy;
+  r.seed = sc.seed;
+  r.nodes = sc.nodes;
+
+  virtual_scheduler s(sc.seed);
+  model_config mc;
+  mc.quota_per_table = static_cast<std::size_t>(sc.quota);
+  mc.write_delay = sc.write_delay;
+  for (auto& [action, l] : sc.latency) {
+    if (action == "*")
+      mc.default_latency = to_model_latency(l);
+    else
+      mc.latency[action] = to_model_latency(l);
+  }
+  mc.throttle_per_minute = sc.throttle_per_minute;
+  for (auto& f : sc.faults)
+    mc.faults.push_back({f.action, f.rate, to_fault_kind(f.code)});
+  vpc_model model(mc, sc.seed ^ 0x5eedull);
+  lease::memory_etcd<virtual_scheduler> etcd(s);
+  etcd.set_latency(2ms, 3ms);
+
+  cluster_options co;
+  co.vpc_cidr = sc.vpc_cidr;
+  co.network_config = config::to_json(sc.network).dump();
+  co.backend.reconcile_period =
+      std::chrono::duration_cast<std::chrono::seconds>(sc.reconcile_period);
+  co.backend.lease_ttl = std::chrono::duration_cast<std::chrono::seconds>(sc.lease_ttl);
+  co.backend.renew_margin = std::chrono::duration_cast<std::chrono::seconds>(sc.renew_margin);
+  co.backend.mode =
+      sc.strategy == "classic" ? backend::strategy::classic : backend::strategy::robust;
+  if (co.backend.mode == backend::strategy::classic) co.cloud_retry.max_attempts = 1;  // no retries
+  co.verbose = verbose;
+  auto c = std::make_unique<cluster>(s, model, etcd, co);
+  const std::string table = model.find_vpc(c->vpc_id())->system_table_id;
+
+  for (int i = 0; i < sc.nodes; ++i)
+    c->add_node();
+  for (auto& n : c->nodes()) {
+    auto at = s.now() + clock_duration(static_cast<clock_duration::rep>(s.random().below(
+                            static_cast<std::uint64_t>(sc.start_spread.count()) + 1)));
+    s.call_at(at, [&c, node = n.get()] { c->start(*node); });
+  }
+  clock_duration last_event{};
+  for (auto& ev : sc.events) {
+    last_event = std::max(last_event, ev.at + ev.duration);
+    s.call_at(time_point{} + ev.at, [&, ev] {
+      auto& nodes = c->nodes();
+      switch (ev.kind) {
+        case scenario_event_kind::kill:
+          c->kill(*nodes[ev.node]);
+          break;
+        case scenario_event_kind::restart:
+          if (!nodes[ev.node]->running) c->start(*nodes[ev.node]);
+          break;
+        case scenario_event_kind::delete_route:
+          if (auto* b = nodes[ev.node]->backend; b && b->status().current_lease)
+            model.force_delete(table, b->status().current_lease->subnet);
+          break;
+        case scenario_event_kind::etcd_outage:
+          etcd.set_outage(true);
+          s.call_at(s.now() + ev.duration, [&etcd] { etcd.set_outage(false); });
+          break;
+        case scenario_event_kind::cloud_outage:
+          model.config().outages.push_back(
+              {s.now(), s.now() + ev.duration, "*", fault_kind::service_unavailable});
+          break;
+      }
+    });
+  }
+
+  auto note = [&](const std::string& what) {
+    ++r.safety_violation_count;
+    if (r.safety_violations.size() < 5)
+      r.safety_violations.push_back("t=" +
+                                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                       s.now().time_since_epoch())
+                                                       .count()) +
+                                    "s: " + what);
+  };
+  auto check_safety = [&] {
+    std::vector<net::ipv4_cidr> leased;
+    for (auto& [key, e] : etcd.keys()) {
+      auto slash = key.rfind('/');
+      if (key.find("/subnets/") == std::string::npos) continue;
+      leased.push_back(lease::parse_subnet_key(key.substr(slash + 1)).subnet);
+    }
+    std::sort(leased.begin(), leased.end());
+    for (std::size_t i = 1; i < leased.size(); ++i)
+      if (leased[i - 1].overlaps(leased[i]))
+        note("etcd holds overlapping leases " + leased[i - 1].to_string() + " and " +
+             leased[i].to_string());
+    std::vector<std::pair<net::ipv4_cidr, const cluster::node*>> ready;
+    for (auto& n : c->nodes())
+      if (n->running && n->backend && n->backend->status().ready &&
+          n->backend->status().current_lease)
+        ready.emplace_back(n->backend->status().current_lease->subnet, n.get());
+    std::sort(ready.begin(), ready.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    for (std::size_t i = 1; i < ready.size(); ++i)
+      if (ready[i - 1].first.overlaps(ready[i].first))
+        note("ready nodes " + ready[i - 1].second->instance_id + " and " +
+             ready[i].second->instance_id + " both hold " + ready[i].first.to_string());
+    std::map<net::ipv4_cidr, std::string> hop;
+    for (auto& e : model.entries(table, s.now()))
+      if (!e.system && e.status(s.now()) == entry_status::available)
+        hop[e.destination] = e.next_hop_id;
+    for (auto& [subnet, n] : ready)
+      if (auto it = hop.find(subnet); it != hop.end() && it->second != n->instance_id)
+        ++r.misrouted_node_seconds;
+  };
+
+  const auto settle = std::max<clock_duration>(2 * sc.reconcile_period + 5min, 10min);
+  const auto end = time_point{} + std::max(sc.duration, last_event + settle);
+  while (s.now() < end) {
+    s.run_for(1s);
+    check_safety();
+  }
+
+  // Liveness: every running node healthy, with exactly its one route, Available.
+  int unhealthy = 0;
+  std::string first_problem;
+  std::map<std::string, std::vector<net::ipv4_cidr>> routes_by_node;
+  for (auto& e : model.entries(table, s.now()))
+    if (!e.system) routes_by_node[e.next_hop_id].push_back(e.destination);
+  for (auto& n : c->nodes()) {
+    if (n->first_ready_at && n->started_at)
+      r.ready_seconds.push_back(
+          std::chrono::duration<double>(*n->first_ready_at - *n->started_at).count());
+    else
+      ++r.never_ready;
+    if (!n->fatal.empty()) {
+      ++r.fatal_exits;
+      if (r.fatal_messages.size() < 3) r.fatal_messages.push_back(n->instance_id + ": " + n->fatal);
+    }
+    if (!n->running) continue;
+    auto* b = n->backend;
+    bool ok = b && !n->finished && b->status().healthy() &&
+              routes_by_node[n->instance_id].size() == 1 &&
+              routes_by_node[n->instance_id][0] == b->status().current_lease->subnet;
+    if (!ok) {
+      ++unhealthy;
+      if (first_problem.empty())
+        first_problem =
+            n->instance_id + (n->finished ? " exited: " + n->fatal
+                                          : " not converged: " + (b ? b->status().last_error
+                                                                    : std::string("no backend")));
+    }
+  }
+  r.live = unhealthy == 0;
+  r.liveness_detail =
+      r.live ? "every running node converged"
+             : std::to_string(unhealthy) + " node(s) not converged; first: " + first_problem;
+  r.api_calls = model.stats().by_action;
+  r.events_executed = s.executed();
+  r.virtual_seconds = std::chrono::duration<double>(s.now().time_since_epoch()).count();
+  c.reset();  // drains the coroutines on virtual time
+  return r;
+}
+
+}  // namespace alivpc::sim
