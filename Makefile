@@ -31,7 +31,8 @@ test: build
 # Unit and property tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DALIVPC_SANITIZE=ON \
-	  -DALIVPC_BUILD_BENCH=OFF -DALIVPC_BUILD_EXAMPLES=OFF
+	  -DALIVPC_BUILD_BENCH=OFF -DALIVPC_BUILD_EXAMPLES=OFF -DALIVPC_TEST_KINDS="unit;property" \
+	  -DALIVPC_SIM_TOOLS=OFF
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L 'unit|property'
