@@ -32,7 +32,8 @@ constexpr const char* usage =
   --latency [ACTION=]SPEC     answer latency: MS, MIN-MAX (uniform) or ln:MEDIAN:SIGMA
   --throttle ACTION=N/60s     token bucket per action and AccessKey (ACTION * = every action)
   --fail ACTION=RATE[:KIND]   inject faults; KIND InternalError (default), ServiceUnavailable,
-                              Throttling or Drop (close the connection without an answer)
+                              Throttling, Drop (close the connection without an answer)
+                              or Timeout (never answer)
   --seed N                    seed of ids, latencies and faults (default 1)
   --ram-role NAME             RAM role of the instances (default alivpc-node; "" for none)
   --sts-ttl SECONDS           lifetime of the STS keys the metadata service hands out (3600)
@@ -236,7 +237,7 @@ int main(int argc, char** argv) {
     if (!quiet)
       log = [](const std::string& method, const http_answer& a, clock_duration took) {
         std::fprintf(stderr, "alivpc-emulator: %s %s -> %d %s (%.1f ms)\n", method.c_str(),
-                     a.action.c_str(), a.drop ? 0 : a.status, a.outcome.c_str(),
+                     a.action.c_str(), (a.drop || a.hang) ? 0 : a.status, a.outcome.c_str(),
                      std::chrono::duration<double, std::milli>(took).count());
       };
     emulator_server server(io, service, ep, std::move(tls), log);

@@ -327,6 +327,10 @@ TEST(Emulator, ProducesEveryListedErrorCode) {
   expect(v1({{"Action", "DescribeVpcs"}, {"RegionId", "cn-hangzhou"}}), 503, "ServiceUnavailable");
   alivpc_test::http_call(e.url(), "POST", "/_emulator/fail?Action=DescribeVpcs&Rate=1&Kind=Drop");
   EXPECT_ANY_THROW(send(e.url(), v1({{"Action", "DescribeVpcs"}, {"RegionId", "cn-hangzhou"}})));
+  alivpc_test::http_call(e.url(), "POST",
+                         "/_emulator/fail?Action=DescribeVpcs&Rate=1&Kind=Timeout");
+  EXPECT_ANY_THROW(
+      send(e.url(), v1({{"Action", "DescribeVpcs"}, {"RegionId", "cn-hangzhou"}}), {}, 300ms));
   alivpc_test::http_call(e.url(), "POST", "/_emulator/fail?Action=DescribeVpcs&Rate=0");
   alivpc_test::http_call(e.url(), "POST",
                          "/_emulator/outage?Milliseconds=60000&Kind=ServiceUnavailable");
@@ -336,6 +340,7 @@ TEST(Emulator, ProducesEveryListedErrorCode) {
   EXPECT_EQ(stats["Actions"]["DescribeVRouters"]["Throttling.User"], 1);
   EXPECT_EQ(stats["Actions"]["CreateRouteEntry"]["QuotaExceeded"], 1);
   EXPECT_EQ(stats["Actions"]["DescribeVpcs"]["Dropped"], 1);
+  EXPECT_EQ(stats["Actions"]["DescribeVpcs"]["TimedOut"], 1);
 }
 
 TEST(Emulator, TaskConflictAcrossTablesOfOneVpc) {

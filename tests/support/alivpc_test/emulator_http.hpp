@@ -42,7 +42,8 @@ struct outgoing_request {
 
 // url: "http://host:port" or "https://host:port"; ca_file verifies the server when given.
 inline http_result send(const std::string& url, const outgoing_request& req,
-                        const std::string& ca_file = {}) {
+                        const std::string& ca_file = {},
+                        std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
   namespace beast = boost::beast;
   namespace http = beast::http;
   namespace asio = boost::asio;
@@ -67,6 +68,17 @@ inline http_result send(const std::string& url, const outgoing_request& req,
   r.prepare_payload();
   beast::flat_buffer buf;
   http::response<http::string_body> res;
+  // Asynchronous operations, because tcp_stream's deadline only applies to those: a server that
+  // never answers makes this throw after `timeout` instead of hanging the test.
+  auto check = [](beast::error_code ec) {
+    if (ec) throw boost::system::system_error(ec);
+  };
+  auto exchange = [&](auto& stream) {
+    http::async_write(stream, r, [&](beast::error_code ec, std::size_t) {
+      check(ec);
+      http::async_read(stream, buf, res, [&](beast::error_code ec2, std::size_t) { check(ec2); });
+    });
+  };
   if (tls) {
     asio::ssl::context ctx(asio::ssl::context::tls_client);
     if (!ca_file.empty()) {
@@ -76,19 +88,23 @@ inline http_result send(const std::string& url, const outgoing_request& req,
       ctx.set_verify_mode(asio::ssl::verify_none);
     }
     beast::ssl_stream<beast::tcp_stream> s(io, ctx);
-    beast::get_lowest_layer(s).expires_after(std::chrono::seconds(30));
-    beast::get_lowest_layer(s).connect(endpoints);
-    s.handshake(asio::ssl::stream_base::client);
-    http::write(s, r);
-    http::read(s, buf, res);
-    beast::error_code ec;
-    s.shutdown(ec);
+    beast::get_lowest_layer(s).expires_after(timeout);
+    beast::get_lowest_layer(s).async_connect(endpoints, [&](beast::error_code ec, auto) {
+      check(ec);
+      s.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code ec2) {
+        check(ec2);
+        exchange(s);
+      });
+    });
+    io.run();
   } else {
     beast::tcp_stream s(io);
-    s.expires_after(std::chrono::seconds(30));
-    s.connect(endpoints);
-    http::write(s, r);
-    http::read(s, buf, res);
+    s.expires_after(timeout);
+    s.async_connect(endpoints, [&](beast::error_code ec, auto) {
+      check(ec);
+      exchange(s);
+    });
+    io.run();
     beast::error_code ec;
     s.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   }

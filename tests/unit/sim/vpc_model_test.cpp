@@ -170,6 +170,8 @@ TEST(VpcModel, FaultsAndOutages) {
   EXPECT_EQ(code_of([&] { w.model.admit("DescribeVpcs", "a", t0 + 15s); }), "InternalError");
   EXPECT_EQ(code_of([&] { w.model.admit("DescribeVpcs", "a", t0 + 20s); }), "Success");
   EXPECT_EQ(w.model.admit("DeleteRouteEntry", "a", t0), sim::admission::drop);
+  w.model.config().faults.push_back({"DescribeVRouters", 1.0, sim::fault_kind::timeout});
+  EXPECT_EQ(w.model.admit("DescribeVRouters", "a", t0), sim::admission::timeout);
 }
 
 TEST(VpcModel, LatencyDistributionsAreSeededAndInRange) {

@@ -98,7 +98,8 @@ class emulator_server {
       version_ = req.version();
       started_ = std::chrono::steady_clock::now();
       answer_ = srv_.service_.handle(in, std::chrono::system_clock::now(), started_);
-      timer_.expires_at(started_ + answer_.delay);
+      timer_.expires_at(started_ + (answer_.hang ? std::chrono::minutes(10) : answer_.delay));
+      if (answer_.hang) beast::get_lowest_layer(stream_).expires_never();
       timer_.async_wait(
           [self = this->shared_from_this()](boost::system::error_code) { self->respond(); });
     }

@@ -31,6 +31,7 @@ struct http_answer {
   std::string content_type = "application/json;charset=utf-8";
   std::string body;
   bool drop = false;       // close the connection without an answer (injected fault)
+  bool hang = false;       // never answer; close after 10 minutes (injected timeout)
   clock_duration delay{};  // answer after this (modelled latency)
   std::string action;      // for the log: action or "metadata:<key>" / "admin:<op>"
   std::string outcome;     // "Success" or the error code
@@ -84,12 +85,13 @@ class emulator_service {
     if (r.product == api_product::ecs) host = "ecs.aliyuncs.com";
     if (auto e = keys_.verify(r, wall)) return error_answer(*e, r.action, request_id, host, now);
     try {
-      if (model_.admit(r.action, r.access_key_id, now) == admission::drop) {
-        model_.stats().record(r.action, "Dropped");
+      if (auto gate = model_.admit(r.action, r.access_key_id, now); gate != admission::proceed) {
         http_answer a;
-        a.drop = true;
+        a.drop = gate == admission::drop;
+        a.hang = gate == admission::timeout;
         a.action = r.action;
-        a.outcome = "Dropped";
+        a.outcome = a.drop ? "Dropped" : "TimedOut";
+        model_.stats().record(r.action, a.outcome);
         a.delay = model_.draw_latency(r.action);
         return a;
       }
@@ -595,10 +597,11 @@ class emulator_service {
     if (s.empty() || s == "InternalError") return fault_kind::internal_error;
     if (s == "ServiceUnavailable") return fault_kind::service_unavailable;
     if (s == "Throttling") return fault_kind::throttling;
-    if (s == "Drop" || s == "drop" || s == "Timeout") return fault_kind::drop;
-    fail(
-        error_kind::invalid_argument,
-        "fault kind \"" + s + "\": expected InternalError, ServiceUnavailable, Throttling or Drop");
+    if (s == "Drop") return fault_kind::drop;
+    if (s == "Timeout") return fault_kind::timeout;
+    fail(error_kind::invalid_argument,
+         "fault kind \"" + s +
+             "\": expected InternalError, ServiceUnavailable, Throttling, Drop or Timeout");
   }
 
   json world_json(time_point now) {

@@ -134,7 +134,7 @@ struct counters {
 };
 
 // The result of the service-side gate before an action runs.
-enum class admission { proceed, drop };
+enum class admission { proceed, drop, timeout };
 
 class vpc_model {
  public:
@@ -482,6 +482,8 @@ class vpc_model {
                           "Request was denied due to request throttling (" + action + ").");
       case fault_kind::drop:
         return admission::drop;
+      case fault_kind::timeout:
+        return admission::timeout;
     }
     return admission::proceed;
   }

@@ -73,7 +73,9 @@ class token_bucket {
 };
 
 // What an injected fault does to a request.
-enum class fault_kind { internal_error, service_unavailable, throttling, drop };
+// drop: the connection closes without an answer; timeout: no answer at all (the client's
+// deadline decides).
+enum class fault_kind { internal_error, service_unavailable, throttling, drop, timeout };
 
 struct fault_rule {
   std::string action = "*";  // "*" = every action

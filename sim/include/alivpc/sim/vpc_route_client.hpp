@@ -134,8 +134,8 @@ class vpc_route_client {
       std::string message;
       co_await sleep_for(s_, model_.draw_latency(action));
       try {
-        if (model_.admit(action, account_, s_.now()) == admission::drop) {
-          model_.stats().record(action, "Dropped");
+        if (auto gate = model_.admit(action, account_, s_.now()); gate != admission::proceed) {
+          model_.stats().record(action, gate == admission::drop ? "Dropped" : "TimedOut");
           co_await sleep_for(s_, retry_.drop_timeout);
           code = "Timeout";
           message = "no answer within the request timeout";
