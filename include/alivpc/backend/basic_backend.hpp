@@ -99,7 +99,13 @@ class basic_backend {
     // 6. + 7. Routes, subnet file, ready.
     co_await reconcile_all(/*initial=*/true);
     watch_ = std::make_shared<bool>(true);
-    spawn(sched_, watch_leases(watch_), [this](std::exception_ptr) {});
+    spawn(sched_, watch_leases(watch_), [log = log_](std::exception_ptr e) {
+      try {
+        std::rethrow_exception(std::move(e));
+      } catch (const std::exception& ex) {
+        log.warn(std::string("lease watch ended: ") + ex.what());
+      }
+    });
     // 8. Keep it true.
     co_await keep_alive();
     *watch_ = false;
