@@ -64,6 +64,68 @@ inline ram_credentials parse_ram_credentials(std::string_view body) {
   return out;
 }
 
+namespace detail {
+inline std::string trim_space(std::string_view s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+// Ids go into API parameters and messages: letters, digits, '-', '_', '.', at most 128.
+inline bool plausible_id(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (unsigned char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_' || c == '.'))
+      return false;
+  return true;
+}
+}  // namespace detail
+
+// The identity from the raw metadata answers by item name (optional items may be absent).
+// `where` names the service in messages.
+inline instance_identity parse_identity(const std::map<std::string, std::string>& items,
+                                        std::string_view where) {
+  auto item = [&](const char* name, bool required) -> std::string {
+    auto it = items.find(name);
+    if (it == items.end()) {
+      if (required)
+        fail(error_kind::parse, "metadata " + std::string(where) + ": no " + name + " answer");
+      return {};
+    }
+    return detail::trim_space(it->second);
+  };
+  auto id_item = [&](const char* name, bool required) {
+    auto v = item(name, required);
+    if ((required || !v.empty()) && !detail::plausible_id(v))
+      fail(error_kind::parse, "metadata " + std::string(where) + "/latest/meta-data/" + name +
+                                  ": \"" + v.substr(0, 64) + "\" is not an id");
+    return v;
+  };
+  instance_identity id;
+  id.instance_id = id_item("instance-id", true);
+  id.region_id = id_item("region-id", true);
+  id.vpc_id = id_item("vpc-id", true);
+  id.zone_id = id_item("zone-id", false);
+  id.vswitch_id = id_item("vswitch-id", false);
+  auto ip_text = item("private-ipv4", true);
+  auto ip = net::ipv4_address::try_parse(ip_text);
+  if (!ip)
+    fail(error_kind::parse, "metadata " + std::string(where) +
+                                "/latest/meta-data/private-ipv4: \"" + ip_text.substr(0, 64) +
+                                "\" is not an IPv4 address");
+  id.private_ip = *ip;
+  auto cidr = item("vpc-cidr-block", false);
+  if (!cidr.empty()) id.vpc_cidr = net::ipv4_cidr::try_parse(cidr);
+  return id;
+}
+
+// The first role of a ram/security-credentials/ listing; "" when none.
+inline std::string first_role_name(std::string_view listing) {
+  auto name = detail::trim_space(listing.substr(0, listing.find('\n')));
+  return detail::plausible_id(name) ? name : std::string();
+}
+
 template <scheduler S>
 class metadata_client {
  public:
@@ -100,32 +162,23 @@ class metadata_client {
 
   task<instance_identity> identity() {
     if (identity_) co_return *identity_;
-    instance_identity id;
-    id.instance_id = co_await get("instance-id");
-    id.region_id = co_await get("region-id");
-    auto zone = co_await get_optional("zone-id");
-    id.zone_id = zone.value_or("");
-    id.vpc_id = co_await get("vpc-id");
-    auto vswitch = co_await get_optional("vswitch-id");
-    id.vswitch_id = vswitch.value_or("");
-    auto ip_text = co_await get("private-ipv4");
-    auto ip = net::ipv4_address::try_parse(trim(ip_text));
-    if (!ip)
-      fail(error_kind::parse, "metadata " + item_url("private-ipv4") + ": \"" +
-                                  ip_text.substr(0, 64) + "\" is not an IPv4 address");
-    id.private_ip = *ip;
-    if (auto cidr = co_await get_optional("vpc-cidr-block"))
-      id.vpc_cidr = net::ipv4_cidr::try_parse(trim(*cidr));
-    for (auto* field : {&id.instance_id, &id.region_id, &id.vpc_id})
-      if (field->empty()) fail(error_kind::parse, "metadata: an identity item is empty");
-    identity_ = id;
-    co_return id;
+    std::map<std::string, std::string> items;
+    for (const char* name : {"instance-id", "region-id", "vpc-id", "private-ipv4"}) {
+      auto value = co_await get(name);
+      items[name] = value;
+    }
+    for (const char* name : {"zone-id", "vswitch-id", "vpc-cidr-block"}) {
+      auto value = co_await get_optional(name);
+      if (value) items[name] = *value;
+    }
+    identity_ = parse_identity(items, base_.to_string());
+    co_return *identity_;
   }
 
   // The RAM role attached to the instance (the first one listed); not_found when none.
   task<std::string> ram_role_name() {
     auto list = co_await get_optional("ram/security-credentials/");
-    auto name = list ? trim(list->substr(0, list->find('\n'))) : std::string();
+    auto name = list ? first_role_name(*list) : std::string();
     if (name.empty())
       fail(error_kind::not_found, "metadata " + item_url("ram/security-credentials/") +
                                       ": no RAM role is attached to this instance");
@@ -179,13 +232,6 @@ class metadata_client {
     return base_.to_string() + "/latest/meta-data/" + std::string(path);
   }
 
-  static std::string trim(std::string_view s) {
-    auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) return {};
-    auto e = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(b, e - b + 1));
-  }
-
   // A hardened-mode token, renewed a minute before its TTL ends; nullopt in plain mode. A
   // service that answers the PUT with anything but 200 does not do tokens: use plain GETs.
   task<std::optional<std::string>> session_token() {
@@ -208,7 +254,7 @@ class metadata_client {
                       std::to_string(res.status) + "); using plain requests");
       co_return std::nullopt;
     }
-    token_ = trim(res.body);
+    token_ = detail::trim_space(res.body);
     auto ttl = std::chrono::duration_cast<clock_duration>(o_.token_ttl);
     auto margin = std::min<clock_duration>(std::chrono::seconds(60), ttl / 2);
     token_renew_at_ = s_.now() + ttl - margin;

@@ -246,6 +246,10 @@ TEST(RamCredentials, MalformedAnswersAreParseErrors) {
   } catch (const alivpc::error& e) {
     EXPECT_EQ(std::string(e.what()).find("the-secret"), std::string::npos);
   }
+  // Found by fuzzing: a far-future Expiration overflowed the clock instead of being refused.
+  EXPECT_THROW(cloud::parse_ram_credentials(R"({"AccessKeyId":"a","AccessKeySecret":"b",
+      "SecurityToken":"t","Expiration":"3398-11-27T10:22:54Z"})"),
+               alivpc::error);
   auto ok = cloud::parse_ram_credentials(R"({"AccessKeyId":"a","AccessKeySecret":"b",
       "SecurityToken":"t","Expiration":"2017-12-05T13:30:01Z","Code":"Success"})");
   EXPECT_EQ(cloud::format_timestamp(ok.expiration), "2017-12-05T13:30:01Z");
@@ -265,4 +269,25 @@ TEST(AliyunRouteApi, DefaultEndpointsAndOptionChecks) {
   o.page_size = 50;
   o.vpc_endpoint = "ftp://x";
   EXPECT_THROW((cloud::basic_aliyun_route_api<vsched>(s, net.factory(), o)), alivpc::error);
+}
+
+TEST(MetadataIdentity, RefusesImplausibleIdsAndAddresses) {
+  std::map<std::string, std::string> items{{"instance-id", "i-1\n"},
+                                           {"region-id", "cn-hangzhou"},
+                                           {"vpc-id", "vpc-1"},
+                                           {"private-ipv4", "192.168.0.10"}};
+  auto id = cloud::parse_identity(items, "http://md");
+  EXPECT_EQ(id.instance_id, "i-1");
+  EXPECT_FALSE(id.vpc_cidr);
+  auto bad = items;
+  bad["vpc-id"] = "vpc-1&Action=DeleteRouteEntry";
+  EXPECT_THROW(cloud::parse_identity(bad, "http://md"), alivpc::error);
+  bad = items;
+  bad["private-ipv4"] = "<html>";
+  EXPECT_THROW(cloud::parse_identity(bad, "http://md"), alivpc::error);
+  bad = items;
+  bad.erase("region-id");
+  EXPECT_THROW(cloud::parse_identity(bad, "http://md"), alivpc::error);
+  EXPECT_EQ(cloud::first_role_name("node-role\nother\n"), "node-role");
+  EXPECT_EQ(cloud::first_role_name("<html>404</html>"), "");
 }
