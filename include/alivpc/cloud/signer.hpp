@@ -98,6 +98,8 @@ inline std::optional<std::chrono::system_clock::time_point> parse_timestamp(std:
       sec = num(17, 2);
   if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 || h > 23 || mi > 59 || sec > 60)
     return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits on libstdc++: years past 2262 would overflow.
+  if (y < 1970 || y > 2200) return std::nullopt;
   year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
   if (!ymd.ok()) return std::nullopt;
   return sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec};
