@@ -1,6 +1,7 @@
 # The two commands a newcomer needs (see README):
 #   make demo   the main job: etcd + the AliCloud emulator + three flanneld_alivpc daemons
-#   make test   every test (unit, property, integration, sanitizers, fuzz smoke, static checks)
+#   make test   every test (unit, property, integration, ASan/UBSan and TSan builds, fuzz smoke,
+#               format check)
 # Both install what they need on Debian 12 (as root) and build in build/.
 
 BUILD ?= build
@@ -9,7 +10,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: demo test deps build build-asan unit asan fuzz fuzz-smoke bench format format-check tidy clean
+.PHONY: demo test deps build asan tsan fuzz-build fuzz fuzz-smoke bench format format-check tidy clean
 
 deps:
 	@scripts/install-deps.sh
@@ -25,6 +26,7 @@ test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE integration
 	ctest --test-dir $(BUILD) --output-on-failure -L integration
 	$(MAKE) --no-print-directory asan
+	$(MAKE) --no-print-directory tsan
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory format-check
 
@@ -36,6 +38,14 @@ asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L 'unit|property'
+
+# ThreadSanitizer over the tests that use threads (the HTTP tests run their server in a thread).
+TSAN_BUILD ?= build-tsan
+tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DALIVPC_TSAN=ON \
+	  -DALIVPC_BUILD_BENCH=OFF -DALIVPC_BUILD_EXAMPLES=OFF -DALIVPC_SIM_TOOLS=OFF
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target alivpc_integration_http
+	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir $(TSAN_BUILD) --output-on-failure -R '^integration.http$$'
 
 fuzz-build: deps
 	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DALIVPC_BUILD_FUZZ=ON \
