@@ -29,7 +29,8 @@ class memory_etcd {
   struct entry {
     std::string value;
     std::int64_t create_revision = 0, mod_revision = 0;
-    std::int64_t lease_id = 0;  // 0: a reservation
+    std::int64_t lease_id = 0;    // 0: a reservation
+    std::optional<lease> parsed;  // key + value parsed once at write time (lists stay cheap)
   };
   struct ttl_lease {
     std::chrono::seconds ttl{0};
@@ -127,9 +128,8 @@ class memory_etcd {
     return delete_key(key);
   }
 
-  lease to_lease(const std::string& key, const entry& e) const {
-    auto l = detail::lease_from_entry(key, "", e.value);
-    lease out = l ? *l : lease{};
+  lease to_lease(const std::string& /*key*/, const entry& e) const {
+    lease out = e.parsed ? *e.parsed : lease{};
     out.revision = e.mod_revision;
     out.lease_id = e.lease_id;
     if (e.lease_id)
@@ -140,7 +140,7 @@ class memory_etcd {
     lease_list out;
     out.revision = revision_;
     for (const auto& [k, e] : kv_) {
-      if (!detail::lease_from_entry(k, "", e.value)) continue;
+      if (!e.parsed) continue;
       out.leases.push_back(to_lease(k, e));
     }
     return out;
@@ -186,6 +186,7 @@ class memory_etcd {
     e.mod_revision = revision_;
     e.value = value;
     e.lease_id = lease_id;
+    e.parsed = detail::lease_from_entry(key, "", value);
     record(lease_event_type::added, to_lease(key, e));
   }
   bool delete_key(const std::string& key) {
