@@ -25,7 +25,7 @@ class etcd_v3_store {
  public:
   etcd_v3_store(asio_scheduler& sched, etcd_options opts)
       : sched_(sched),
-        opts_(std::move(opts)),
+        opts_(without_basic_auth(std::move(opts), credentials_)),
         pool_(sched.io(), opts_.endpoints, opts_.http, opts_.backoff) {}
   etcd_v3_store(const etcd_v3_store&) = delete;
   etcd_v3_store& operator=(const etcd_v3_store&) = delete;
@@ -177,6 +177,8 @@ class etcd_v3_store {
         req.method = "POST";
         req.target = "/v3/watch";
         req.body = body;
+        if (credentials_ && token_.empty()) co_await authenticate(c);
+        if (!token_.empty()) req.headers.emplace_back("Authorization", token_);
         status =
             co_await c.stream(std::move(req),
                               [&](std::string_view piece) {
@@ -245,14 +247,61 @@ class etcd_v3_store {
 
   task<answer> post_on(http::client& c, std::string path, std::string body) {
     std::string ctx = "etcd v3 POST " + path + " on " + c.endpoint().to_string();
+    if (credentials_ && token_.empty()) co_await authenticate(c);
+    for (int attempt = 0;; ++attempt) {
+      http::request req;
+      req.method = "POST";
+      req.target = path;
+      req.headers.emplace_back("Content-Type", "application/json");
+      if (!token_.empty()) req.headers.emplace_back("Authorization", token_);
+      req.body = body;
+      auto r = co_await c.send(std::move(req));
+      if (r.status == 200) co_return answer{std::move(r.body), std::move(ctx)};
+      // Simple tokens expire after etcd's --auth-token-ttl of silence: log in again once.
+      if (credentials_ && attempt == 0 && is_token_error(r.body)) {
+        token_.clear();
+        co_await authenticate(c);
+        continue;
+      }
+      detail::throw_v3_error(r.status, r.body, ctx);
+    }
+  }
+
+  // The v3 gateway does not take HTTP basic auth: --etcd-username/--etcd-password become a
+  // token from /v3/auth/authenticate, sent as the Authorization header.
+  static etcd_options without_basic_auth(
+      etcd_options o, std::optional<std::pair<std::string, std::string>>& creds) {
+    creds = o.http.basic_auth;
+    o.http.basic_auth.reset();
+    for (auto& e : o.endpoints) {
+      if (!creds && !e.username.empty()) creds = std::pair{e.username, e.password};
+      e.username.clear();
+      e.password.clear();
+    }
+    return o;
+  }
+
+  static bool is_token_error(std::string_view body) {
+    return body.find("invalid auth token") != std::string_view::npos ||
+           body.find("user name is empty") != std::string_view::npos;
+  }
+
+  task<void> authenticate(http::client& c) {
+    const std::string ctx = "etcd v3 POST /v3/auth/authenticate on " + c.endpoint().to_string() +
+                            " (user " + credentials_->first + ")";
     http::request req;
     req.method = "POST";
-    req.target = path;
+    req.target = "/v3/auth/authenticate";
     req.headers.emplace_back("Content-Type", "application/json");
-    req.body = std::move(body);
+    req.body =
+        nlohmann::json{{"name", credentials_->first}, {"password", credentials_->second}}.dump();
     auto r = co_await c.send(std::move(req));
     if (r.status != 200) detail::throw_v3_error(r.status, r.body, ctx);
-    co_return answer{std::move(r.body), std::move(ctx)};
+    auto j = detail::parse_json(r.body, ctx);
+    auto t = j.find("token");
+    if (t == j.end() || !t->is_string() || t->get_ref<const std::string&>().empty())
+      detail::bad_answer(ctx, "authenticate answer without token");
+    token_ = t->get<std::string>();
   }
 
   task<answer> post(const char* path, const nlohmann::json& body) {
@@ -382,6 +431,8 @@ class etcd_v3_store {
   }
 
   asio_scheduler& sched_;
+  std::optional<std::pair<std::string, std::string>> credentials_;  // never printed
+  std::string token_;
   etcd_options opts_;
   http::endpoint_pool pool_;
   std::map<std::string, lease> known_;  // the last known state, for diffs after compaction

@@ -63,7 +63,14 @@ template <lease_store Store, scheduler S>
 class lease_keeper {
  public:
   lease_keeper(Store& store, S& sched, keeper_options opts = {})
-      : store_(store), s_(sched), opts_(opts), wake_(sched), lost_(sched), watch_done_(sched) {}
+      : store_(store), s_(sched), opts_(opts), wake_(sched), lost_(sched), watch_done_(sched) {
+    if (opts_.ttl.count() <= 0) fail(error_kind::invalid_argument, "lease TTL must be positive");
+    if (opts_.renew_margin >= opts_.ttl || opts_.renew_margin.count() < 0)
+      fail(error_kind::invalid_argument, "subnet lease renew margin (" +
+                                             std::to_string(opts_.renew_margin.count()) +
+                                             " s) must be shorter than the lease TTL (" +
+                                             std::to_string(opts_.ttl.count()) + " s)");
+  }
   lease_keeper(const lease_keeper&) = delete;
   lease_keeper& operator=(const lease_keeper&) = delete;
 

@@ -360,3 +360,32 @@ TEST(EtcdTls, ClientCertificateWhenEtcdRequiresOne) {
   lease::etcd_v3_store v3(sched, o);
   EXPECT_EQ(run_task(io, v3.get_network_config()).network->to_string(), "10.24.0.0/16");
 }
+
+TEST_F(EtcdV3, UsernameAndPasswordBecomeAV3AuthToken) {
+  etcd_->etcdctl("put /coreos.com/network/config " + etcd_process::quote(k16));
+  etcd_->etcdctl("user add root:s3cret-pw");
+  etcd_->etcdctl("auth enable");
+  auto o = options_for(*etcd_);
+  lease::etcd_v3_store anonymous(sched_, o);
+  EXPECT_THROW(run_task(io_, anonymous.get_network_config()), error);
+
+  o.http.basic_auth = std::pair{std::string("root"), std::string("s3cret-pw")};
+  lease::etcd_v3_store store(sched_, o);
+  auto cfg = run_task(io_, store.get_network_config());
+  auto l = run_task(io_, store.acquire_lease(cfg, node("192.168.0.12"), std::nullopt, 1h));
+  EXPECT_EQ(run_task(io_, store.renew_lease(l, 1h)).subnet, l.subnet);
+  auto w = run_task(io_, store.watch_leases(0));  // the watch stream carries the token too
+  EXPECT_FALSE(w.events.empty());
+
+  o.http.basic_auth = std::pair{std::string("root"), std::string("wrong-pw")};
+  lease::etcd_v3_store wrong(sched_, o);
+  try {
+    run_task(io_, wrong.get_network_config());
+    FAIL();
+  } catch (const error& e) {
+    EXPECT_EQ(e.kind(), error_kind::permanent) << e.what();
+    std::string m = e.what();
+    EXPECT_NE(m.find("/v3/auth/authenticate"), std::string::npos) << m;
+    EXPECT_EQ(m.find("wrong-pw"), std::string::npos) << m;
+  }
+}
