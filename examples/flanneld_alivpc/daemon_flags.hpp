@@ -43,6 +43,7 @@ struct daemon_flags {
   std::string vpc_ca_file;
   std::string signature_version = "v3";  // v3 | v1
   std::chrono::seconds reconcile_period = std::chrono::minutes(5);
+  std::chrono::seconds error_backoff_max = std::chrono::minutes(2);
   std::string strategy = "robust";  // robust | classic
   bool release_on_exit = false;
   std::string next_hop_type = "Instance";  // Instance | NetworkInterface
@@ -291,6 +292,15 @@ inline const std::vector<flag_spec>& all_flags() {
          f.reconcile_period = std::chrono::duration_cast<std::chrono::seconds>(d);
        },
        [](const F& f) { return show_duration(f.reconcile_period); }},
+      {"error-backoff-max", "DURATION",
+       "longest wait before retrying after an error (quota and permission errors wait this long)",
+       [](F& f, const std::string& v) {
+         auto d = parse_duration("error-backoff-max", v);
+         if (d < std::chrono::seconds(1))
+           throw usage_error("--error-backoff-max: \"" + v + "\" is too short (at least 1s)");
+         f.error_backoff_max = std::chrono::duration_cast<std::chrono::seconds>(d);
+       },
+       [](const F& f) { return show_duration(f.error_backoff_max); }},
       {"strategy", "robust|classic",
        "robust, or classic: the original flannel ali-vpc backend step for step",
        [](F& f, const std::string& v) {

@@ -141,6 +141,7 @@ struct daemon_state {
     o.lease_ttl = flags.lease_ttl;
     o.renew_margin = std::chrono::minutes(flags.subnet_lease_renew_margin);
     o.reconcile_period = flags.reconcile_period;
+    o.error_backoff_max = flags.error_backoff_max;
     o.mode = flags.strategy == "classic" ? backend::strategy::classic : backend::strategy::robust;
     o.release_on_exit = flags.release_on_exit;
     o.next_hop_type = flags.next_hop_type;
