@@ -119,7 +119,11 @@ int main(int argc, char** argv) {
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](auto ec, int) {
-    if (!ec && backend) backend->stop();  // leaves lease and route in place
+    if (ec) return;
+    if (backend)
+      backend->stop();  // leaves lease and route in place
+    else
+      io.stop();  // still waiting for etcd: nothing to clean up
   });
 
   auto agent = [&]() -> task<void> {
