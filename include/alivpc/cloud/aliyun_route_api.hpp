@@ -51,9 +51,10 @@ struct aliyun_options {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds request_timeout{15000};
   std::string user_agent = "alivpc/0.1";
-  // Custom entries a route table may hold (48, 50 or 200 depending on account and year): only
-  // used to explain QuotaExceeded; the service decides.
-  int route_table_quota = 200;
+  // Custom entries a route table may hold (48, 50 or 200 depending on account and year), when
+  // the operator knows it: only used to explain QuotaExceeded; 0 = unknown (the service decides,
+  // and the message then says that the table holds as many as it allows).
+  int route_table_quota = 0;
   int page_size = 50;         // PageSize of Describe* (service maximum 50)
   int entry_page_size = 100;  // MaxResult of DescribeRouteEntryList
   retry_options retry;
@@ -391,9 +392,11 @@ class basic_aliyun_route_api {
     }
     fail(error_kind::exhausted,
          "route table " + route.route_table_id + " is full: cannot add " +
-             route.destination.to_string() + " (" + count + " custom entries, quota " +
-             std::to_string(o_.route_table_quota) + "; the service answered " + e.code() + ": " +
-             e.api_message() + "); request a quota increase or use the vxlan backend");
+             route.destination.to_string() + " (" + count + " custom entries, " +
+             (o_.route_table_quota > 0 ? "quota " + std::to_string(o_.route_table_quota)
+                                       : std::string("the table's quota")) +
+             "; the service answered " + e.code() + ": " + e.api_message() +
+             "); request a quota increase or use the vxlan backend");
   }
 
   struct cidr_less {

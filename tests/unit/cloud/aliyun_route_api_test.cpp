@@ -174,6 +174,20 @@ TEST(AliyunRouteApi, QuotaExceededNamesTableCountQuotaAndWhatToDo) {
   }
 }
 
+TEST(AliyunRouteApi, QuotaExceededWithAnUnknownQuotaDoesNotInventOne) {
+  fixture f;  // route_table_quota left at 0: the service's limit is not known to the client
+  f.svc.quota = 2;
+  f.svc.entries = {{"10.24.1.0/24", "i-a"}, {"10.24.2.0/24", "i-b"}};
+  try {
+    f.run(f.api->create_route_entry(spec("10.24.3.0/24")));
+    FAIL() << "no error";
+  } catch (const alivpc::error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("2 custom entries, the table's quota"), std::string::npos) << m;
+    EXPECT_EQ(m.find("quota 200"), std::string::npos) << m;
+  }
+}
+
 TEST(AliyunRouteApi, DeleteOfAMissingEntryIsSuccess) {
   fixture f;
   f.run(f.api->delete_route_entry(spec("10.24.9.0/24")));
