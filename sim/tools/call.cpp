@@ -6,6 +6,7 @@
 #include <utility>  // before Asio: Boost 1.74 + GCC 12 coroutine support needs it
 
 #include <alivpc/cloud/rpc_client.hpp>
+#include <alivpc/detail/bounded_json.hpp>
 #include <alivpc/cloud/transport.hpp>
 #include <alivpc/runtime/asio_scheduler.hpp>
 
@@ -82,7 +83,10 @@ int main(int argc, char** argv) {
              int& rc) -> task<void> {
             try {
               auto body = co_await rpc.call(action, params);
-              std::cout << nlohmann::json::parse(body).dump(2) << "\n";
+              // Bounded: dump() recurses, and the answer comes from whatever is listening.
+              auto j = alivpc::detail::parse_json_bounded(body, error_kind::parse, "answer");
+              if (j.is_discarded()) fail(error_kind::parse, "answer is not valid JSON");
+              std::cout << j.dump(2) << "\n";
             } catch (const std::exception& e) {
               std::cerr << "alivpc-call: " << action << ": " << e.what() << "\n";
               rc = 1;

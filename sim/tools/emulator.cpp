@@ -2,6 +2,7 @@
 // backed by sim::vpc_model in real time. See sim/README.md for flags and fidelity limits.
 #include <utility>  // before Asio
 
+#include <alivpc/detail/bounded_json.hpp>
 #include <alivpc/sim/emulator_server.hpp>
 #include <alivpc/sim/world_file.hpp>
 
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -186,7 +188,12 @@ int main(int argc, char** argv) {
     if (!world_file.empty()) {
       std::ifstream in(world_file);
       if (!in) fail(error_kind::io, "cannot read world file " + world_file);
-      load_world(model, nlohmann::json::parse(in));
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto world = alivpc::detail::parse_json_bounded(text, error_kind::invalid_argument,
+                                                      "world file " + world_file);
+      if (world.is_discarded())
+        fail(error_kind::invalid_argument, "world file " + world_file + ": not valid JSON");
+      load_world(model, world);
     } else {
       const auto& vpc = model.add_vpc(region, net::ipv4_cidr::parse("192.168.0.0/16"));
       model.add_vswitch(vpc.id, region + "-h", net::ipv4_cidr::parse("192.168.0.0/24"));

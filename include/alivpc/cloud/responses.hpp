@@ -158,7 +158,11 @@ inline std::optional<route_entry> parse_route_entry(const json_view& e, std::str
 // Best effort: an error answer that is not JSON still yields an (empty) error_body.
 inline error_body parse_error_body(std::string_view body) {
   error_body out;
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  nlohmann::json j;  // nested too deep: treated like a body that is not JSON
+  try {
+    j = alivpc::detail::parse_json_bounded(body, error_kind::parse, "error answer");
+  } catch (const error&) {
+  }
   if (j.is_discarded() || !j.is_object()) return out;
   auto text = [&](const char* name) -> std::string {
     auto it = j.find(name);

@@ -167,7 +167,7 @@ class etcd_v2_store {
         continue;
       }
       // A body cut short by our time limit holds no complete event: nothing happened.
-      auto j = nlohmann::json::parse(body, nullptr, false);
+      auto j = alivpc::detail::parse_json_bounded(body, error_kind::parse, ctx);
       if (body.empty() || j.is_discarded()) co_return watch_result{{}, revision, false};
       auto ans = detail::parse_v2_answer(body, ctx);
       if (ans.error_code == 401) co_return co_await resync();  // history cleared

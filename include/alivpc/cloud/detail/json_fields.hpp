@@ -2,6 +2,7 @@
 // every accessor throws alivpc::error(parse) naming the answer and the field path.
 #pragma once
 
+#include <alivpc/detail/bounded_json.hpp>
 #include <alivpc/error.hpp>
 
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace alivpc::cloud::detail {
 
@@ -106,7 +108,7 @@ class json_view {
   std::string string_at(std::string_view name) const { return at(name).as_string(); }
   std::string string_or(std::string_view name, std::string fallback = {}) const {
     auto c = find(name);
-    return c ? c->as_string() : fallback;
+    return c ? c->as_string() : std::move(fallback);
   }
   std::optional<std::int64_t> int_if(std::string_view name) const {
     auto c = find(name);
@@ -143,7 +145,8 @@ class json_view {
 
 // Parses a body; malformed JSON is a parse error naming the answer (never the body itself).
 inline nlohmann::json parse_json(std::string_view body, std::string_view what) {
-  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto j =
+      alivpc::detail::parse_json_bounded(body, error_kind::parse, std::string(what) + " answer");
   if (j.is_discarded())
     fail(error_kind::parse, std::string(what) + " answer is not valid JSON (" +
                                 std::to_string(body.size()) + " bytes)");

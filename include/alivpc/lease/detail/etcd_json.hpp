@@ -4,6 +4,7 @@
 // alivpc::error(parse) whose message starts with `ctx` (the endpoint and operation).
 #pragma once
 
+#include <alivpc/detail/bounded_json.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/http/detail/base64.hpp>
 #include <alivpc/lease/lease.hpp>
@@ -29,7 +30,8 @@ using json = nlohmann::json;
 }
 
 inline json parse_json(std::string_view body, const std::string& ctx) {
-  auto j = json::parse(body, nullptr, false);
+  auto j = alivpc::detail::parse_json_bounded(body, error_kind::parse,
+                                              ctx + ": unexpected answer from etcd");
   if (j.is_discarded()) bad_answer(ctx, "not valid JSON", body);
   if (!j.is_object()) bad_answer(ctx, "expected a JSON object", body);
   return j;
@@ -107,7 +109,11 @@ inline std::int64_t header_revision(const json& j, const std::string& ctx) {
 // gRPC codes: 5 NotFound, 7 PermissionDenied, 16 Unauthenticated, 14 Unavailable, 4 Deadline.
 [[noreturn]] inline void throw_v3_error(unsigned status, std::string_view body,
                                         const std::string& ctx) {
-  auto j = json::parse(body, nullptr, false);
+  json j;  // a body nested too deep is treated like one that is not JSON: the status decides
+  try {
+    j = alivpc::detail::parse_json_bounded(body, error_kind::parse, ctx);
+  } catch (const error&) {
+  }
   std::string message;
   std::int64_t code = -1;
   if (j.is_object()) {
@@ -255,7 +261,7 @@ inline v3_watch_message parse_v3_watch_message(std::string_view line, const std:
 // Splits the watch stream into messages: pieces arrive with arbitrary boundaries.
 class v3_watch_decoder {
  public:
-  explicit v3_watch_decoder(std::string ctx, std::size_t max_line = 16 * 1024 * 1024)
+  explicit v3_watch_decoder(std::string ctx, std::size_t max_line = std::size_t{16} * 1024 * 1024)
       : ctx_(std::move(ctx)), max_line_(max_line) {}
 
   // Appends a piece and returns every message it completed.

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <alivpc/config/network_config.hpp>
+#include <alivpc/detail/bounded_json.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/net/ipv4.hpp>
 #include <alivpc/runtime/scheduler.hpp>
@@ -190,7 +191,9 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
       if (!value.is_object())
         scenario_error(key, "expected an object keyed by action (\"*\" for all)");
       for (auto& [action, v] : value.items()) {
-        std::string field = key + "." + action;
+        std::string field = key;
+        field += '.';
+        field += action;
         if (key == "throttle_per_minute") {
           s.throttle_per_minute[action] = scenario_number<double>(field, v, 0.0, 1e9);
           continue;
@@ -202,9 +205,10 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
             scenario_error(field + ".kind", "expected fixed, uniform or lognormal");
           l.kind = k->get<std::string>();
         }
+        const nlohmann::json& spec = v;  // clang 14 cannot capture a structured binding
         auto dur = [&](const char* name) -> clock_duration {
-          auto it = v.find(name);
-          if (it == v.end()) scenario_error(field, std::string("missing \"") + name + "\"");
+          auto it = spec.find(name);
+          if (it == spec.end()) scenario_error(field, std::string("missing \"") + name + "\"");
           return parse_scenario_duration(field + "." + name, *it);
         };
         if (l.kind == "fixed") l.a = dur("value");
@@ -304,7 +308,7 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
 }
 
 inline scenario parse_scenario(std::string_view text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto j = alivpc::detail::parse_json_bounded(text, error_kind::invalid_argument, "scenario");
   if (j.is_discarded()) fail(error_kind::invalid_argument, "scenario: not valid JSON");
   return parse_scenario_json(j);
 }
