@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
     co_await backend->run(cfg);  // until stop()
     io.stop();                   // a pending lease watch must not keep run() going
   };
-  spawn(sched, agent(), [&](std::exception_ptr e) {
+  spawn(sched, agent(), [&](const std::exception_ptr& e) {
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {

@@ -54,6 +54,7 @@ inline int run_program(const std::vector<std::string>& argv) {
   if (pid < 0) return 127;
   if (pid == 0) {
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (auto& a : argv)
       args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

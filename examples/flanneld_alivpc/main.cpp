@@ -22,11 +22,11 @@
 #include <flanneld_alivpc/ip_masq.hpp>
 #include <flanneld_alivpc/metrics.hpp>
 
+#include <unistd.h>  // environ (with _GNU_SOURCE)
+
 #include <cstdio>
 #include <ctime>
 #include <iostream>
-
-extern char** environ;
 
 namespace {
 
@@ -267,7 +267,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  spawn(d.sched, d.run(), [&](std::exception_ptr e) {
+  spawn(d.sched, d.run(), [&](const std::exception_ptr& e) {
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {

@@ -463,10 +463,13 @@ class basic_backend {
   template <class Fn>
   requires std::is_same_v<decltype(std::declval<Fn>()()), task<void>> task<void> with_retry(
       std::string what, Fn fn) {
-    co_await with_retry(std::move(what), [&]() -> task<bool> {
+    // Named first: a lambda temporary inside a co_await expression trips GCC 12.
+    auto attempts = with_retry(std::move(what), [&]() -> task<bool> {
       co_await fn();
       co_return true;
     });
+    // NOLINTNEXTLINE(bugprone-use-after-move): clang-tidy 14 counts co_await's expansion as uses.
+    co_await std::move(attempts);
   }
 
   // An empty path writes nothing (the simulator's thousands of nodes keep no files).

@@ -98,6 +98,8 @@ class basic_aliyun_route_api {
   }
 
   task<vpc_info> describe_vpc(const std::string& vpc_id_ref) {
+    // Kept in the coroutine frame: the caller's string may be gone once this task suspends.
+    // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is the point
     std::string vpc_id = vpc_id_ref;
     auto* rpc_ptr = co_await client();
     auto& rpc = *rpc_ptr;
@@ -124,6 +126,8 @@ class basic_aliyun_route_api {
   }
 
   task<std::vector<std::string>> list_route_table_ids(const std::string& vrouter_id_ref) {
+    // Kept in the coroutine frame: the caller's string may be gone once this task suspends.
+    // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is the point
     std::string vrouter_id = vrouter_id_ref;
     co_await client();
     if (o_.flavour == api_flavour::vpc && !no_route_table_list_) {
@@ -142,6 +146,8 @@ class basic_aliyun_route_api {
   }
 
   task<std::vector<route_entry>> list_route_entries(const std::string& table_id_ref) {
+    // Kept in the coroutine frame: the caller's string may be gone once this task suspends.
+    // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is the point
     std::string table_id = table_id_ref;
     co_await client();
     if (o_.flavour == api_flavour::vpc && !no_route_entry_list_) {

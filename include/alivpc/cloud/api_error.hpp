@@ -105,7 +105,6 @@ constexpr error_kind to_kind(api_error_class c) {
     case api_error_class::transient:
       return error_kind::transient;
     case api_error_class::conflict:
-      return error_kind::conflict;
     case api_error_class::duplicate:
       return error_kind::conflict;
     case api_error_class::not_found:
@@ -113,7 +112,6 @@ constexpr error_kind to_kind(api_error_class c) {
     case api_error_class::quota:
       return error_kind::exhausted;
     case api_error_class::auth:
-      return error_kind::permanent;
     case api_error_class::bad_request:
       return error_kind::permanent;
   }
@@ -126,7 +124,7 @@ constexpr error_kind to_kind(api_error_class c) {
 // and never carries credentials (the caller passes only the action and the endpoint).
 class api_error : public error {
  public:
-  api_error(std::string action, std::string endpoint, unsigned http_status, std::string code,
+  api_error(std::string action, const std::string& endpoint, unsigned http_status, std::string code,
             std::string message, std::string request_id)
       : error(to_kind(classify(code, http_status)),
               describe(action, endpoint, http_status, code, sanitize(message), request_id)),

@@ -134,13 +134,16 @@ class rpc_client {
         failure = e.what();
       }
       ++retries_;
-      detail::log(
-          log_, log_level::info,
-          action + " attempt " + std::to_string(attempt) + " failed (" + failure +
-              "); retrying in " +
-              std::to_string(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(retry->wait).count()) +
-              " ms");
+      std::string note = action;
+      note += " attempt ";
+      note += std::to_string(attempt);
+      note += " failed (";
+      note += failure;
+      note += "); retrying in ";
+      note += std::to_string(
+          std::chrono::duration_cast<std::chrono::milliseconds>(retry->wait).count());
+      note += " ms";
+      detail::log(log_, log_level::info, note);
       co_await sleep_for(s_, retry->wait);
     }
   }

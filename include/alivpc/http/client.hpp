@@ -52,7 +52,8 @@ struct client_options {
   std::chrono::milliseconds connect_timeout{5000};   // resolve + TCP connect + TLS handshake
   std::chrono::milliseconds request_timeout{15000};  // write request + read whole response
   std::string user_agent = "alivpc/0.1";
-  std::size_t max_body = 64 * 1024 * 1024;  // send(): a larger response is a parse error
+  std::size_t max_body =
+      std::size_t{64} * 1024 * 1024;  // send(): a larger response is a parse error
 };
 
 struct request {

@@ -49,8 +49,8 @@ inline std::vector<url> parse_endpoints(std::string_view comma_separated) {
 
 class endpoint_pool {
  public:
-  endpoint_pool(boost::asio::io_context& io, std::vector<url> endpoints, client_options opts = {},
-                backoff_options backoff = {})
+  endpoint_pool(boost::asio::io_context& io, std::vector<url> endpoints,
+                const client_options& opts = {}, backoff_options backoff = {})
       : backoff_(backoff) {
     if (endpoints.empty()) fail(error_kind::invalid_argument, "endpoint_pool: no endpoints");
     for (auto& e : endpoints)

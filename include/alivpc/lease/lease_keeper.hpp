@@ -118,7 +118,7 @@ class lease_keeper {
       fail(error_kind::invalid_argument, "lease_keeper::keep: no lease (call acquire first)");
     if (opts_.watch) {
       watching_ = true;
-      spawn(s_, watch_loop(), [this](std::exception_ptr) {
+      spawn(s_, watch_loop(), [this](const std::exception_ptr&) {
         watching_ = false;
         watch_done_.set();
       });

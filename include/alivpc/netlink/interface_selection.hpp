@@ -84,6 +84,7 @@ inline external_interface select_external_interface(const interface_selection& s
   };
   auto all_links = [&] {
     std::vector<std::string> parts;
+    parts.reserve(links.size());
     for (const auto& l : links)
       parts.push_back(describe_link(l));
     return parts.empty() ? std::string("none") : detail::join(parts, ", ");

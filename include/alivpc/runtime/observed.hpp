@@ -9,6 +9,7 @@
 #include <concepts>
 #include <exception>
 #include <string_view>
+#include <type_traits>
 
 namespace alivpc {
 
@@ -34,7 +35,11 @@ task<T> observe(O& o, std::string_view operation, task<T> t) {
     failure = std::current_exception();
   }
   o.after(operation, failure);
-  if (failure) std::rethrow_exception(failure);
+  if constexpr (std::is_void_v<T>) {
+    if (failure) std::rethrow_exception(failure);
+  } else {
+    std::rethrow_exception(failure);  // a value was co_returned above unless something failed
+  }
 }
 
 }  // namespace alivpc

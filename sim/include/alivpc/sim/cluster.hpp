@@ -138,7 +138,7 @@ class cluster {
     n.backend->on_ready([this, &n](const backend::backend_status& st) {
       if (st.ready && !n.first_ready_at) n.first_ready_at = s_.now();
     });
-    spawn(s_, run_node(n, *n.current), [](std::exception_ptr) {});
+    spawn(s_, run_node(n, *n.current), [](const std::exception_ptr&) {});
   }
 
   // The process dies: nothing more is sent, nothing is cleaned up (lease and routes stay).

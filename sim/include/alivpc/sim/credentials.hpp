@@ -28,7 +28,7 @@ class credential_store {
  public:
   explicit credential_store(std::uint64_t seed = 0) : rng_(seed ^ 0x5757u) {}
 
-  void add_key(std::string id, std::string secret) {
+  void add_key(const std::string& id, std::string secret) {
     keys_[id] = access_key{id, std::move(secret), {}, std::nullopt};
   }
   const access_key* find(const std::string& id) const {

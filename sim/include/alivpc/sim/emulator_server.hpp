@@ -32,7 +32,7 @@ using request_logger =
 
 class emulator_server {
  public:
-  emulator_server(asio::io_context& io, emulator_service& service, tcp::endpoint listen,
+  emulator_server(asio::io_context& io, emulator_service& service, const tcp::endpoint& listen,
                   std::optional<asio::ssl::context> tls = std::nullopt, request_logger log = {})
       : io_(io), service_(service), acceptor_(io), tls_(std::move(tls)), log_(std::move(log)) {
     acceptor_.open(listen.protocol());

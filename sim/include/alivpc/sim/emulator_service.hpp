@@ -528,7 +528,7 @@ class emulator_service {
       auto it = params.find(k);
       return it == params.end() ? std::string() : it->second;
     };
-    auto answer = [&](int status, json body) {
+    auto answer = [&](int status, const json& body) {
       http_answer a;
       a.status = status;
       a.body = body.dump();

@@ -10,6 +10,7 @@
 #include <alivpc/sim/scenario.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -37,7 +38,7 @@ struct scenario_report {
   static double percentile(std::vector<double> v, double p) {
     if (v.empty()) return 0;
     std::sort(v.begin(), v.end());
-    auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+    auto i = static_cast<std::size_t>(std::llround(p * static_cast<double>(v.size() - 1)));
     return v[std::min(i, v.size() - 1)];
   }
   nlohmann::json to_json() const {

@@ -152,9 +152,16 @@ class vpc_route_client {
       auto kind = code == "Timeout" ? error_kind::transient : classify(code);
       bool retry = kind == error_kind::transient ||
                    (kind == error_kind::conflict && !is_duplicate_code(code));
-      if (!retry || attempt >= retry_.max_attempts)
-        fail(kind, action + " failed after " + std::to_string(attempt) + " attempt(s): " + code +
-                       ": " + message);
+      if (!retry || attempt >= retry_.max_attempts) {
+        std::string why = action;
+        why += " failed after ";
+        why += std::to_string(attempt);
+        why += " attempt(s): ";
+        why += code;
+        why += ": ";
+        why += message;
+        fail(kind, why);
+      }
       auto jitter = clock_duration(static_cast<clock_duration::rep>(
           s_.random().unit() * static_cast<double>(backoff.count())));
       co_await sleep_for(s_, backoff / 2 + jitter / 2);
