@@ -119,7 +119,7 @@ TEST(DaemonCli, HealthzIsServiceUnavailableUntilReadyThenOkAndMetricsArePromethe
   int samples = 0;
   while (std::getline(lines, line)) {
     std::smatch match;
-    if (line.rfind("#", 0) == 0) {
+    if (line.rfind('#', 0) == 0) {
       ASSERT_TRUE(std::regex_match(line, match, help)) << line;
       if (match[1] == "TYPE") typed.insert(match[2]);
       continue;
@@ -137,6 +137,7 @@ TEST(DaemonCli, HealthzIsServiceUnavailableUntilReadyThenOkAndMetricsArePromethe
            "alivpc_cloud_retries_total ", "alivpc_cloud_throttles_total 0",
            "alivpc_route_state{table=\"" + table + "\",state=\"available\"} 1",
            "alivpc_route_state{table=\"" + table + "\",state=\"pending\"} 0",
+           // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one literal split over two lines
            "alivpc_api_calls_total{system=\"cloud\",operation=\"CreateRouteEntry\",outcome="
            "\"success\"} 1",
            "alivpc_api_calls_total{system=\"etcd\",operation=\"acquire_lease\",outcome=\"success\"}"

@@ -71,7 +71,8 @@ TEST(DaemonCluster, ThreeDaemonsConvergeWithConsistentLeasesRoutesAndSubnetFiles
   }
   EXPECT_GT(peak, 0) << "VmHWM not readable";
   std::cout << "[ figures  ] three daemons ready after " << converged
-            << " s; daemon peak RSS (VmHWM) " << peak << " KiB = " << peak / 1024.0 << " MiB\n";
+            << " s; daemon peak RSS (VmHWM) " << peak
+            << " KiB = " << static_cast<double>(peak) / 1024.0 << " MiB\n";
   expect_consistent(c, {1, 2, 3});  // still true after reconcile rounds
 }
 

@@ -123,16 +123,17 @@ TEST(DaemonIpMasq, InstallsFlannelPostroutingRulesInsideItsNetworkNamespace) {
   auto rules = capture(in_ns("iptables-save -t nat"));
   std::cout << "[ ip-masq  ] iptables-save -t nat in " << ns.node << ":\n" << rules;
   const std::string c = "-m comment --comment \"flanneld masq\"";
-  for (const std::string& want : std::vector<std::string>{
-           ":FLANNEL-POSTRTG - [0:0]", "-A POSTROUTING " + c + " -j FLANNEL-POSTRTG",
-           "-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 " + c + " -j RETURN",
-           "-A FLANNEL-POSTRTG -s " + subnet + " -d 10.24.0.0/16 " + c + " -j RETURN",
-           "-A FLANNEL-POSTRTG -s 10.24.0.0/16 -d " + subnet + " " + c + " -j RETURN",
-           "-A FLANNEL-POSTRTG ! -s 10.24.0.0/16 -d " + subnet + " " + c + " -j RETURN",
-           "-A FLANNEL-POSTRTG -s 10.24.0.0/16 ! -d 224.0.0.0/4 " + c +
-               " -j MASQUERADE --random-fully",
-           "-A FLANNEL-POSTRTG ! -s 10.24.0.0/16 -d 10.24.0.0/16 " + c +
-               " -j MASQUERADE --random-fully"})
+  const std::vector<std::string> wanted{
+      ":FLANNEL-POSTRTG - [0:0]",
+      "-A POSTROUTING " + c + " -j FLANNEL-POSTRTG",
+      "-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 " + c + " -j RETURN",
+      "-A FLANNEL-POSTRTG -s " + subnet + " -d 10.24.0.0/16 " + c + " -j RETURN",
+      "-A FLANNEL-POSTRTG -s 10.24.0.0/16 -d " + subnet + " " + c + " -j RETURN",
+      "-A FLANNEL-POSTRTG ! -s 10.24.0.0/16 -d " + subnet + " " + c + " -j RETURN",
+      "-A FLANNEL-POSTRTG -s 10.24.0.0/16 ! -d 224.0.0.0/4 " + c + " -j MASQUERADE --random-fully",
+      "-A FLANNEL-POSTRTG ! -s 10.24.0.0/16 -d 10.24.0.0/16 " + c +
+          " -j MASQUERADE --random-fully"};
+  for (const std::string& want : wanted)
     EXPECT_NE(rules.find(want + "\n"), std::string::npos) << "missing: " << want;
 
   // A restart adds nothing twice.

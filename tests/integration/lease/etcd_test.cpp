@@ -160,7 +160,7 @@ task<void> acquire_one(Store& store, const config::network_config& cfg, std::str
   try {
     out = co_await store.acquire_lease(cfg, node(ip), std::nullopt, 1h);
   } catch (const std::exception& e) {
-    errors.push_back(e.what());
+    errors.emplace_back(e.what());
   }
   ++done;
 }
@@ -173,6 +173,7 @@ void fifty_concurrent_acquirers(etcd_process& etcd, boost::asio::io_context& io,
   std::vector<std::optional<lease::lease>> got(n);
   std::vector<std::string> errors;
   int done = 0;
+  stores.reserve(n);
   for (int i = 0; i < n; ++i)
     stores.push_back(std::make_unique<Store>(sched, options_for(etcd)));
   for (int i = 0; i < n; ++i) {

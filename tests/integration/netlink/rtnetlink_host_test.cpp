@@ -404,9 +404,16 @@ TEST_F(NetlinkNamespace, FakeHostAgreesWithTheKernel) {
       for (const auto& l : links)
         if (l.index == r.output_link_index) dev = l.name;
       std::string gw = r.gateway ? r.gateway->to_string() : "-";
-      out.push_back(std::string(nl::to_string(r.type)) + " " + r.destination.network().to_string() +
-                    "/" + std::to_string(r.destination.prefix_length()) + " via " + gw + " dev " +
-                    dev);
+      std::string line(nl::to_string(r.type));
+      line += ' ';
+      line += r.destination.network().to_string();
+      line += '/';
+      line += std::to_string(r.destination.prefix_length());
+      line += " via ";
+      line += gw;
+      line += " dev ";
+      line += dev;
+      out.push_back(std::move(line));
     }
     std::sort(out.begin(), out.end());
     return out;

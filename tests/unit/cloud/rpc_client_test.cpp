@@ -37,7 +37,7 @@ struct fixture {
     net.sched = &sched;
     return cloud::rpc_client<alivpc::virtual_scheduler>(
         sched, alivpc::http::url::parse("https://vpc.cn-hangzhou.aliyuncs.com"), net.sender(),
-        [sts] { return give(static_creds(sts)); }, o,
+        [sts] { return give(static_creds(sts)); }, std::move(o),
         [this](cloud::log_level, std::string_view m) { logs.emplace_back(m); });
   }
 };

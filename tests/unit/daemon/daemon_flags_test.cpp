@@ -6,7 +6,8 @@ using flanneld_alivpc::parse_flags;
 using flanneld_alivpc::usage_error;
 
 namespace {
-std::string usage_of(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+std::string usage_of(const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& env = {}) {
   try {
     parse_flags(args, env);
   } catch (const usage_error& e) {

@@ -15,7 +15,7 @@ using alivpc::net::ipv4_cidr;
 
 namespace {
 
-std::vector<std::uint8_t> as_reply(nl::message_builder b, std::uint16_t type,
+std::vector<std::uint8_t> as_reply(const nl::message_builder& b, std::uint16_t type,
                                    std::uint32_t seq = 7) {
   auto bytes = b.finish(seq);
   nlmsghdr h;

@@ -39,7 +39,7 @@ struct fixture {
   sim::credential_store keys;
   sim::emulator_service service;
   fixture(sim::model_config cfg = {}, sim::emulator_options opts = {})
-      : model(std::move(cfg), 1), keys(1), service(model, keys, opts, 1) {
+      : model(std::move(cfg), 1), keys(1), service(model, keys, std::move(opts), 1) {
     auto& v =
         model.add_vpc("cn-hangzhou", ipv4_cidr::parse("192.168.0.0/16"), "vpc-1", "vrt-1", "vtb-1");
     auto& sw =
@@ -78,8 +78,8 @@ TEST(EmulatorParser, ParsesTheCapturedRequests) {
 }
 
 TEST(EmulatorParser, RefusesBadRequestsWithTheApiError) {
-  auto code = [](std::string method, std::string target, sim::header_list h = {},
-                 std::string body = "") {
+  auto code = [](const std::string& method, const std::string& target,
+                 const sim::header_list& h = {}, const std::string& body = "") {
     auto p = sim::parse_api_request(method, target, h, body);
     return std::holds_alternative<sim::api_error>(p) ? std::get<sim::api_error>(p).code : "OK";
   };
@@ -182,7 +182,8 @@ TEST(EmulatorService, MetadataServesIdentityAndStsKeysThatWorkAndExpire) {
   fixture f({}, opts);
   auto now = at("2026-11-27T08:00:00Z");
   auto get = [&](const std::string& path, sim::header_list h = {}) {
-    return f.handle(sim::http_request{"GET", "/metadata/i-1/latest/meta-data/" + path, h, ""}, now);
+    return f.handle(
+        sim::http_request{"GET", "/metadata/i-1/latest/meta-data/" + path, std::move(h), ""}, now);
   };
   EXPECT_EQ(get("instance-id").body, "i-1");
   EXPECT_EQ(get("private-ipv4").body, "192.168.0.10");

@@ -234,7 +234,7 @@ TEST(VpcRouteClient, DuplicateWithAnotherNextHopIsAConflictError) {
   sim::vpc_route_client<alivpc::virtual_scheduler> c(s, w.model, "i-1");
   bool conflict = false;
   alivpc::cloud::route_spec spec{w.table, ipv4_cidr::parse("10.24.1.0/24"), "Instance", "i-1"};
-  alivpc::spawn(s, c.create_route_entry(spec), [&](std::exception_ptr e) {
+  alivpc::spawn(s, c.create_route_entry(spec), [&](const std::exception_ptr& e) {
     try {
       std::rethrow_exception(e);
     } catch (const alivpc::error& err) {
