@@ -42,6 +42,12 @@ printf '%s\0' "${files[@]}" |
   xargs -0 -n1 -P"$jobs" "$tidy" -p "$build" --quiet \
     --header-filter="^$root/(include|sim/include|examples)/" \
     --extra-arg=-Wno-unknown-warning-option >"$out" 2>&1 || true
+# A crashed clang-tidy checked nothing in its file: that is a failure, not a clean result.
+if grep -qE '^Stack dump:|terminated by signal' "$out"; then
+  grep -E 'Program arguments:|terminated by signal' "$out"
+  echo "tidy: clang-tidy crashed (full output: $out)"
+  exit 1
+fi
 if grep -qE '(warning|error): ' "$out"; then
   grep -E '(warning|error): ' "$out" | sort -u
   echo "tidy: $(grep -E '(warning|error): ' "$out" | sort -u | wc -l) findings (full output: $out)"
