@@ -1,7 +1,7 @@
 # The two commands a newcomer needs (see README):
 #   make demo   the main job: etcd + the AliCloud emulator + three flanneld_alivpc daemons
 #   make test   every test (unit, property, integration, ASan/UBSan and TSan builds, fuzz smoke,
-#               format check)
+#               format check, clang-tidy over the headers)
 # Both install what they need on Debian 12 (as root) and build in build/.
 
 BUILD ?= build
@@ -10,7 +10,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: demo test deps build asan tsan fuzz-build fuzz fuzz-smoke bench format format-check tidy clean
+.PHONY: demo test deps build asan tsan fuzz-build fuzz fuzz-smoke bench format format-check tidy tidy-ci clean
 
 deps:
 	@scripts/install-deps.sh
@@ -32,6 +32,7 @@ test: build
 	$(MAKE) --no-print-directory tsan
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory format-check
+	$(MAKE) --no-print-directory tidy-ci
 
 # Everything (not only unit and property tests) under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
@@ -78,6 +79,17 @@ format-check:
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
-# clang-tidy (.clang-tidy) over every project .cpp file in $(BUILD)'s compile database.
+# clang-tidy (.clang-tidy) over every project .cpp file in $(BUILD)'s compile database, or only
+# over TIDY_FILES (make tidy TIDY_FILES="a.cpp b.cpp"). All 52 files took 17 minutes on the 2
+# shared cores: too long for make test, which runs tidy-ci instead.
+TIDY_FILES ?=
 tidy: build
-	scripts/tidy.sh $(BUILD)
+	scripts/tidy.sh $(BUILD) $(TIDY_FILES)
+
+# make test's share (a few minutes): four translation units that together include every header
+# under include/ (the alivpc.hpp umbrella only includes the others), the simulator's headers except
+# raw_request.hpp, and the daemon's (examples/flanneld_alivpc).
+TIDY_CI_FILES = examples/flanneld_alivpc/main.cpp tests/property/lease/memory_store_test.cpp \
+  sim/tools/simulate.cpp sim/tools/emulator.cpp
+tidy-ci: build
+	scripts/tidy.sh $(BUILD) $(TIDY_CI_FILES)
