@@ -7,6 +7,7 @@
 #include <utility>  // before Asio: Boost 1.74 + GCC 12 coroutine support needs it
 
 #include <alivpc/backend/basic_backend.hpp>
+#include <alivpc/backend/wait_for_config.hpp>
 #include <alivpc/cloud/aliyun_route_api.hpp>
 #include <alivpc/cloud/observed_route_api.hpp>
 #include <alivpc/lease/etcd_store.hpp>
@@ -150,30 +151,13 @@ struct daemon_state {
   }
 
   // The network config, waiting for it (and for etcd) as flanneld does; a bad config is fatal.
-  task<std::optional<config::network_config>> read_config() {
-    clock_duration wait = std::chrono::seconds(1);
-    for (;;) {
-      std::string problem;
-      try {
-        auto cfg = co_await store->get_network_config();
-        log.info(etcd->selection_reason());
-        co_return cfg;
-      } catch (const error& e) {
-        if (e.kind() != error_kind::not_found && e.kind() != error_kind::transient) throw;
-        problem = e.what();
-      }
-      log.warn(problem + " (retrying)");
-      if (co_await stop_requested.wait_until(sched.now() + wait)) co_return std::nullopt;
-      wait = std::min<clock_duration>(wait * 2, std::chrono::seconds(30));
-    }
-  }
-
   task<void> run() {
     etcd = std::make_unique<lease::etcd_store>(sched, etcd_options(),
                                                lease::parse_etcd_api(flags.etcd_api));
     store = std::make_unique<store_t>(*etcd, etcd_calls);
-    auto cfg = co_await read_config();
+    auto cfg = co_await backend::wait_for_network_config(*store, sched, stop_requested, log);
     if (!cfg) co_return;
+    log.info(etcd->selection_reason());
     config::require_ali_vpc(*cfg);
     raw_cloud = std::make_unique<cloud_api>(sched, io, cloud_options(*cfg));
     cloud = std::make_unique<cloud_t>(*raw_cloud, cloud_calls);

@@ -37,11 +37,11 @@ class basic_backend {
         host_(host),
         opts_(std::move(options)),
         log_(std::move(log)),
-        wake_(sched),
-        stopped_(sched) {}
+        wake_(sched) {}
 
   const backend_status& status() const noexcept { return status_; }
   const backend_options& options() const noexcept { return opts_; }
+  const logger& log() const noexcept { return log_; }
   bool stopping() const noexcept { return stopping_; }
 
   // Called after each change of readiness (the daemon flips /healthz, the simulator records).
@@ -512,7 +512,6 @@ class basic_backend {
   backend_options opts_;
   logger log_;
   async_event<Sched> wake_;
-  async_event<Sched> stopped_;
   std::function<void(const backend_status&)> on_ready_;
 
   config::network_config cfg_;

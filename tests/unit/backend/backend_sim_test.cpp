@@ -154,3 +154,35 @@ TEST(BackendSim, ClassicStrategyDiesOnTheFirstApiError) {
   EXPECT_TRUE(n.finished);
   EXPECT_NE(n.fatal.find("InternalError"), std::string::npos) << n.fatal;
 }
+
+// Found by the simulated-cluster property: a kill and a restart in the same instant. The killed
+// incarnation unwinds after the new one started and must not mark the node as exited.
+TEST(BackendSim, KillAndRestartInTheSameInstant) {
+  world w(8);
+  auto& n = w.c->add_node();
+  w.c->start(n);
+  w.s.run_for(1min);
+  ASSERT_TRUE(n.backend->status().healthy());
+  w.c->kill(n);
+  w.c->start(n);
+  w.s.run_for(2min);
+  EXPECT_FALSE(n.finished) << n.fatal;
+  EXPECT_TRUE(n.backend->status().healthy()) << n.backend->status().last_error;
+  ASSERT_TRUE(n.first_ready_at && n.started_at);
+  EXPECT_LT(*n.started_at, *n.first_ready_at);
+}
+
+// Found by the simulated-cluster property: a node that starts while etcd is down waits for it
+// (as flanneld does) instead of exiting.
+TEST(BackendSim, NodeStartedDuringAnEtcdOutageWaitsForEtcd) {
+  world w(9);
+  w.etcd.set_outage(true);
+  auto& n = w.c->add_node();
+  w.c->start(n);
+  w.s.run_for(3min);
+  EXPECT_FALSE(n.finished) << n.fatal;
+  w.etcd.set_outage(false);
+  w.s.run_for(2min);
+  EXPECT_FALSE(n.finished) << n.fatal;
+  EXPECT_TRUE(n.backend->status().healthy()) << n.backend->status().last_error;
+}

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <alivpc/backend/basic_backend.hpp>
+#include <alivpc/backend/wait_for_config.hpp>
 #include <alivpc/cloud/observed_route_api.hpp>
 #include <alivpc/lease/memory_store.hpp>
 #include <alivpc/lease/observed_store.hpp>
@@ -61,20 +62,23 @@ class cluster {
     struct process {
       process(lease::memory_etcd<virtual_scheduler>& etcd, virtual_scheduler& s, vpc_model& model,
               const std::string& instance_id, retry_policy retry)
-          : raw_store(etcd, instance_id), raw_cloud(s, model, instance_id, "sim", retry) {}
+          : raw_store(etcd, instance_id),
+            raw_cloud(s, model, instance_id, "sim", retry),
+            stopped(s) {}
       life alive;
       sim_raw_store raw_store;
       sim_raw_cloud raw_cloud;
       sim_store store{raw_store, alive};
       sim_cloud cloud{raw_cloud, alive};
+      async_event<virtual_scheduler> stopped;  // set when the process is killed or stopped
       std::unique_ptr<sim_backend> backend;
     };
     std::unique_ptr<process> current;
     sim_backend* backend = nullptr;  // current->backend, for tests
     bool running = false;
-    bool finished = false;  // run() returned or threw
-    std::string fatal;      // what run() threw, if anything
-    std::optional<time_point> started_at, first_ready_at;
+    bool finished = false;                                 // run() returned or threw
+    std::string fatal;                                     // what run() threw, if anything
+    std::optional<time_point> started_at, first_ready_at;  // of the first incarnation
     std::vector<std::unique_ptr<process>> graveyard;  // killed processes (frames may still run)
   };
 
@@ -134,7 +138,7 @@ class cluster {
     n.running = true;
     n.finished = false;
     n.fatal.clear();
-    n.started_at = s_.now();
+    if (!n.started_at) n.started_at = s_.now();  // ready time counts from the first start
     n.backend->on_ready([this, &n](const backend::backend_status& st) {
       if (st.ready && !n.first_ready_at) n.first_ready_at = s_.now();
     });
@@ -145,6 +149,7 @@ class cluster {
   void kill(node& n) {
     if (!n.running) return;
     n.current->alive.dead = true;
+    n.current->stopped.set();
     n.backend->stop();
     n.running = false;
     n.graveyard.push_back(std::move(n.current));
@@ -152,7 +157,9 @@ class cluster {
 
   // SIGTERM: the backend returns at its next step.
   void stop(node& n) {
-    if (n.running) n.backend->stop();
+    if (!n.running) return;
+    n.current->stopped.set();
+    n.backend->stop();
   }
 
   // Stops everything and lets every coroutine end, so no frame outlives the cluster.
@@ -164,15 +171,21 @@ class cluster {
   }
 
  private:
+  // Records how this incarnation ended, on the node only while it is still the node's current
+  // one: a killed process's coroutine may unwind after a restart and must not mark the new one.
   task<void> run_node(node& n, node::process& p) {
+    std::string fatal;
     try {
-      auto cfg = co_await p.store.get_network_config();
-      co_await p.backend->run(cfg);
+      auto cfg =
+          co_await backend::wait_for_network_config(p.store, s_, p.stopped, p.backend->log());
+      if (cfg) co_await p.backend->run(*cfg);
     } catch (const error& e) {
-      if (e.kind() != error_kind::cancelled) n.fatal = e.what();
+      if (e.kind() != error_kind::cancelled) fatal = e.what();
     } catch (const std::exception& e) {
-      n.fatal = e.what();
+      fatal = e.what();
     }
+    if (n.current.get() != &p) co_return;
+    n.fatal = fatal;
     n.finished = true;
   }
 
