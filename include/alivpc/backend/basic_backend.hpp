@@ -64,12 +64,15 @@ class basic_backend {
     log_.info("using interface " + ext_.link.name + " address " + ext_.address.to_string() +
               " public IP " + ext_.public_ip.to_string() + " MTU " + std::to_string(ext_.mtu));
     // 3. Who we are, and the VPC we are in.
-    auto identity =
-        co_await with_retry("read instance metadata", [&] { return cloud_.identity(); });
+    // Operations and their names are named locals: GCC 12 mishandles temporaries (strings,
+    // lambdas) inside a co_await expression.
+    auto read_identity = [&] { return cloud_.identity(); };
+    auto identity = co_await with_retry("read instance metadata", read_identity);
     if (!identity) co_return co_await finish();
     identity_ = *identity;
-    auto vpc = co_await with_retry("DescribeVpcs " + identity_.vpc_id,
-                                   [&] { return cloud_.describe_vpc(identity_.vpc_id); });
+    const std::string describe_what = "DescribeVpcs " + identity_.vpc_id;
+    auto describe = [&] { return cloud_.describe_vpc(identity_.vpc_id); };
+    auto vpc = co_await with_retry(describe_what, describe);
     if (!vpc) co_return co_await finish();
     vpc_ = *vpc;
     auto vpc_cidr = identity_.vpc_cidr.value_or(vpc_.cidr);
@@ -128,9 +131,8 @@ class basic_backend {
     }
     lease::lease_attrs attrs{ext_.public_ip};
     attrs.backend_type = "ali-vpc";
-    auto l = co_await with_retry("acquire a subnet lease", [&] {
-      return store_.acquire_lease(cfg_, attrs, previous, opts_.lease_ttl);
-    });
+    auto acquire = [&] { return store_.acquire_lease(cfg_, attrs, previous, opts_.lease_ttl); };
+    auto l = co_await with_retry("acquire a subnet lease", acquire);
     if (!l) co_return;  // stopping
     status_.current_lease = *l;
     log_.info("acquired lease " + l->subnet.to_string() +
@@ -239,8 +241,9 @@ class basic_backend {
     for (auto& t : tables_) {
       // The spec lives here: tasks are lazy, so a temporary inside the lambda would dangle.
       cloud::route_spec spec{t, old, next_hop_type_, next_hop_id_};
-      co_await with_retry("DeleteRouteEntry " + old.to_string() + " in " + t,
-                          [&] { return cloud_.delete_route_entry(spec); });
+      const std::string what = "DeleteRouteEntry " + old.to_string() + " in " + t;
+      auto remove = [&] { return cloud_.delete_route_entry(spec); };
+      co_await with_retry(what, remove);
       ++status_.route_deletes;
       status_.routes[t] = route_state::missing;
     }
@@ -289,8 +292,9 @@ class basic_backend {
                  it->dump());
       co_return ids;
     }
-    auto ids = co_await with_retry("list route tables of " + vpc_.vrouter_id,
-                                   [&] { return cloud_.list_route_table_ids(vpc_.vrouter_id); });
+    const std::string list_what = "list route tables of " + vpc_.vrouter_id;
+    auto list = [&] { return cloud_.list_route_table_ids(vpc_.vrouter_id); };
+    auto ids = co_await with_retry(list_what, list);
     if (ids && ids->empty())
       fail(error_kind::not_found, "VRouter " + vpc_.vrouter_id + " has no route tables");
     if (!ids) co_return std::vector<std::string>{};
