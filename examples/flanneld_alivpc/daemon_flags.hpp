@@ -6,6 +6,7 @@
 
 #include <alivpc/error.hpp>
 #include <alivpc/net/ipv4.hpp>
+#include <alivpc/runtime/duration.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -98,36 +99,11 @@ inline long long parse_int(const std::string& flag, const std::string& v, long l
 // Go-style durations as flanneld takes them: "90s", "5m", "1h30m", "500ms"; a bare number is
 // seconds.
 inline std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& v) {
-  auto bad = [&]() -> std::chrono::milliseconds {
-    throw usage_error("--" + flag + ": \"" + v +
-                      "\" is not a duration (expected e.g. 30s, 5m, 1h)");
-  };
-  if (v.empty()) return bad();
-  if (v.find_first_not_of("0123456789") == std::string::npos) {
-    if (v.size() > 9) return bad();
+  // A bare number is seconds (as flanneld's integer flags).
+  if (!v.empty() && v.size() <= 9 && v.find_first_not_of("0123456789") == std::string::npos)
     return std::chrono::seconds(std::stoll(v));
-  }
-  long long total_ms = 0;
-  std::size_t i = 0;
-  while (i < v.size()) {
-    std::size_t start = i;
-    while (i < v.size() && v[i] >= '0' && v[i] <= '9')
-      ++i;
-    if (i == start || i - start > 9) return bad();
-    long long n = std::stoll(v.substr(start, i - start));
-    std::string unit;
-    while (i < v.size() && (v[i] < '0' || v[i] > '9'))
-      unit += v[i++];
-    long long factor = unit == "ms"  ? 1
-                       : unit == "s" ? 1000
-                       : unit == "m" ? 60000
-                       : unit == "h" ? 3600000
-                                     : 0;
-    if (!factor) return bad();
-    total_ms += n * factor;
-    if (total_ms > 10LL * 365 * 24 * 3600 * 1000) return bad();
-  }
-  return std::chrono::milliseconds(total_ms);
+  if (auto d = alivpc::parse_go_duration(v, std::chrono::hours(24 * 3650))) return *d;
+  throw usage_error("--" + flag + ": \"" + v + "\" is not a duration (expected e.g. 30s, 5m, 1h)");
 }
 
 inline std::string show_duration(std::chrono::seconds s) {

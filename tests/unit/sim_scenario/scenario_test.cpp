@@ -44,7 +44,8 @@ TEST(Scenario, ErrorsNameTheField) {
   EXPECT_EQ(error_of(R"({"nodez":3})"), "scenario: nodez: unknown field");
   EXPECT_EQ(error_of(R"({"nodes":0})"), "scenario: nodes: 0 is out of range 1..5000");
   EXPECT_EQ(error_of(R"({"duration":"5x"})"),
-            "scenario: duration: \"5x\" has an unknown unit (use ms, s, m or h)");
+            "scenario: duration: \"5x\" is not a duration (e.g. 30s, 5m, 2h; units ms, s, m, h; at "
+            "most 400 days)");
   EXPECT_EQ(error_of(R"({"nodes":2,"events":[{"at":"1m","kind":"kill","node":2}]})"),
             "scenario: events[0].node: 2 is not a node (there are 2)");
   EXPECT_NE(error_of(R"({"events":[{"at":"1m","kind":"boom"}]})").find("events[0].kind"),

@@ -25,6 +25,7 @@
 #include <alivpc/detail/bounded_json.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/net/ipv4.hpp>
+#include <alivpc/runtime/duration.hpp>
 #include <alivpc/runtime/scheduler.hpp>
 
 #include <nlohmann/json.hpp>
@@ -89,31 +90,13 @@ namespace detail {
 inline clock_duration parse_scenario_duration(const std::string& field, const nlohmann::json& j) {
   if (!j.is_string())
     scenario_error(field, "expected a duration string like \"30s\", got " + j.dump());
-  const auto s = j.get<std::string>();
-  if (s.empty()) scenario_error(field, "empty duration");
-  long long total_ms = 0;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    std::size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
-      ++i;
-    if (i == start || i - start > 9)
-      scenario_error(field, "\"" + s + "\" is not a duration (e.g. 30s, 5m, 2h)");
-    long long n = std::stoll(s.substr(start, i - start));
-    std::string unit;
-    while (i < s.size() && (s[i] < '0' || s[i] > '9'))
-      unit += s[i++];
-    long long f = unit == "ms"  ? 1
-                  : unit == "s" ? 1000
-                  : unit == "m" ? 60000
-                  : unit == "h" ? 3600000
-                                : 0;
-    if (!f) scenario_error(field, "\"" + s + "\" has an unknown unit (use ms, s, m or h)");
-    total_ms += n * f;
-    if (total_ms > 400LL * 24 * 3600 * 1000)
-      scenario_error(field, "\"" + s + "\" is longer than 400 days");
-  }
-  return std::chrono::milliseconds(total_ms);
+  const auto text = j.get<std::string>();
+  auto d = parse_go_duration(text);
+  if (!d)
+    scenario_error(
+        field, "\"" + text +
+                   "\" is not a duration (e.g. 30s, 5m, 2h; units ms, s, m, h; at most 400 days)");
+  return *d;
 }
 
 template <class T>
