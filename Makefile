@@ -62,7 +62,7 @@ fuzz: fuzz-build
 	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 fuzz-smoke: fuzz-build
-	scripts/fuzz.sh $(FUZZ_BUILD) 15 --smoke
+	scripts/fuzz.sh $(FUZZ_BUILD) 10 --smoke
 
 BENCH_BUILD ?= build-bench
 bench: deps
