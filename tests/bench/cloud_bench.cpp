@@ -57,8 +57,8 @@ std::string route_tables_answer(int entries) {
   nlohmann::json list = nlohmann::json::array();
   for (int i = 0; i < entries; ++i)
     list.push_back({{"RouteTableId", "vtb-bp145q7glnuzdvzu2ctaf"},
-                    {"DestinationCidrBlock",
-                     "10." + std::to_string(24 + i / 256) + "." + std::to_string(i % 256) + ".0/24"},
+                    {"DestinationCidrBlock", "10." + std::to_string(24 + i / 256) + "." +
+                                                 std::to_string(i % 256) + ".0/24"},
                     {"Type", "Custom"},
                     {"NextHopType", "Instance"},
                     {"InstanceId", "i-bp1abc" + std::to_string(i)},
