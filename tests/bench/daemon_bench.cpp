@@ -9,6 +9,8 @@
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 namespace {
 void BM_DaemonStartToReady(benchmark::State& state) {
@@ -36,12 +38,17 @@ void BM_DaemonStartToReady(benchmark::State& state) {
     alivpc_test::daemon_process d(
         daemon,
         {"--etcd-endpoints=" + etcd.endpoint(),
-         "--metadata-endpoint=" + emu.metadata_base("i-bench"), "--vpc-endpoint=" + emu.url(),
+         "--metadata-endpoint=" + emu.url() + "/metadata/i-bench", "--vpc-endpoint=" + emu.url(),
          "--public-ip=192.168.0.20", "--subnet-file=" + (dir / "subnet.env").string(),
          "--release-on-exit"},
         {{{"ACCESS_KEY_ID", "bench"}, {"ACCESS_KEY_SECRET", "bench-secret"}}, log, "", false});
     if (!d.wait_for_log("ready: lease", std::chrono::seconds(30))) {
-      state.SkipWithError("the daemon did not get ready");
+      std::ifstream in(log);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      static std::string message;
+      message =
+          "the daemon did not get ready: " + text.substr(text.size() > 400 ? text.size() - 400 : 0);
+      state.SkipWithError(message.c_str());
       break;
     }
     state.SetIterationTime(
