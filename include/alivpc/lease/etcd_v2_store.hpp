@@ -298,13 +298,8 @@ class etcd_v2_store {
     watch_result out;
     out.revision = now.revision;
     out.resynced = true;
-    for (const auto& [k, l] : before)
-      if (!known_.count(k)) out.events.push_back({lease_event_type::removed, l});
-    for (const auto& [k, l] : known_) {
-      auto it = before.find(k);
-      if (it == before.end() || it->second.attrs != l.attrs || it->second.revision != l.revision)
-        out.events.push_back({lease_event_type::added, l});
-    }
+    out.events = detail::diff_snapshots(
+        before, known_, [](const lease& a, const lease& b) { return a.revision == b.revision; });
     co_return out;
   }
 

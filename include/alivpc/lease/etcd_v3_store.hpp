@@ -420,13 +420,8 @@ class etcd_v3_store {
     watch_result out;
     out.revision = now.revision;
     out.resynced = true;
-    for (const auto& [k, l] : before)
-      if (!known_.count(k)) out.events.push_back({lease_event_type::removed, l});
-    for (const auto& [k, l] : known_) {
-      auto it = before.find(k);
-      if (it == before.end() || it->second.attrs != l.attrs || it->second.lease_id != l.lease_id)
-        out.events.push_back({lease_event_type::added, l});
-    }
+    out.events = detail::diff_snapshots(
+        before, known_, [](const lease& a, const lease& b) { return a.lease_id == b.lease_id; });
     co_return out;
   }
 

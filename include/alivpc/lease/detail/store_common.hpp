@@ -4,11 +4,31 @@
 #include <alivpc/config/network_config.hpp>
 #include <alivpc/lease/lease.hpp>
 
+#include <map>
 #include <string>
+#include <vector>
 
 namespace alivpc::lease {
 
 namespace detail {
+
+// The events that turn one snapshot of the subnets (by key) into the next, for a watch that had
+// to re-list (history compacted or cleared): removed keys, then new or changed ones. `same`
+// says whether two values of one key are the same lease (v3 and memory: the lease id; v2: the
+// index).
+template <class Same>
+std::vector<lease_event> diff_snapshots(const std::map<std::string, lease>& before,
+                                        const std::map<std::string, lease>& after, Same same) {
+  std::vector<lease_event> events;
+  for (const auto& [k, l] : before)
+    if (!after.count(k)) events.push_back({lease_event_type::removed, l});
+  for (const auto& [k, l] : after) {
+    auto it = before.find(k);
+    if (it == before.end() || it->second.attrs != l.attrs || !same(it->second, l))
+      events.push_back({lease_event_type::added, l});
+  }
+  return events;
+}
 // Does an existing lease still fit the network config (else flannel drops and re-allocates)?
 inline bool lease_fits(const config::network_config& cfg, const lease& l) {
   if (!cfg.network || !cfg.network->contains(l.subnet)) return false;
