@@ -34,6 +34,9 @@ struct lease {
   std::optional<wall_time> expiration;
   std::int64_t revision = 0;  // etcd v3 mod_revision, or v2 modifiedIndex
   std::int64_t lease_id = 0;  // etcd v3 lease id; 0 for v2 and reservations
+  // Identity of this claim of the key: v3 create_revision, v2 createdIndex. An event or listing
+  // with another create_revision is another claim (a deletion and re-creation happened between).
+  std::int64_t create_revision = 0;
   bool is_reservation() const noexcept { return !expiration.has_value(); }
   friend bool operator==(const lease&, const lease&) = default;
 };
@@ -72,6 +75,22 @@ inline parsed_subnet_key parse_subnet_key(std::string_view key) {
   if (!c) return bad("not an IPv4 network and prefix length");
   out.subnet = *c;
   return out;
+}
+
+// The instance a lease's node runs on, which we record in BackendData as {"InstanceId": "i-..."}
+// (flannel keeps BackendData opaque); empty for leases written by flannel or by older versions.
+inline std::string lease_instance_id(const lease_attrs& a) {
+  if (!a.backend_data.is_object()) return {};
+  auto it = a.backend_data.find("InstanceId");
+  return it != a.backend_data.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
+// Whether a lease found in the store was written by this node: the same PublicIP and, when both
+// record an instance, the same instance (two instances that share a PublicIP are not one node).
+inline bool same_owner(const lease_attrs& stored, const lease_attrs& ours) {
+  if (stored.public_ip != ours.public_ip) return false;
+  auto a = lease_instance_id(stored), b = lease_instance_id(ours);
+  return a.empty() || b.empty() || a == b;
 }
 
 inline nlohmann::json lease_value_json(const lease_attrs& a) {

@@ -13,15 +13,28 @@
 
 namespace alivpc::lease {
 
+// Who answered: a store whose cluster id changes, or whose revision goes backwards, is a new or
+// rebuilt etcd that may have lost our lease (the keeper then checks and re-claims at once).
+struct store_identity {
+  std::string cluster_id;           // v3 header.cluster_id, v2 X-Etcd-Cluster-Id; empty: unknown
+  std::int64_t store_revision = 0;  // the store's revision (v3 header) or index (v2) when it answered
+};
+
 struct lease_list {
   std::vector<lease> leases;
   std::int64_t revision = 0;  // the store revision this list is a snapshot of
+  store_identity store;
 };
 
 struct watch_result {
   std::vector<lease_event> events;
-  std::int64_t revision = 0;  // pass to the next watch_leases call
-  bool resynced = false;      // history was compacted: events are a diff against a fresh list
+  // Pass to the next watch_leases call: every event up to and including this revision has been
+  // delivered (the last event's mod_revision, never a later header revision), so none is skipped.
+  std::int64_t revision = 0;
+  // History was compacted (or the v2 index cleared): events are a diff against a fresh list, in
+  // which a key deleted and re-created since is a `removed` followed by an `added`.
+  bool resynced = false;
+  store_identity store;
 };
 
 template <class S>
