@@ -44,6 +44,11 @@ struct backend_options {
   std::chrono::milliseconds route_poll_first{1000};  // wait for Available: first poll interval
   std::chrono::milliseconds route_poll_max{10000};   // ... growing to this
   std::chrono::seconds error_backoff_max = std::chrono::minutes(2);
+  // Fencing: a route for our subnet that points elsewhere is replaced only when etcd confirmed
+  // our lease (acquired, renewed or listed) this recently, and never while it is in doubt.
+  std::chrono::milliseconds fence_window{5000};
+  // --release-on-exit: the time the route removal and lease release may take after a stop.
+  std::chrono::seconds release_timeout = std::chrono::seconds(20);
 };
 
 enum class route_state { unknown, missing, pending, available, failing };
@@ -76,7 +81,11 @@ struct backend_status {
   std::uint64_t lease_renewals = 0;
   std::uint64_t lease_renewal_failures = 0;
   std::uint64_t lease_losses = 0;
+  std::uint64_t lease_reclaims = 0;  // losses after which the same subnet was claimed again
+  std::uint64_t fenced_replacements_skipped = 0;  // foreign entries left while the lease was in doubt
   std::uint64_t errors = 0;
+  // --release-on-exit finished: routes gone from every table, then the lease given back.
+  bool released = false;
   bool healthy() const {
     if (!ready || !current_lease) return false;
     for (auto& [table, state] : routes)

@@ -5,14 +5,23 @@
 //   co_await backend.run(config);   // returns after stop(); throws on a fatal error
 //
 // Fatal (thrown out of run, before any lease is taken where possible): an invalid config, no
-// credentials, no usable interface, a flannel Network overlapping the VPC CIDR. Everything
-// else (API errors, etcd outages, throttling, quota) is reported and retried with backoff.
+// credentials, no usable interface, a flannel Network overlapping the VPC CIDR, a renew margin
+// not shorter than the TTL. Everything else (API errors, etcd outages, throttling, quota) is
+// reported and retried with backoff.
+//
+// Two tasks, so that neither can hold up the other:
+// - the lease task (lease_keeper) renews on time whatever the cloud does, watches our key, and
+//   on a loss makes the node not ready and cancels route work for the old subnet at once (the
+//   loss callback runs before anything else), then claims a subnet again, preferring the old one;
+// - the route task reconciles every route table for the current lease, and replaces a foreign
+//   entry for our subnet only under a lease etcd confirmed moments ago (fencing).
 #pragma once
 
 #include <alivpc/backend/backend_options.hpp>
 #include <alivpc/cloud/route_api.hpp>
 #include <alivpc/config/network_config.hpp>
 #include <alivpc/error.hpp>
+#include <alivpc/lease/lease_keeper.hpp>
 #include <alivpc/lease/lease_store.hpp>
 #include <alivpc/lease/subnet_file.hpp>
 #include <alivpc/netlink/host_network.hpp>
@@ -37,12 +46,15 @@ class basic_backend {
         host_(host),
         opts_(std::move(options)),
         log_(std::move(log)),
-        wake_(sched) {}
+        wake_(sched),
+        lease_task_done_(sched) {}
 
   const backend_status& status() const noexcept { return status_; }
   const backend_options& options() const noexcept { return opts_; }
   const logger& log() const noexcept { return log_; }
   bool stopping() const noexcept { return stopping_; }
+  // The instance (or ENI) our routes point at; empty before run() learned it.
+  const std::string& next_hop_id() const noexcept { return next_hop_id_; }
 
   // Called after each change of readiness (the daemon flips /healthz, the simulator records).
   void on_ready(std::function<void(const backend_status&)> fn) { on_ready_ = std::move(fn); }
@@ -52,12 +64,23 @@ class basic_backend {
   void stop() {
     stopping_ = true;
     wake_.set();
+    if (keeper_) keeper_->stop();
   }
 
   task<void> run(config::network_config cfg) {
     // 1. Config and credentials first: a node that cannot work takes no lease.
     config::require_ali_vpc(cfg);
     cfg_ = cfg;
+    keeper_ = std::make_unique<keeper_type>(store_, sched_, keeper_options());  // checks TTLs
+    keeper_->on_loss = [this](const lease::lease_loss& loss) { lease_lost(loss); };
+    keeper_->on_renewed = [this](const lease::lease& l) {
+      ++status_.lease_renewals;
+      if (status_.current_lease && status_.current_lease->subnet == l.subnet)
+        status_.current_lease = l;
+      log_.debug("renewed lease " + l.subnet.to_string());
+    };
+    keeper_->on_store_reset = [this](const std::string& why) { log_.warn(why); };
+    keeper_->on_acquire_retry = [this](const error& e) { note_error("acquire a subnet lease", e); };
     co_await cloud_.ensure_credentials();
     // 2. External interface.
     ext_ = host_.select_external_interface(opts_.iface);
@@ -90,193 +113,427 @@ class basic_backend {
     log_.info("instance " + identity_.instance_id + " in " + identity_.region_id + " VPC " +
               identity_.vpc_id + " (" + vpc_cidr.to_string() + ") VRouter " + vpc_.vrouter_id);
 
-    // 4. The lease.
-    co_await acquire_lease();
-    if (stopping_) co_return co_await finish();
-    // 5. The route tables.
+    // 4. The route tables (a permission problem shows before a lease is taken).
     tables_ = co_await route_tables();
+    if (stopping_) co_return co_await finish();
     for (auto& t : tables_)
       status_.routes[t] = route_state::unknown;
-    if (opts_.mode == strategy::classic) co_return co_await run_classic();
-
-    // 6. + 7. Routes, subnet file, ready.
-    co_await reconcile_all(/*initial=*/true);
-    watch_ = std::make_shared<bool>(true);
-    spawn(sched_, watch_leases(watch_), [log = log_](std::exception_ptr e) {
+    // 5. The lease, kept by its own task from here on.
+    attrs_ = lease::lease_attrs{ext_.public_ip};
+    attrs_.backend_type = "ali-vpc";
+    attrs_.backend_data = {{"InstanceId", identity_.instance_id}, {"NextHopType", next_hop_type_}};
+    if (!co_await acquire_lease(previous_subnet())) co_return co_await finish();
+    lease_task_running_ = true;
+    spawn(sched_, keep_lease(), [this](std::exception_ptr e) {
+      lease_task_running_ = false;
+      lease_task_done_.set();
       try {
         std::rethrow_exception(std::move(e));
       } catch (const std::exception& ex) {
-        log.warn(std::string("lease watch ended: ") + ex.what());
+        log_.error(std::string("lease task ended: ") + ex.what());
       }
     });
-    // 8. Keep it true.
-    co_await keep_alive();
-    *watch_ = false;
-    co_return co_await finish();
+    // 6. Routes, subnet file, ready; then keep it true.
+    if (opts_.mode == strategy::classic)
+      co_await run_classic();
+    else
+      co_await keep_routes();
+    co_await finish();
+    if (fatal_) fail(fatal_->kind(), fatal_->what());
   }
 
  private:
   using clock = std::chrono::steady_clock;
+  using keeper_type = lease::lease_keeper<Store, Sched>;
 
-  // ---- lease ----
+  lease::keeper_options keeper_options() const {
+    lease::keeper_options k;
+    k.ttl = opts_.lease_ttl;
+    k.renew_margin = opts_.renew_margin;
+    k.backoff.initial = std::chrono::seconds(1);
+    k.backoff.max = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.renew_retry);
+    return k;
+  }
 
-  task<void> acquire_lease() {
-    std::optional<net::ipv4_cidr> previous;
+  // ---- the lease ----
+
+  std::optional<net::ipv4_cidr> previous_subnet() {
     try {
       auto f =
           opts_.subnet_file.empty() ? std::nullopt : lease::read_subnet_file(opts_.subnet_file);
-      if (f && cfg_.network->contains(f->subnet)) previous = f->subnet;
+      if (f && cfg_.network->contains(f->subnet)) return f->subnet;
     } catch (const error& e) {
       log_.warn(std::string("ignoring the previous subnet file: ") + e.what());
     }
-    lease::lease_attrs attrs{ext_.public_ip};
-    attrs.backend_type = "ali-vpc";
-    auto acquire = [&] { return store_.acquire_lease(cfg_, attrs, previous, opts_.lease_ttl); };
-    auto l = co_await with_retry("acquire a subnet lease", acquire);
-    if (!l) co_return;  // stopping
-    status_.current_lease = *l;
-    log_.info("acquired lease " + l->subnet.to_string() +
-              (l->is_reservation() ? " (reservation)" : ""));
+    return std::nullopt;
   }
 
-  // Renews when due; returns false when the lease is gone (lost or unrenewable).
-  task<bool> renew_if_due() {
-    auto& l = *status_.current_lease;
-    if (l.is_reservation() || sched_.wall_now() < renew_at_wall(l)) co_return true;
-    try {
-      status_.current_lease = co_await store_.renew_lease(l, opts_.lease_ttl);
-      ++status_.lease_renewals;
-      renew_retry_at_.reset();
-      log_.debug("renewed lease " + l.subnet.to_string());
-      co_return true;
-    } catch (const error& e) {
-      if (e.kind() == error_kind::not_found) {
-        log_.error("lease " + l.subnet.to_string() + " was lost: " + e.what());
-        co_return false;
-      }
-      ++status_.lease_renewal_failures;
-      renew_retry_at_ = sched_.now() + opts_.renew_retry;
-      log_.warn("renewing lease " + l.subnet.to_string() + " failed, retrying in " +
-                std::to_string(opts_.renew_retry.count()) + "s: " + e.what());
-      if (l.expiration && sched_.wall_now() >= *l.expiration) {
-        log_.error("lease " + l.subnet.to_string() + " expired while etcd was unreachable");
-        co_return false;
-      }
-      co_return true;
-    }
-  }
-
-  wall_time renew_at_wall(const lease::lease& l) const {
-    return *l.expiration - std::chrono::duration_cast<wall_time::duration>(opts_.renew_margin);
-  }
-
-  // Watches the subnets prefix: deletion of our key is a lost lease (within one round trip).
-  task<void> watch_leases(std::shared_ptr<bool> alive) {
-    std::int64_t revision = 0;
-    try {
-      auto list = co_await store_.list_leases();
-      revision = list.revision;
-    } catch (const error& e) {
-      log_.warn(std::string("cannot list leases for the watch: ") + e.what());
-      if (e.kind() == error_kind::cancelled) co_return;
-    }
-    clock_duration backoff = std::chrono::seconds(1);
-    while (*alive && !stopping_) {
-      bool failed = false;
-      try {
-        auto r = co_await store_.watch_leases(revision);
-        if (!*alive) co_return;
-        revision = r.revision;
-        backoff = std::chrono::seconds(1);
-        for (auto& ev : r.events) {
-          if (ev.type == lease::lease_event_type::removed && status_.current_lease &&
-              ev.value.subnet == status_.current_lease->subnet) {
-            lease_lost_ = true;
-            wake_.notify();
-          }
-        }
-      } catch (const error& e) {
-        if (!*alive || e.kind() == error_kind::cancelled) co_return;
-        log_.debug(std::string("lease watch: ") + e.what());
-        failed = true;
-      }
-      if (failed) {  // (no co_await inside a handler)
-        co_await wake_.wait_until(sched_.now() + jittered(backoff));
-        backoff = std::min<clock_duration>(backoff * 2, std::chrono::seconds(30));
-      }
-    }
-  }
-
-  // ---- the main loop ----
-
-  task<void> keep_alive() {
-    auto next_reconcile = sched_.now() + opts_.reconcile_period;
+  // Claims a lease (flannel's order, `previous` first when free); retries until it has one or
+  // stop(). Returns false when stopped.
+  task<bool> acquire_lease(std::optional<net::ipv4_cidr> previous) {
     while (!stopping_) {
-      auto deadline = next_reconcile;
-      if (auto& l = status_.current_lease; l && !l->is_reservation()) {
-        auto due = renew_retry_at_ ? *renew_retry_at_ : to_steady(renew_at_wall(*l));
-        deadline = std::min(deadline, due);
+      std::optional<error> failure;
+      try {
+        auto l = co_await keeper_->acquire(cfg_, attrs_, previous);
+        if (stopping_) co_return false;
+        status_.current_lease = l;
+        log_.info("acquired lease " + l.subnet.to_string() +
+                  (l.is_reservation() ? " (reservation)" : ""));
+        co_return true;
+      } catch (const error& e) {
+        if (e.kind() == error_kind::cancelled || e.kind() == error_kind::invalid_argument) throw;
+        failure = e;  // out of subnets, a lost race too often: wait and try again
       }
-      if (!lease_lost_) co_await wake_.wait_until(deadline);
-      if (stopping_) break;
-      bool still_ours = !lease_lost_ && co_await renew_if_due();
-      if (!still_ours) {
-        co_await handle_lease_loss();
-        next_reconcile = sched_.now() + opts_.reconcile_period;
+      note_error("acquire a subnet lease", *failure);
+      co_await wake_.wait_until(sched_.now() + jittered(opts_.error_backoff_max));
+    }
+    co_return false;
+  }
+
+  // Runs synchronously inside the keeper, before any other step: from here on nothing may act
+  // for the old subnet (route work checks the generation) and the node is not ready.
+  void lease_lost(const lease::lease_loss& loss) {
+    ++status_.lease_losses;
+    ++lease_generation_;
+    lost_subnet_ = loss.last.subnet;
+    status_.current_lease.reset();
+    status_.last_error = "lease " + loss.last.subnet.to_string() + " " +
+                         std::string(lease::to_string(loss.reason)) + ": " + loss.detail;
+    log_.error(status_.last_error);
+    set_ready(false);
+    wake_.notify();
+  }
+
+  // The lease task: keep, and after a loss claim again (the old subnet first, so that a lease
+  // lost to an etcd that lost its data comes back with the route untouched).
+  task<void> keep_lease() {
+    while (!stopping_) {
+      auto loss = co_await keeper_->keep();
+      if (!loss || stopping_) break;
+      if (opts_.mode == strategy::classic) {  // flanneld exits when its lease is gone
+        fatal_ = error(error_kind::not_found, "lease lost: " + status_.last_error);
+        wake_.notify();
+        break;
+      }
+      const auto old = loss->last.subnet;
+      if (!co_await acquire_lease(old)) break;
+      if (status_.current_lease->subnet == old) {
+        ++status_.lease_reclaims;
+        log_.info("claimed " + old.to_string() + " again: its routes stay");
+      }
+      reconcile_now_ = true;
+      wake_.notify();
+    }
+    lease_task_running_ = false;
+    lease_task_done_.set();
+  }
+
+  // Whether etcd said, moments ago, that the lease is ours; asks it when it has not.
+  task<bool> lease_confirmed() {
+    if (auto at = keeper_->confirmed_at(); at && sched_.now() - *at <= opts_.fence_window)
+      co_return true;
+    const bool ours = co_await keeper_->confirm();
+    auto at = keeper_->confirmed_at();
+    co_return ours && at && sched_.now() - *at <= opts_.fence_window;
+  }
+
+  // ---- the route task ----
+
+  task<void> keep_routes() {
+    auto next = sched_.now();
+    clock_duration retry = std::chrono::seconds(1);
+    while (!stopping_ && !fatal_) {
+      if (std::exchange(reconcile_now_, false)) next = sched_.now();
+      if (status_.current_lease && sched_.now() >= next) {
+        const bool ok = co_await reconcile_all();
+        if (stopping_ || fatal_) break;
+        if (ok) {
+          retry = std::chrono::seconds(1);
+          next = sched_.now() + opts_.reconcile_period;
+          co_await check_config();
+        } else {
+          next = sched_.now() + jittered(retry);
+          retry = std::min<clock_duration>(retry * 2, opts_.error_backoff_max);
+        }
         continue;
       }
-      if (sched_.now() >= next_reconcile) {
-        co_await reconcile_all(/*initial=*/false);
-        next_reconcile = sched_.now() + opts_.reconcile_period;
-      }
+      if (reconcile_now_) continue;
+      co_await wake_.wait_until(status_.current_lease ? next : time_point::max());
     }
   }
 
-  task<void> handle_lease_loss() {
-    ++status_.lease_losses;
-    lease_lost_ = false;
-    auto old = status_.current_lease->subnet;
-    set_ready(false);
-    // Stop routing a subnet that may soon be another node's: remove our entries for it.
+  bool current(std::uint64_t generation) const {
+    return !stopping_ && !fatal_ && generation == lease_generation_ &&
+           status_.current_lease.has_value();
+  }
+
+  // One pass over every table for the current lease; true when all hold our Available route
+  // and the subnet file says so (then the node is ready).
+  task<bool> reconcile_all() {
+    const auto generation = lease_generation_;
+    const auto subnet = status_.current_lease->subnet;
+    ++status_.reconciles;
+    bool all_ok = true;
     for (auto& t : tables_) {
-      // The spec lives here: tasks are lazy, so a temporary inside the lambda would dangle.
-      cloud::route_spec spec{t, old, next_hop_type_, next_hop_id_};
-      const std::string what = "DeleteRouteEntry " + old.to_string() + " in " + t;
-      auto remove = [&] { return cloud_.delete_route_entry(spec); };
-      co_await with_retry(what, remove);
-      ++status_.route_deletes;
-      status_.routes[t] = route_state::missing;
+      if (!current(generation)) co_return false;
+      all_ok = co_await reconcile_table(t, subnet, generation) && all_ok;
     }
-    status_.current_lease.reset();
-    co_await acquire_lease();
-    if (!stopping_) co_await reconcile_all(/*initial=*/true);
+    if (!all_ok || !current(generation)) co_return false;
+    if (written_subnet_ != subnet && !write_subnet_file()) {
+      set_ready(false);
+      co_return false;
+    }
+    set_ready(true);
+    co_return true;
+  }
+
+  // Makes `table` hold exactly our entry for our subnet, then waits for it to be Available.
+  // Returns true when it is; on an error it reports, backs off and tries again (never throws
+  // for a cloud error), until the lease changes or stop(). A routine check that fails (say,
+  // throttled) leaves a route last seen Available as it was: readiness follows the route and
+  // the lease, not the success of one poll.
+  task<bool> reconcile_table(const std::string& table, net::ipv4_cidr subnet,
+                             std::uint64_t generation) {
+    clock_duration backoff = opts_.route_poll_first;
+    bool repairing = false;
+    while (current(generation)) {
+      std::optional<error> failure;
+      try {
+        auto entries = co_await cloud_.list_route_entries(table);
+        if (!current(generation)) co_return false;
+        auto step = co_await converge(table, subnet, entries, generation, repairing);
+        if (step == converge_step::available) co_return true;
+      } catch (const error& e) {
+        if (e.kind() == error_kind::cancelled) throw;
+        failure = e;
+      }
+      clock_duration wait = backoff;
+      if (failure) {
+        note_error("route table " + table, *failure);
+        if (!repairing && status_.routes[table] == route_state::available) co_return true;
+        status_.routes[table] = route_state::failing;
+        set_ready(false);
+        // Permanent errors (quota, permissions) are retried slowly: an operator may fix them.
+        const bool soon = failure->kind() == error_kind::transient ||
+                          failure->kind() == error_kind::conflict;
+        wait = jittered(soon ? backoff : clock_duration(opts_.error_backoff_max));
+      }
+      if (!current(generation)) co_return false;
+      co_await wake_.wait_until(sched_.now() + wait);
+      backoff = std::min<clock_duration>(
+          backoff * 2, failure ? clock_duration(opts_.error_backoff_max) : opts_.route_poll_max);
+    }
+    co_return false;
+  }
+
+  enum class converge_step { available, waiting };
+
+  // One step towards "our entry, Available" from a listing of the table.
+  task<converge_step> converge(const std::string& table, net::ipv4_cidr subnet,
+                               std::vector<cloud::route_entry> entries, std::uint64_t generation,
+                               bool& repairing) {
+    std::optional<cloud::route_entry> ours;
+    std::vector<cloud::route_entry> foreign, old;
+    for (auto& e : entries) {
+      if (e.type != cloud::route_entry_type::custom) continue;
+      if (e.destination == subnet) {
+        if (e.next_hop_id == next_hop_id_)
+          ours = e;
+        else
+          foreign.push_back(e);
+      } else if (e.next_hop_id == next_hop_id_ && cfg_.network->contains(e.destination) &&
+                 e.destination.prefix_length() != 0) {
+        old.push_back(e);
+      }
+    }
+    if (!old.empty()) co_await remove_old_entries(table, old, generation);
+    if (!foreign.empty()) {
+      // The lease (an atomic etcd claim) says this subnet is ours: an entry for it that points
+      // elsewhere is a previous holder's leftover and would block ours. Replace it only under a
+      // lease etcd has just confirmed; a lease in doubt replaces nothing.
+      const bool confirmed = co_await lease_confirmed();
+      if (!confirmed || !current(generation)) {
+        ++status_.fenced_replacements_skipped;
+        fail(error_kind::transient, "route " + subnet.to_string() + " in " + table +
+                                        " points at " + foreign.front().next_hop_id +
+                                        ": not replaced while our lease is not confirmed by etcd");
+      }
+      for (auto& f : foreign) {
+        if (f.status == cloud::route_entry_status::deleting) continue;
+        log_.warn("route " + subnet.to_string() + " in " + table + " points at " +
+                  f.next_hop_id + " (a stale entry of a previous holder): replacing it");
+        co_await delete_listed(f);
+      }
+      status_.routes[table] = route_state::missing;
+      co_return converge_step::waiting;  // ours once the old one is gone (one write at a time)
+    }
+    if (!ours) {
+      if (!repairing && status_.routes[table] == route_state::available) {
+        ++status_.repairs;
+        log_.warn("route " + subnet.to_string() + " in " + table + " is missing: repairing");
+      }
+      repairing = true;
+      status_.routes[table] = route_state::missing;
+      set_ready(false);
+      cloud::route_spec spec{table, subnet, next_hop_type_, next_hop_id_};
+      co_await cloud_.create_route_entry(spec);
+      ++status_.route_creates;
+      status_.routes[table] = route_state::pending;
+      co_return converge_step::waiting;
+    }
+    if (ours->status == cloud::route_entry_status::available) {
+      if (status_.routes[table] != route_state::available)
+        log_.info("route " + subnet.to_string() + " -> " + next_hop_id_ + " is Available in " +
+                  table);
+      status_.routes[table] = route_state::available;
+      co_return converge_step::available;
+    }
+    status_.routes[table] = route_state::pending;  // Pending/Modifying: wait, never recreate
+    co_return converge_step::waiting;
+  }
+
+  // Entries with our next hop for other subnets of the Network: a previous subnet of ours. One
+  // is removed unless a live lease on that subnet names this instance (another daemon here,
+  // whose route it is). A subnet another instance holds now is removed too: an entry there that
+  // points at us misroutes that node's pods (its own daemon would replace it, fenced, anyway).
+  task<void> remove_old_entries(const std::string& table, std::vector<cloud::route_entry> old,
+                                std::uint64_t generation) {
+    auto listing = co_await store_.list_leases();
+    if (!current(generation)) co_return;
+    for (auto& e : old) {
+      const lease::lease* holder = nullptr;
+      for (auto& l : listing.leases)
+        if (l.subnet == e.destination) holder = &l;
+      if (holder && holds_here(*holder)) {
+        log_.debug("route " + e.destination.to_string() + " in " + table +
+                   " points here and is held by another daemon of this instance: left alone");
+        continue;
+      }
+      log_.info("removing our old route " + e.destination.to_string() + " from " + table +
+                (holder ? " (its subnet is held by " + holder->attrs.public_ip.to_string() + ")"
+                        : " (no lease holds it)"));
+      co_await delete_listed(e);
+    }
+  }
+
+  // A live lease whose node runs on this instance (recorded in BackendData), or, for a lease
+  // without that record (flannel, older versions), one with our PublicIP.
+  bool holds_here(const lease::lease& l) const {
+    auto id = lease::lease_instance_id(l.attrs);
+    return id.empty() ? l.attrs.public_ip == attrs_.public_ip : id == identity_.instance_id;
+  }
+
+  // Deletes exactly one listed entry (by its RouteEntryId when the listing gave one).
+  task<void> delete_listed(const cloud::route_entry& e) {
+    cloud::route_spec spec{e.route_table_id, e.destination, e.next_hop_type, e.next_hop_id,
+                           e.route_entry_id};
+    co_await cloud_.delete_route_entry(spec);
+    ++status_.route_deletes;
+  }
+
+  // A changed Network or backend type cannot be applied to a running node: give the old
+  // subnet's routes and lease back, then end with an error so that the supervisor restarts
+  // the daemon with the new config (flanneld needs a restart too).
+  task<void> check_config() {
+    std::optional<config::network_config> now;
+    try {
+      now = co_await store_.get_network_config();
+    } catch (const error& e) {
+      log_.debug(std::string("re-reading the network config: ") + e.what());
+    }
+    if (!now || stopping_) co_return;
+    std::string change;
+    if (now->network != cfg_.network)
+      change = "Network " + cfg_.network->to_string() + " -> " +
+               (now->network ? now->network->to_string() : std::string("none"));
+    else if (now->backend.type != cfg_.backend.type)
+      change = "Backend.Type " + cfg_.backend.type + " -> " + now->backend.type;
+    else if (now->subnet_len != cfg_.subnet_len)
+      change = "SubnetLen " + std::to_string(cfg_.subnet_len) + " -> " +
+               std::to_string(now->subnet_len);
+    if (change.empty()) co_return;
+    log_.error("the network config changed (" + change +
+               "): giving back this node's subnet and routes, then exiting so that a restart "
+               "applies the new config");
+    co_await release();
+    fatal_ = error(error_kind::invalid_argument,
+                   "network config changed (" + change + "): restart to apply it");
   }
 
   task<void> finish() {
-    if (opts_.release_on_exit && status_.current_lease) {
-      auto l = *status_.current_lease;
-      log_.info("releasing lease " + l.subnet.to_string() + " and its routes (--release-on-exit)");
-      for (auto& t : tables_) {
-        try {
-          cloud::route_spec spec{t, l.subnet, next_hop_type_,
-                                 next_hop_id_};  // named: GCC 12 mishandles temporaries in co_await
-          co_await cloud_.delete_route_entry(spec);
-        } catch (const error& e) {
-          log_.warn("removing the route in " + t + " failed: " + e.what());
-        }
-      }
-      try {
-        co_await store_.revoke_lease(l);
-      } catch (const error& e) {
-        log_.warn(std::string("revoking the lease failed: ") + e.what());
-      }
-      status_.current_lease.reset();
-    }
+    if (opts_.release_on_exit && status_.current_lease && !fatal_) co_await release();
     set_ready(false);
-    co_return;
+    if (keeper_) keeper_->stop();
+    while (lease_task_running_)
+      co_await lease_task_done_.wait();
   }
 
-  // ---- routes ----
+  // Removes our routes for the current lease from every table, checks that none is left, and
+  // only then gives the lease back: a lease released while its route is still in a table lets
+  // another node take a subnet that still routes here. Bounded by release_timeout.
+  task<void> release() {
+    if (!status_.current_lease) co_return;
+    const auto l = *status_.current_lease;
+    const auto deadline = sched_.now() + opts_.release_timeout;
+    log_.info("releasing lease " + l.subnet.to_string() + " and its routes");
+    std::vector<std::string> left = tables_;
+    clock_duration backoff = std::chrono::milliseconds(500);
+    while (!left.empty() && sched_.now() < deadline) {
+      std::vector<std::string> still;
+      for (auto& t : left) {
+        std::optional<error> failure;
+        bool gone = true;
+        try {
+          auto entries = co_await cloud_.list_route_entries(t);
+          for (auto& e : entries) {
+            if (e.type != cloud::route_entry_type::custom || e.destination != l.subnet ||
+                e.next_hop_id != next_hop_id_)
+              continue;
+            gone = false;
+            if (e.status != cloud::route_entry_status::deleting) co_await delete_listed(e);
+          }
+        } catch (const error& e) {
+          failure = e;
+          gone = false;
+        }
+        if (failure) log_.warn("release: route table " + t + ": " + failure->what());
+        if (!gone) still.push_back(t);
+      }
+      left = std::move(still);
+      if (left.empty()) break;
+      co_await sleep_until(sched_, std::min(deadline, sched_.now() + backoff));
+      backoff = std::min<clock_duration>(backoff * 2, std::chrono::seconds(5));
+    }
+    if (!left.empty()) {
+      std::string tables;
+      for (auto& t : left)
+        tables += (tables.empty() ? "" : ", ") + t;
+      status_.last_error = "release: the route " + l.subnet.to_string() + " is still in " +
+                           tables + ": the lease is kept so that no other node takes a subnet "
+                           "that still routes here";
+      log_.error(status_.last_error);
+      co_return;
+    }
+    keeper_->stop();
+    std::optional<error> failure;
+    try {
+      co_await store_.revoke_lease(l);
+    } catch (const error& e) {
+      failure = e;
+    }
+    if (failure) {
+      status_.last_error = std::string("release: giving the lease back failed: ") +
+                           failure->what() + " (it expires after its TTL)";
+      log_.error(status_.last_error);
+      co_return;
+    }
+    ++lease_generation_;
+    status_.current_lease.reset();
+    status_.released = true;
+    log_.info("released lease " + l.subnet.to_string() + "; no route of it is left");
+  }
+
+  // ---- routes in the route tables ----
 
   task<std::vector<std::string>> route_tables() {
     if (!opts_.route_table_ids.empty()) co_return opts_.route_table_ids;
@@ -288,8 +545,7 @@ class basic_backend {
       if (ids.empty() || !it->is_array() || ids.size() != it->size())
         fail(error_kind::invalid_argument,
              "network config: Backend.RouteTableIDs: expected a list of route table ids like "
-             "[\"vtb-xxx\"], got " +
-                 it->dump());
+             "[\"vtb-xxx\"]");
       co_return ids;
     }
     const std::string list_what = "list route tables of " + vpc_.vrouter_id;
@@ -300,100 +556,6 @@ class basic_backend {
     if (!ids) co_return std::vector<std::string>{};
     if (opts_.mode == strategy::classic) ids->resize(1);  // the original looked at the first only
     co_return *ids;
-  }
-
-  task<void> reconcile_all(bool initial) {
-    ++status_.reconciles;
-    bool all_ok = true;
-    for (auto& t : tables_) {
-      if (stopping_) co_return;
-      all_ok = co_await reconcile_table(t, initial) && all_ok;
-    }
-    if (!all_ok || stopping_) co_return;
-    if (initial || !status_.ready) {
-      write_subnet_file();
-      set_ready(true);
-    }
-  }
-
-  // Makes `table` hold exactly our entry for our subnet, then waits for it to be Available.
-  // Returns true when it is; on an error it reports, backs off and tries again (never throws
-  // for a cloud error). Retries until stop(), so a full table recovers when a slot frees.
-  task<bool> reconcile_table(const std::string& table, bool initial) {
-    clock_duration backoff = opts_.route_poll_first;
-    bool created_after_drift = false;
-    std::optional<clock_duration> failure_wait;
-    while (!stopping_ && status_.current_lease) {
-      try {
-        auto subnet = status_.current_lease->subnet;
-        auto entries = co_await cloud_.list_route_entries(table);
-        const cloud::route_entry* ours = nullptr;
-        for (auto& e : entries) {
-          if (e.type != cloud::route_entry_type::custom) continue;
-          if (e.destination == subnet) {
-            if (e.next_hop_id == next_hop_id_) {
-              ours = &e;
-            } else {
-              // The lease (an atomic etcd claim) says this subnet is ours: an entry for it that
-              // points elsewhere is a dead node's leftover and would block ours forever.
-              log_.warn("route " + subnet.to_string() + " in " + table + " points at " +
-                        e.next_hop_id + " (a stale entry of a previous holder): replacing it");
-              cloud::route_spec spec{
-                  table, e.destination, e.next_hop_type,
-                  e.next_hop_id};  // named: GCC 12 mishandles temporaries in co_await
-              co_await cloud_.delete_route_entry(spec);
-              ++status_.route_deletes;
-            }
-          } else if (e.next_hop_id == next_hop_id_ && cfg_.network->contains(e.destination) &&
-                     e.destination.prefix_length() != 0) {
-            // A previous subnet of ours inside the flannel Network: not ours any more.
-            log_.info("removing our old route " + e.destination.to_string() + " from " + table);
-            cloud::route_spec spec{
-                table, e.destination, e.next_hop_type,
-                e.next_hop_id};  // named: GCC 12 mishandles temporaries in co_await
-            co_await cloud_.delete_route_entry(spec);
-            ++status_.route_deletes;
-          }
-        }
-        if (!ours) {
-          if (!initial && !created_after_drift) {
-            ++status_.repairs;
-            log_.warn("route " + subnet.to_string() + " in " + table + " is missing: repairing");
-          }
-          created_after_drift = true;
-          status_.routes[table] = route_state::missing;
-          cloud::route_spec spec{table, subnet, next_hop_type_,
-                                 next_hop_id_};  // named: GCC 12 mishandles temporaries in co_await
-          co_await cloud_.create_route_entry(spec);
-          ++status_.route_creates;
-          status_.routes[table] = route_state::pending;
-        } else if (ours->status == cloud::route_entry_status::available) {
-          if (status_.routes[table] != route_state::available)
-            log_.info("route " + subnet.to_string() + " -> " + next_hop_id_ + " is Available in " +
-                      table);
-          status_.routes[table] = route_state::available;
-          co_return true;
-        } else {
-          status_.routes[table] = route_state::pending;  // Pending/Modifying: wait, never recreate
-        }
-        co_await wake_.wait_until(sched_.now() + backoff);
-        backoff = std::min<clock_duration>(backoff * 2, opts_.route_poll_max);
-      } catch (const error& e) {
-        if (e.kind() == error_kind::cancelled) throw;
-        note_error("route table " + table, e);
-        status_.routes[table] = route_state::failing;
-        set_ready(false);
-        // Permanent errors (quota, permissions) are retried slowly: an operator may fix them.
-        bool soon = e.kind() == error_kind::transient || e.kind() == error_kind::conflict;
-        failure_wait = soon ? backoff : clock_duration(opts_.error_backoff_max);
-      }
-      if (failure_wait) {  // (no co_await inside a handler)
-        co_await wake_.wait_until(sched_.now() + jittered(*failure_wait));
-        failure_wait.reset();
-        backoff = std::min<clock_duration>(backoff * 2, opts_.error_backoff_max);
-      }
-    }
-    co_return false;
   }
 
   // ---- the original flannel backend, step for step ----
@@ -409,15 +571,13 @@ class basic_backend {
       if (e.destination == subnet && e.status == cloud::route_entry_status::available) {
         keep = true;
       } else if (e.destination.prefix_length() != 0) {  // 0.0.0.0/0 is kept (DNAT)
-        cloud::route_spec spec{table, e.destination, e.next_hop_type,
-                               e.next_hop_id};  // named: GCC 12 mishandles temporaries in co_await
+        cloud::route_spec spec{table, e.destination, e.next_hop_type, e.next_hop_id};
         co_await cloud_.delete_route_entry(spec);
         ++status_.route_deletes;
       }
     }
     if (!keep) {
-      cloud::route_spec spec{table, subnet, "Instance",
-                             next_hop_id_};  // named: GCC 12 mishandles temporaries in co_await
+      cloud::route_spec spec{table, subnet, "Instance", next_hop_id_};
       co_await cloud_.create_route_entry(spec);
       ++status_.route_creates;
     }
@@ -430,12 +590,14 @@ class basic_backend {
       });
       if (all) {
         status_.routes[table] = route_state::available;
-        write_subnet_file();
+        if (!write_subnet_file())
+          fail(error_kind::permanent, "classic: cannot write the subnet file");
         set_ready(true);
-        // Then nothing more: no renewal-time check, no repair. Wait for stop.
-        while (!stopping_)
+        // Then nothing more: no renewal-time check, no repair (flanneld still keeps the lease,
+        // and exits when it is lost). Wait for stop.
+        while (!stopping_ && !fatal_)
           co_await wake_.wait();
-        co_return co_await finish();
+        co_return;
       }
     }
     fail(error_kind::transient,
@@ -464,25 +626,27 @@ class basic_backend {
     }
     co_return std::nullopt;
   }
-  template <class Fn>
-  requires std::is_same_v<decltype(std::declval<Fn>()()), task<void>> task<void> with_retry(
-      std::string what, Fn fn) {
-    // Named first: a lambda temporary inside a co_await expression trips GCC 12.
-    auto attempts = with_retry(std::move(what), [&]() -> task<bool> {
-      co_await fn();
-      co_return true;
-    });
-    // NOLINTNEXTLINE(bugprone-use-after-move): clang-tidy 14 counts co_await's expansion as uses.
-    co_await std::move(attempts);
-  }
 
-  // An empty path writes nothing (the simulator's thousands of nodes keep no files).
-  void write_subnet_file() {
-    if (opts_.subnet_file.empty()) return;
+  // The subnet file for the current lease; false (reported, retried by the caller) when it
+  // cannot be written. An empty path writes nothing (the simulator's nodes keep no files).
+  bool write_subnet_file() {
     auto& l = *status_.current_lease;
-    lease::write_subnet_file(opts_.subnet_file,
-                             lease::subnet_file{*cfg_.network, l.subnet, ext_.mtu, opts_.ip_masq});
+    if (opts_.subnet_file.empty()) {
+      written_subnet_ = l.subnet;
+      return true;
+    }
+    try {
+      lease::write_subnet_file(opts_.subnet_file, lease::subnet_file{*cfg_.network, l.subnet,
+                                                                     ext_.mtu, opts_.ip_masq});
+    } catch (const std::exception& e) {  // alivpc::error, and anything the filesystem throws
+      ++status_.errors;
+      status_.last_error = "writing " + opts_.subnet_file.string() + ": " + e.what();
+      log_.error(status_.last_error + " (will retry)");
+      return false;
+    }
+    written_subnet_ = l.subnet;
     log_.info("wrote " + opts_.subnet_file.string() + " for " + l.subnet.to_string());
+    return true;
   }
 
   void note_error(const std::string& what, const error& e) {
@@ -498,12 +662,8 @@ class basic_backend {
                       sched_.random().below(static_cast<std::uint64_t>(half.count()) + 1)));
   }
 
-  time_point to_steady(wall_time t) const {
-    auto delta = t - sched_.wall_now();
-    return sched_.now() + std::chrono::duration_cast<clock_duration>(delta);
-  }
-
   void set_ready(bool ready) {
+    if (ready && !status_.current_lease) ready = false;
     if (status_.ready == ready) return;
     status_.ready = ready;
     if (on_ready_) on_ready_(status_);
@@ -515,20 +675,22 @@ class basic_backend {
   Host& host_;
   backend_options opts_;
   logger log_;
-  async_event<Sched> wake_;
+  async_event<Sched> wake_, lease_task_done_;
   std::function<void(const backend_status&)> on_ready_;
+  std::unique_ptr<keeper_type> keeper_;
 
   config::network_config cfg_;
   netlink::external_interface ext_;
   cloud::instance_identity identity_;
   cloud::vpc_info vpc_;
+  lease::lease_attrs attrs_;
   std::vector<std::string> tables_;
   std::string next_hop_type_, next_hop_id_;
   backend_status status_;
-  std::optional<time_point> renew_retry_at_;
-  std::shared_ptr<bool> watch_;
-  bool stopping_ = false;
-  bool lease_lost_ = false;
+  std::optional<net::ipv4_cidr> lost_subnet_, written_subnet_;
+  std::optional<error> fatal_;
+  std::uint64_t lease_generation_ = 0;
+  bool stopping_ = false, reconcile_now_ = false, lease_task_running_ = false;
 };
 
 }  // namespace alivpc::backend

@@ -219,8 +219,12 @@ class basic_aliyun_route_api {
     auto& rpc = *rpc_ptr;
     auto params = region_params();
     params["RouteTableId"] = route.route_table_id;
-    params["DestinationCidrBlock"] = route.destination.to_string();
-    if (!route.next_hop_id.empty()) params["NextHopId"] = route.next_hop_id;
+    if (!route.route_entry_id.empty()) {
+      params["RouteEntryId"] = route.route_entry_id;
+    } else {
+      params["DestinationCidrBlock"] = route.destination.to_string();
+      if (!route.next_hop_id.empty()) params["NextHopId"] = route.next_hop_id;
+    }
     try {
       auto body = co_await rpc.call("DeleteRouteEntry", params);
       parse_request_id(body, "DeleteRouteEntry");

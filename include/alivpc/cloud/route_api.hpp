@@ -52,6 +52,9 @@ struct route_spec {
   net::ipv4_cidr destination;
   std::string next_hop_type = "Instance";  // or "NetworkInterface"
   std::string next_hop_id;
+  // For deletes: when set, exactly this listed entry is deleted (by RouteEntryId), so a delete
+  // can never hit an entry that another node created for the same destination since.
+  std::string route_entry_id{};
   friend bool operator==(const route_spec&, const route_spec&) = default;
 };
 

@@ -4,8 +4,16 @@
 //              with capped exponential backoff and full jitter (the scheduler's prng);
 //   keep()     renews it `renew_margin` before it expires, retries a failed renewal with backoff,
 //              and watches the subnets so that a deleted key is noticed within one watch round
-//              trip. It returns the loss (deleted, expired, taken) or nullopt after stop(); a loss
-//              is also announced through on_loss and lost() — never silently dropped.
+//              trip. It returns the loss (deleted, expired, taken, store reset) or nullopt after
+//              stop(); a loss is also announced through on_loss and lost(), never dropped.
+//
+// A lease is one claim of a key, not a subnet: events and listings are matched by the claim's
+// create_revision (and v3 lease id), so an old deletion of the same key that arrives after a
+// re-claim is not a loss, and a key deleted and re-created by someone else is. The watch resumes
+// after the last delivered event, re-lists after every error or compaction and checks our key in
+// every listing; a store whose cluster id changes or whose revision goes backwards (etcd rebuilt
+// from nothing) is checked at once. Renewal runs on its own timer, so nothing the caller does
+// (route work, a slow cloud) can delay it; the expiry itself is a timer too.
 #pragma once
 
 #include <alivpc/error.hpp>
@@ -20,7 +28,7 @@
 
 namespace alivpc::lease {
 
-enum class lease_loss_reason { deleted, expired, taken };
+enum class lease_loss_reason { deleted, expired, taken, store_reset };
 
 constexpr std::string_view to_string(lease_loss_reason r) {
   switch (r) {
@@ -30,6 +38,8 @@ constexpr std::string_view to_string(lease_loss_reason r) {
       return "expired";
     case lease_loss_reason::taken:
       return "taken by another node";
+    case lease_loss_reason::store_reset:
+      return "gone after etcd lost its data";
   }
   return "lost";
 }
@@ -66,23 +76,50 @@ class lease_keeper {
       : store_(store), s_(sched), opts_(opts), wake_(sched), lost_(sched), watch_done_(sched) {
     if (opts_.ttl.count() <= 0) fail(error_kind::invalid_argument, "lease TTL must be positive");
     if (opts_.renew_margin >= opts_.ttl || opts_.renew_margin.count() < 0)
-      fail(error_kind::invalid_argument, "subnet lease renew margin (" +
-                                             std::to_string(opts_.renew_margin.count()) +
-                                             " s) must be shorter than the lease TTL (" +
-                                             std::to_string(opts_.ttl.count()) + " s)");
+      fail(error_kind::invalid_argument,
+           "--subnet-lease-renew-margin (" + std::to_string(opts_.renew_margin.count()) +
+               " s) must be shorter than --subnet-lease-ttl (" + std::to_string(opts_.ttl.count()) +
+               " s)");
   }
   lease_keeper(const lease_keeper&) = delete;
   lease_keeper& operator=(const lease_keeper&) = delete;
 
-  // Called once when the lease is lost (before keep() returns).
+  // Called once when the lease is lost (before keep() returns), synchronously: the caller can
+  // stop trusting the lease before anything else runs.
   std::function<void(const lease_loss&)> on_loss;
   // Called after each successful renewal (for logs and metrics).
   std::function<void(const lease&)> on_renewed;
+  // Called when the store turns out to be a different or rebuilt etcd (for the log).
+  std::function<void(const std::string&)> on_store_reset;
 
   const std::optional<lease>& current() const noexcept { return current_; }
   const std::optional<lease_loss>& loss() const noexcept { return loss_; }
   async_event<S>& lost() noexcept { return lost_; }
   const keeper_options& options() const noexcept { return opts_; }
+  std::uint64_t renewals() const noexcept { return renewals_; }
+  std::uint64_t renewal_failures() const noexcept { return renewal_failures_; }
+
+  // When etcd last confirmed the lease as ours (acquired, renewed, or seen in a listing); nullopt
+  // while it is in doubt (a renewal or the watch is failing) or lost.
+  std::optional<time_point> confirmed_at() const noexcept {
+    if (loss_ || !current_ || renew_failing_ || watch_failing_) return std::nullopt;
+    return confirmed_at_;
+  }
+
+  // Asks etcd now whether the lease is still ours (a listing); true when it is. A missing or
+  // foreign key is declared lost; an unreachable store leaves it in doubt (false).
+  task<bool> confirm() {
+    if (!current_ || loss_) co_return false;
+    std::optional<lease_list> list;
+    try {
+      list = co_await store_.list_leases();
+    } catch (const error&) {
+      co_return false;
+    }
+    check_identity(list->store);
+    check_listed(list->leases);
+    co_return !loss_;
+  }
 
   // Retries transient failures (unreachable store) forever, until stop(); other errors
   // (exhausted, invalid config, permission) are thrown at once.
@@ -92,8 +129,11 @@ class lease_keeper {
     for (unsigned attempt = 0;; ++attempt) {
       std::optional<error> failure;
       try {
-        current_ = co_await store_.acquire_lease(cfg, attrs, previous, opts_.ttl);
-        co_return *current_;
+        auto got = co_await store_.acquire_lease(cfg, attrs, previous, opts_.ttl);
+        current_ = got;
+        loss_.reset();
+        confirmed_at_ = s_.now();
+        co_return got;
       } catch (const error& e) {
         if (!e.retryable()) throw;
         failure = e;
@@ -101,24 +141,31 @@ class lease_keeper {
       if (stopped_)
         fail(error_kind::cancelled,
              std::string("acquire lease stopped; last error: ") + failure->what());
+      if (on_acquire_retry) on_acquire_retry(*failure);
       co_await wake_.wait_until(s_.now() + jittered_backoff(s_.random(), attempt, opts_.backoff));
       if (stopped_)
         fail(error_kind::cancelled,
              std::string("acquire lease stopped; last error: ") + failure->what());
     }
   }
+  // Called before each retry of a failed acquire (for a rate-limited "still waiting" log).
+  std::function<void(const error&)> on_acquire_retry;
 
   // Keeps the lease taken by acquire() (or given here) until stop() or its loss.
   task<std::optional<lease_loss>> keep(std::optional<lease> held = std::nullopt) {
     if (held) {
       current_ = held;
       attrs_ = held->attrs;
+      loss_.reset();
+      confirmed_at_ = s_.now();
     }
     if (!current_)
       fail(error_kind::invalid_argument, "lease_keeper::keep: no lease (call acquire first)");
+    const std::uint64_t generation = ++generation_;
+    renew_failing_ = watch_failing_ = false;
     if (opts_.watch) {
       watching_ = true;
-      spawn(s_, watch_loop(), [this](const std::exception_ptr&) {
+      spawn(s_, watch_loop(generation), [this](const std::exception_ptr&) {
         watching_ = false;
         watch_done_.set();
       });
@@ -126,18 +173,26 @@ class lease_keeper {
     time_point next = renewal_due();
     unsigned failures = 0;
     while (!stopped_ && !loss_) {
-      co_await wake_.wait_until(next);
+      // The expiry is a deadline of its own: a lease that could not be renewed in time is lost
+      // at its expiry, not at the next retry.
+      const time_point expiry = expiry_due();
+      co_await wake_.wait_until(std::min(next, expiry));
       if (stopped_ || loss_) break;
-      if (s_.now() < next) continue;  // woken for another reason
-      if (current_->is_reservation()) {
-        next = time_point::max();
-        continue;
+      if (s_.now() >= expiry) {
+        declare_loss(lease_loss_reason::expired, "not renewed before it expired");
+        break;
       }
+      if (s_.now() < next) continue;  // woken for another reason
       std::string why;
       bool gone = false;
       try {
-        current_ = co_await store_.renew_lease(*current_, opts_.ttl);
+        auto renewed = co_await store_.renew_lease(*current_, opts_.ttl);
+        if (loss_ || stopped_) break;
+        current_ = renewed;
         failures = 0;
+        renew_failing_ = false;
+        confirmed_at_ = s_.now();
+        ++renewals_;
         next = renewal_due();
         if (on_renewed) on_renewed(*current_);
         continue;
@@ -145,22 +200,21 @@ class lease_keeper {
         why = e.what();
         gone = e.kind() == error_kind::not_found;  // anything else: retry with backoff
       }
-      if (loss_) break;
+      if (loss_ || stopped_) break;
+      ++renewal_failures_;
       if (gone) {
         const bool expired = current_->expiration && s_.wall_now() >= *current_->expiration;
         declare_loss(expired ? lease_loss_reason::expired : lease_loss_reason::deleted, why);
         break;
       }
-      if (current_->expiration && s_.wall_now() >= *current_->expiration) {
-        declare_loss(lease_loss_reason::expired, "could not renew before expiry: " + why);
-        break;
-      }
+      renew_failing_ = true;
       next = s_.now() +
              std::max<clock_duration>(jittered_backoff(s_.random(), failures++, opts_.backoff),
                                       std::chrono::milliseconds(1));
     }
     while (watching_)
       co_await watch_done_.wait();
+    watch_done_.reset();
     co_return loss_;
   }
 
@@ -177,67 +231,149 @@ class lease_keeper {
     if (left < decltype(left)::zero()) left = decltype(left)::zero();
     return s_.now() + std::chrono::duration_cast<clock_duration>(left);
   }
-
-  void declare_loss(lease_loss_reason reason, std::string why) {
-    if (loss_) return;
-    loss_ = lease_loss{reason, *current_, std::move(why)};
-    if (on_loss) on_loss(*loss_);
-    lost_.set();
-    wake_.set();
+  time_point expiry_due() const {
+    if (!current_ || current_->is_reservation()) return time_point::max();
+    auto left = *current_->expiration - s_.wall_now();
+    if (left < decltype(left)::zero()) left = decltype(left)::zero();
+    return s_.now() + std::chrono::duration_cast<clock_duration>(left);
   }
 
-  task<void> watch_loop() {
+  void declare_loss(lease_loss_reason reason, std::string why) {
+    if (loss_ || !current_) return;
+    loss_ = lease_loss{reason, *current_, std::move(why)};
+    if (on_loss) on_loss(*loss_);
+    lost_.notify();
+    wake_.notify();
+  }
+
+  task<void> watch_loop(std::uint64_t generation) {
     std::int64_t revision = 0;
     unsigned failures = 0;
     bool listed = false;
-    while (!stopped_ && !loss_) {
+    auto current = [&] { return !stopped_ && !loss_ && generation == generation_; };
+    while (current()) {
       std::optional<error> failure;
       try {
+        // A fresh listing before the first watch, after a compaction and after every error:
+        // the watch then resumes from a revision that covers everything the listing showed.
         if (!listed) {
           auto list = co_await store_.list_leases();
+          if (!current()) break;
+          check_identity(list.store);
           revision = list.revision;
           listed = true;
           check_listed(list.leases);
+          if (!current()) break;
         }
         auto w = co_await store_.watch_leases(revision);
-        revision = w.revision;
+        if (!current()) break;
+        if (check_identity(w.store)) {
+          listed = false;  // a rebuilt store: our key must be looked up, not waited for
+          continue;
+        }
+        revision = std::max(revision, w.revision);
         failures = 0;
-        if (w.resynced) listed = false;  // the diff already covers us; re-check on the next list
+        watch_failing_ = false;
         for (const auto& ev : w.events)
           check_event(ev);
+        if (w.resynced) listed = false;
       } catch (const error& e) {
         failure = e;
       }
-      if (failure && !stopped_ && !loss_)
+      if (failure && current()) {
+        watch_failing_ = true;
+        listed = false;
         co_await wake_.wait_until(s_.now() +
                                   jittered_backoff(s_.random(), failures++, opts_.backoff));
+      }
     }
-    watching_ = false;
-    watch_done_.set();
+    if (generation == generation_) {
+      watching_ = false;
+      watch_done_.set();
+    }
   }
 
+  // Notes who answered; true when the store is not the one we knew (new cluster id, or a
+  // revision lower than one we have seen): etcd was rebuilt and may have lost our key.
+  bool check_identity(const store_identity& id) {
+    bool reset = false;
+    std::string why;
+    if (!id.cluster_id.empty()) {
+      if (!cluster_id_.empty() && id.cluster_id != cluster_id_) {
+        reset = true;
+        why = "etcd's cluster id changed from " + cluster_id_ + " to " + id.cluster_id;
+      }
+      cluster_id_ = id.cluster_id;
+    }
+    if (id.store_revision > 0) {
+      if (id.store_revision < max_revision_ && !reset) {
+        reset = true;
+        why = "etcd's revision went back from " + std::to_string(max_revision_) + " to " +
+              std::to_string(id.store_revision);
+      }
+      max_revision_ = reset ? id.store_revision : std::max(max_revision_, id.store_revision);
+    }
+    if (reset) {
+      store_reset_ = true;
+      if (on_store_reset) on_store_reset(why + ": etcd lost its data; checking our lease");
+    }
+    return reset;
+  }
+
+  // Our key in a full listing: missing, or another claim, is a loss.
   void check_listed(const std::vector<lease>& leases) {
-    if (loss_ || stopped_) return;
+    if (loss_ || stopped_ || !current_) return;
+    const bool reset = std::exchange(store_reset_, false);
     for (const auto& l : leases)
       if (l.subnet == current_->subnet) {
-        if (l.attrs.public_ip != attrs_.public_ip)
+        if (!same_claim(l)) {
           declare_loss(lease_loss_reason::taken,
-                       "the subnet's key now names PublicIP " + l.attrs.public_ip.to_string());
+                       "the key of " + current_->subnet.to_string() +
+                           " is another claim now (PublicIP " + l.attrs.public_ip.to_string() +
+                           ", created at revision " + std::to_string(l.create_revision) + ")");
+          return;
+        }
+        if (l.expiration) current_->expiration = l.expiration;
+        confirmed_at_ = s_.now();
         return;
       }
-    declare_loss(expired_now() ? lease_loss_reason::expired : lease_loss_reason::deleted,
+    if (current_->is_reservation()) return;  // an operator removed it: it never was a claim
+    declare_loss(reset          ? lease_loss_reason::store_reset
+                 : expired_now() ? lease_loss_reason::expired
+                                 : lease_loss_reason::deleted,
                  "the key of " + current_->subnet.to_string() + " is missing from the store");
   }
 
   void check_event(const lease_event& ev) {
-    if (loss_ || stopped_ || ev.value.subnet != current_->subnet) return;
+    if (loss_ || stopped_ || !current_ || ev.value.subnet != current_->subnet) return;
+    const auto& ours = *current_;
     if (ev.type == lease_event_type::removed) {
+      // A deletion at or before our claim's creation is history (an older claim's end).
+      if (ours.create_revision && ev.value.revision && ev.value.revision <= ours.create_revision)
+        return;
+      if (ours.create_revision && ev.value.create_revision &&
+          ev.value.create_revision != ours.create_revision)
+        return;
       declare_loss(expired_now() ? lease_loss_reason::expired : lease_loss_reason::deleted,
-                   "watch: the key of " + current_->subnet.to_string() + " was removed");
-    } else if (ev.value.attrs.public_ip != attrs_.public_ip) {
-      declare_loss(lease_loss_reason::taken, "watch: the subnet's key now names PublicIP " +
-                                                 ev.value.attrs.public_ip.to_string());
+                   "watch: the key of " + ours.subnet.to_string() + " was removed");
+      return;
     }
+    if (ours.create_revision && ev.value.revision && ev.value.revision <= ours.create_revision)
+      return;  // our own creation, or older
+    if (!same_claim(ev.value))
+      declare_loss(lease_loss_reason::taken,
+                   "watch: the key of " + ours.subnet.to_string() +
+                       " is another claim now (PublicIP " + ev.value.attrs.public_ip.to_string() +
+                       ")");
+  }
+
+  // The same claim: the same creation (when the store says), the same v3 lease, the same owner.
+  bool same_claim(const lease& l) const {
+    const auto& ours = *current_;
+    if (ours.create_revision && l.create_revision && ours.create_revision != l.create_revision)
+      return false;
+    if (ours.lease_id && l.lease_id && ours.lease_id != l.lease_id) return false;
+    return same_owner(l.attrs, attrs_);
   }
 
   bool expired_now() const {
@@ -250,7 +386,12 @@ class lease_keeper {
   lease_attrs attrs_;
   std::optional<lease> current_;
   std::optional<lease_loss> loss_;
-  bool stopped_ = false, watching_ = false;
+  time_point confirmed_at_{};
+  std::string cluster_id_;
+  std::int64_t max_revision_ = 0;
+  std::uint64_t generation_ = 0, renewals_ = 0, renewal_failures_ = 0;
+  bool stopped_ = false, watching_ = false, renew_failing_ = false, watch_failing_ = false,
+       store_reset_ = false;
   async_event<S> wake_, lost_, watch_done_;
 };
 

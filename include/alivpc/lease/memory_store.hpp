@@ -61,6 +61,23 @@ class memory_etcd {
     jitter_ = jitter;
   }
   void set_outage(bool down) { down_ = down; }
+  // etcd rebuilt from nothing (data directory lost, a new member on the same address): every
+  // key, lease, config and revision is gone and the cluster id is new. Watches in flight break.
+  void wipe() {
+    for (auto& [id, l] : leases_)
+      s_.cancel(l.timer);
+    leases_.clear();
+    kv_.clear();
+    history_.clear();
+    config_.reset();
+    revision_ = 1;
+    compacted_ = 0;
+    ++incarnation_;
+    changed_.notify();
+  }
+  store_identity identity() const {
+    return {"sim-cluster-" + std::to_string(incarnation_), revision_};
+  }
   bool is_down() const noexcept { return down_; }
   // Drops the event history up to now: watchers behind it must re-list (as after compaction).
   void compact() {
@@ -132,6 +149,7 @@ class memory_etcd {
     lease out = e.parsed ? *e.parsed : lease{};
     out.revision = e.mod_revision;
     out.lease_id = e.lease_id;
+    out.create_revision = e.create_revision;
     if (e.lease_id)
       if (auto exp = expiry_of(e.lease_id)) out.expiration = *exp;
     return out;
@@ -139,6 +157,7 @@ class memory_etcd {
   lease_list list() const {
     lease_list out;
     out.revision = revision_;
+    out.store = identity();
     for (const auto& [k, e] : kv_) {
       if (!e.parsed) continue;
       out.leases.push_back(to_lease(k, e));
@@ -215,7 +234,7 @@ class memory_etcd {
   std::map<std::string, entry> kv_;  // subnet key ("10.24.5.0-24") -> entry
   std::map<std::int64_t, ttl_lease> leases_;
   std::deque<std::pair<std::int64_t, lease_event>> history_;
-  std::int64_t revision_ = 1, compacted_ = 0, next_lease_ = 7000;
+  std::int64_t revision_ = 1, compacted_ = 0, next_lease_ = 7000, incarnation_ = 1;
   clock_duration latency_ = std::chrono::milliseconds(1), jitter_{0};
   bool down_ = false;
   async_event<S> changed_;
@@ -259,7 +278,7 @@ class memory_store {
       std::vector<net::ipv4_cidr> taken;
       std::optional<lease> mine;
       for (const auto& l : snap.leases) {
-        const bool ours = l.attrs.public_ip == attrs.public_ip;
+        const bool ours = same_owner(l.attrs, attrs);
         if (ours && !mine && detail::lease_fits(cfg, l)) {
           mine = l;
           continue;
@@ -320,11 +339,15 @@ class memory_store {
   task<watch_result> watch_leases(std::int64_t revision) {
     const auto deadline = etcd_.sched().now() + opts_.watch_wait;
     co_await rpc("watch");
+    const auto answered_by = etcd_.identity().cluster_id;
     for (;;) {
+      if (etcd_.identity().cluster_id != answered_by)
+        fail(error_kind::transient, describe() + ": watch: connection lost (etcd restarted)");
       auto evs = etcd_.events_after(revision);
       if (!evs) co_return resync();
       if (!evs->empty()) {
         watch_result out;
+        out.store = etcd_.identity();
         out.revision = revision;
         for (auto& [rev, ev] : *evs) {
           out.revision = std::max(out.revision, rev);
@@ -336,7 +359,8 @@ class memory_store {
         }
         co_return out;
       }
-      if (etcd_.sched().now() >= deadline) co_return watch_result{{}, revision, false, {}};
+      if (etcd_.sched().now() >= deadline)
+        co_return watch_result{{}, revision, false, etcd_.identity()};
       co_await etcd_.changed().wait_until(deadline);
       if (etcd_.is_down())
         fail(error_kind::transient, describe() + ": watch: connection lost (injected outage)");
@@ -372,6 +396,7 @@ class memory_store {
     watch_result out;
     out.revision = now.revision;
     out.resynced = true;
+    out.store = now.store;
     out.events = detail::diff_snapshots(
         before, known_, [](const lease& a, const lease& b) { return a.lease_id == b.lease_id; });
     return out;

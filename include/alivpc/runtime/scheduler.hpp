@@ -105,6 +105,8 @@ class async_event {
     notify();
   }
   bool is_set() const noexcept { return set_; }
+  // Clears set(): later waits wait again (for reusing one event across rounds).
+  void reset() noexcept { set_ = false; }
 
   // co_await ev.wait_until(t) -> true when notified, false on timeout.
   auto wait_until(time_point deadline) {

@@ -120,6 +120,8 @@ class cluster {
 
   void start(node& n) {
     if (n.running) return;
+    // A stopped incarnation's coroutines may still be unwinding: keep its policies alive.
+    if (n.current) n.graveyard.push_back(std::move(n.current));
     n.current = std::make_unique<node::process>(etcd_, s_, model_, n.instance_id, o_.cloud_retry);
     logger log;
     if (o_.verbose) {

@@ -117,8 +117,11 @@ class vpc_route_client {
   task<void> delete_route_entry(const cloud::route_spec& r) {
     co_await call("DeleteRouteEntry", [&] {
       try {
-        model_.delete_route_entry({r.route_table_id, r.destination.to_string(), r.next_hop_id, ""},
-                                  s_.now());
+        if (r.route_entry_id.empty())
+          model_.delete_route_entry(
+              {r.route_table_id, r.destination.to_string(), r.next_hop_id, ""}, s_.now());
+        else
+          model_.delete_route_entry({r.route_table_id, "", "", r.route_entry_id}, s_.now());
       } catch (const api_failure& f) {
         if (f.code() != "InvalidRouteEntry.NotFound") throw;  // already gone: success
       }
