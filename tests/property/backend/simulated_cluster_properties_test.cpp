@@ -18,13 +18,15 @@ rc::Gen<nlohmann::json> any_scenario() {
     int nodes = *rc::gen::inRange(1, 7);
     nlohmann::json events = nlohmann::json::array();
     int n_events = *rc::gen::inRange(0, 6);
-    static const char* kinds[] = {"kill", "restart", "delete_route", "etcd_outage", "cloud_outage"};
+    static const char* kinds[] = {"kill",         "restart",      "delete_route",
+                                  "etcd_outage",  "cloud_outage", "etcd_compact",
+                                  "etcd_wipe",    "release_lease"};
     for (int i = 0; i < n_events; ++i) {
-      std::string kind = kinds[*rc::gen::inRange(0, 5)];
+      std::string kind = kinds[*rc::gen::inRange(0, 8)];
       nlohmann::json e{{"at", std::to_string(*rc::gen::inRange(1, 40)) + "m"}, {"kind", kind}};
       if (kind == "etcd_outage" || kind == "cloud_outage")
         e["for"] = std::to_string(*rc::gen::inRange(5, 300)) + "s";
-      else
+      else if (kind != "etcd_compact" && kind != "etcd_wipe")
         e["node"] = *rc::gen::inRange(0, nodes);
       events.push_back(e);
     }

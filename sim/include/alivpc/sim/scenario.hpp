@@ -16,7 +16,13 @@
 //              {"at": "12m", "kind": "restart", "node": 3},
 //              {"at": "15m", "kind": "delete_route", "node": 5},
 //              {"at": "20m", "kind": "etcd_outage", "for": "30s"},
-//              {"at": "25m", "kind": "cloud_outage", "for": "60s"}]
+//              {"at": "25m", "kind": "cloud_outage", "for": "60s"},
+//              {"at": "30m", "kind": "etcd_compact"},          // history dropped: watches re-list
+//              {"at": "35m", "kind": "etcd_wipe"},             // etcd rebuilt empty, config put back
+//              {"at": "40m", "kind": "release_lease", "node": 2}],  // `etcdctl del` of its key
+//   "stale_route_grace": "10m",     // safety: a route S -> running node N while N holds no live
+//                                   // lease on S, for longer than this, is a violation
+//   "ready_without_lease_grace": "30s"  // safety: a ready node whose lease is gone, this long
 // }
 // Durations: "500ms", "30s", "5m", "2h" (combinations like "1h30m" too).
 #pragma once
@@ -52,7 +58,16 @@ struct scenario_fault {
   std::string code = "InternalError";  // InternalError | ServiceUnavailable | Timeout
 };
 
-enum class scenario_event_kind { kill, restart, delete_route, etcd_outage, cloud_outage };
+enum class scenario_event_kind {
+  kill,
+  restart,
+  delete_route,
+  etcd_outage,
+  cloud_outage,
+  etcd_compact,
+  etcd_wipe,
+  release_lease
+};
 
 struct scenario_event {
   clock_duration at{};
@@ -79,6 +94,8 @@ struct scenario {
   clock_duration renew_margin = std::chrono::minutes(60);
   clock_duration start_spread = std::chrono::seconds(30);
   std::vector<scenario_event> events;
+  clock_duration stale_route_grace = std::chrono::minutes(10);
+  clock_duration ready_without_lease_grace = std::chrono::seconds(30);
 };
 
 namespace detail {
@@ -239,6 +256,10 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
       s.renew_margin = parse_scenario_duration(key, value);
     } else if (key == "start_spread") {
       s.start_spread = parse_scenario_duration(key, value);
+    } else if (key == "stale_route_grace") {
+      s.stale_route_grace = parse_scenario_duration(key, value);
+    } else if (key == "ready_without_lease_grace") {
+      s.ready_without_lease_grace = parse_scenario_duration(key, value);
     } else if (key == "events") {
       if (!value.is_array()) scenario_error(key, "expected a list");
       for (std::size_t i = 0; i < value.size(); ++i) {
@@ -256,18 +277,26 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
             {"restart", scenario_event_kind::restart},
             {"delete_route", scenario_event_kind::delete_route},
             {"etcd_outage", scenario_event_kind::etcd_outage},
-            {"cloud_outage", scenario_event_kind::cloud_outage}};
+            {"cloud_outage", scenario_event_kind::cloud_outage},
+            {"etcd_compact", scenario_event_kind::etcd_compact},
+            {"etcd_wipe", scenario_event_kind::etcd_wipe},
+            {"release_lease", scenario_event_kind::release_lease}};
         auto k = kinds.find(kind->get<std::string>());
         if (k == kinds.end())
-          scenario_error(
-              field + ".kind",
-              kind->dump() +
-                  " is not one of kill, restart, delete_route, etcd_outage, cloud_outage");
+          scenario_error(field + ".kind", kind->dump() +
+                                              " is not one of kill, restart, delete_route, "
+                                              "etcd_outage, cloud_outage, etcd_compact, "
+                                              "etcd_wipe, release_lease");
         ev.kind = k->second;
         bool needs_node = ev.kind == scenario_event_kind::kill ||
                           ev.kind == scenario_event_kind::restart ||
-                          ev.kind == scenario_event_kind::delete_route;
-        if (needs_node) {
+                          ev.kind == scenario_event_kind::delete_route ||
+                          ev.kind == scenario_event_kind::release_lease;
+        bool needs_length = ev.kind == scenario_event_kind::etcd_outage ||
+                            ev.kind == scenario_event_kind::cloud_outage;
+        if (!needs_node && !needs_length) {
+          // etcd_compact, etcd_wipe: an instant
+        } else if (needs_node) {
           auto n = e.find("node");
           if (n == e.end()) scenario_error(field, "missing \"node\"");
           ev.node = scenario_number<int>(field + ".node", *n, 0, 4999);

@@ -1,9 +1,15 @@
 // Runs a scenario (scenario.hpp) on virtual time and reports what happened.
 //
-// Safety is checked once per virtual second: etcd never holds overlapping leases, no two ready
-// nodes hold overlapping subnets, and no route entry for a ready node's subnet points at another
-// node (misrouting, counted in node-seconds). Liveness is checked after the last event plus a
-// settling time: every running node is healthy and each table holds exactly its one route.
+// Safety is checked once per virtual second, and each of these is a violation:
+// - etcd holds overlapping leases, or two ready nodes hold overlapping subnets;
+// - fencing: a route S -> running node N while N holds no live lease on S (by etcd, not by N's
+//   belief) for longer than stale_route_grace;
+// - flapping: the next hop of S changes more than twice within an hour;
+// - a ready node whose lease is gone from etcd (or is another claim) for longer than
+//   ready_without_lease_grace.
+// A route entry for a ready node's subnet that points at another node is counted as misrouting
+// (node-seconds). Liveness is checked after the last event plus a settling time: every running
+// node is healthy and each table holds exactly its one route.
 #pragma once
 
 #include <alivpc/sim/cluster.hpp>
@@ -11,7 +17,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -151,6 +159,22 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
           model.config().outages.push_back(
               {s.now(), s.now() + ev.duration, "*", fault_kind::service_unavailable});
           break;
+        case scenario_event_kind::etcd_compact:
+          etcd.compact();
+          break;
+        case scenario_event_kind::etcd_wipe:
+          if (auto cfg = etcd.config()) {
+            auto text = *cfg;
+            etcd.wipe();
+            etcd.put_config(std::move(text));
+          } else {
+            etcd.wipe();
+          }
+          break;
+        case scenario_event_kind::release_lease:
+          if (auto* b = nodes[ev.node]->backend; b && b->status().current_lease)
+            etcd.erase(b->status().current_lease->subnet);
+          break;
       }
     });
   }
@@ -164,13 +188,41 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
                                                        .count()) +
                                     "s: " + what);
   };
+  // Episodes of the timed invariants: when each began, and whether it was counted already.
+  struct episode {
+    time_point since;
+    bool counted = false;
+  };
+  std::map<std::pair<net::ipv4_cidr, std::string>, episode> unfenced;  // (S, N)
+  std::map<std::string, episode> ready_without_lease;                  // N
+  std::map<net::ipv4_cidr, std::string> last_hop;                       // S -> last next hop
+  std::map<net::ipv4_cidr, std::deque<time_point>> hop_changes;          // S -> within the hour
+  std::uint64_t misrouted_step = 0;        // misrouted nodes in the last checked second
+  time_point next_transition = time_point{};  // the next Pending/Deleting end in the table
+  auto timed = [&](episode& e, clock_duration grace, const std::string& what) {
+    if (!e.counted && s.now() - e.since > grace) {
+      e.counted = true;
+      note(what);
+    }
+  };
   auto check_safety = [&] {
     std::vector<net::ipv4_cidr> leased;
+    std::map<net::ipv4_cidr, const lease::lease*> lease_of;
     for (auto& [key, e] : etcd.keys()) {
-      auto slash = key.rfind('/');
-      if (key.find("/subnets/") == std::string::npos) continue;
-      leased.push_back(lease::parse_subnet_key(key.substr(slash + 1)).subnet);
+      if (!e.parsed) continue;
+      leased.push_back(e.parsed->subnet);
+      lease_of[e.parsed->subnet] = &*e.parsed;
     }
+    // Processes alive now (an exited or killed one can clean nothing up: its leftovers are the
+    // next incarnation's, or the route leader's, to remove).
+    std::map<std::string, const cluster::node*> running;
+    for (auto& n : c->nodes())
+      if (n->running && !n->finished && n->backend) running[n->instance_id] = n.get();
+    // A live lease on `subnet` held by the node of `instance` (by etcd's record).
+    auto held_by = [&](net::ipv4_cidr subnet, const std::string& instance) {
+      auto it = lease_of.find(subnet);
+      return it != lease_of.end() && lease::lease_instance_id(it->second->attrs) == instance;
+    };
     std::sort(leased.begin(), leased.end());
     for (std::size_t i = 1; i < leased.size(); ++i)
       if (leased[i - 1].overlaps(leased[i]))
@@ -186,20 +238,84 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
       if (ready[i - 1].first.overlaps(ready[i].first))
         note("ready nodes " + ready[i - 1].second->instance_id + " and " +
              ready[i].second->instance_id + " both hold " + ready[i].first.to_string());
+    const auto entries = model.entries(table, s.now());
     std::map<net::ipv4_cidr, std::string> hop;
-    for (auto& e : model.entries(table, s.now()))
+    for (auto& e : entries)
       if (!e.system && e.status(s.now()) == entry_status::available)
         hop[e.destination] = e.next_hop_id;
+    misrouted_step = 0;
     for (auto& [subnet, n] : ready)
       if (auto it = hop.find(subnet); it != hop.end() && it->second != n->instance_id)
-        ++r.misrouted_node_seconds;
+        ++misrouted_step;
+    r.misrouted_node_seconds += misrouted_step;
+
+    // Fencing and flapping, over every custom entry.
+    std::set<std::pair<net::ipv4_cidr, std::string>> unfenced_now;
+    next_transition = time_point::max();
+    for (auto& e : entries) {
+      if (e.available_at > s.now()) next_transition = std::min(next_transition, e.available_at);
+      if (e.gone_at && *e.gone_at > s.now()) next_transition = std::min(next_transition, *e.gone_at);
+      if (e.system) continue;
+      auto& last = last_hop[e.destination];
+      if (!last.empty() && last != e.next_hop_id) {
+        auto& changes = hop_changes[e.destination];
+        changes.push_back(s.now());
+        while (!changes.empty() && s.now() - changes.front() > std::chrono::hours(1))
+          changes.pop_front();
+        if (changes.size() > 2)
+          note("flapping: the route " + e.destination.to_string() + " changed next hop " +
+               std::to_string(changes.size()) + " times within an hour (now " + e.next_hop_id +
+               ", was " + last + ")");
+      }
+      last = e.next_hop_id;
+      if (running.count(e.next_hop_id) && !held_by(e.destination, e.next_hop_id))
+        unfenced_now.emplace(e.destination, e.next_hop_id);
+    }
+    std::erase_if(unfenced, [&](auto& kv) { return !unfenced_now.count(kv.first); });
+    for (auto& key : unfenced_now) {
+      auto [it, fresh] = unfenced.try_emplace(key, episode{s.now()});
+      timed(it->second, sc.stale_route_grace,
+            "fencing: the route " + key.first.to_string() + " points at " + key.second +
+                ", which holds no lease on it, for over " +
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                   sc.stale_route_grace)
+                                   .count()) +
+                " s");
+    }
+    // Ready only with a lease etcd still holds for this node.
+    std::set<std::string> without_now;
+    for (auto& [subnet, n] : ready)
+      if (!held_by(subnet, n->instance_id)) without_now.insert(n->instance_id);
+    std::erase_if(ready_without_lease, [&](auto& kv) { return !without_now.count(kv.first); });
+    for (auto& id : without_now) {
+      auto [it, fresh] = ready_without_lease.try_emplace(id, episode{s.now()});
+      timed(it->second, sc.ready_without_lease_grace,
+            "ready without a lease: " + id + " is ready but etcd holds no lease of it on " +
+                running[id]->backend->status().current_lease->subnet.to_string());
+    }
   };
 
   const auto settle = std::max<clock_duration>(2 * sc.reconcile_period + 5min, 10min);
   const auto end = time_point{} + std::max(sc.duration, last_event + settle);
+  // A second in which no event ran changes nothing but time: only a route's Pending/Deleting
+  // end (known in advance) and the graces of open episodes can make a difference then, so such a
+  // second repeats the last verdict instead of looking at the world again (same result, exact).
+  std::uint64_t checked_events = ~std::uint64_t{0};
   while (s.now() < end) {
     s.run_for(1s);
+    if (s.executed() == checked_events && s.now() < next_transition) {
+      r.misrouted_node_seconds += misrouted_step;
+      for (auto& [key, e] : unfenced)
+        timed(e, sc.stale_route_grace,
+              "fencing: the route " + key.first.to_string() + " points at " + key.second +
+                  ", which holds no lease on it, for over the grace");
+      for (auto& [id, e] : ready_without_lease)
+        timed(e, sc.ready_without_lease_grace,
+              "ready without a lease: " + id + " is ready but etcd holds no lease of it");
+      continue;
+    }
     check_safety();
+    checked_events = s.executed();
   }
 
   // Liveness: every running node healthy, with exactly its one route, Available.
