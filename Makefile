@@ -10,7 +10,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: demo test deps build asan tsan fuzz-build fuzz fuzz-smoke bench format format-check tidy tidy-ci clean
+.PHONY: demo test deps build asan tsan fuzz-build fuzz fuzz-smoke bench soak format format-check tidy tidy-ci clean
 
 deps:
 	@scripts/install-deps.sh
@@ -69,6 +69,18 @@ bench: deps
 	cmake -S . -B $(BENCH_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DALIVPC_BUILD_TESTS=OFF
 	cmake --build $(BENCH_BUILD) -j $(JOBS) --target alivpc_bench alivpc-emulator flanneld_alivpc
 	$(BENCH_BUILD)/tests/bench/alivpc_bench
+
+# The seed sweep: SOAK_WORLDS random fault worlds (default 1,000) of SOAK_HOURS virtual hours
+# (default 48) through the real backend, optimised, one shard per core; 0 violations expected.
+# `make test` runs four of them (tests/property/sweep).
+SOAK_BUILD ?= build-soak
+SOAK_WORLDS ?= 1000
+SOAK_HOURS ?= 48
+soak: deps
+	cmake -S . -B $(SOAK_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DALIVPC_TEST_KINDS=property \
+	  -DALIVPC_SANITIZE_TESTS=OFF -DALIVPC_BUILD_BENCH=OFF -DALIVPC_BUILD_EXAMPLES=OFF
+	cmake --build $(SOAK_BUILD) -j $(JOBS) --target alivpc_property_sweep
+	scripts/soak.sh $(SOAK_BUILD)/tests/alivpc_property_sweep $(SOAK_WORLDS) $(SOAK_HOURS) $(JOBS)
 
 format:
 	git ls-files '*.hpp' '*.cpp' | xargs clang-format -i

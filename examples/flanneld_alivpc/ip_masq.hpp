@@ -3,6 +3,8 @@
 // with -C before it is appended, so a restart adds nothing twice.
 #pragma once
 
+#include <algorithm>
+
 #include <alivpc/net/ipv4.hpp>
 
 #include <fcntl.h>
@@ -77,6 +79,26 @@ inline bool iptables_available() {
     if (::access((std::string(dir) + "iptables").c_str(), X_OK) == 0) return true;
   }
   return false;
+}
+
+// Removes the rules that name `subnet` (after the lease moved to another subnet); the rules for
+// the whole Network stay. Returns an empty string on success, else what failed.
+inline std::string remove_masq_rules(const alivpc::net::ipv4_cidr& network,
+                                     const alivpc::net::ipv4_cidr& subnet) {
+  const std::string s = subnet.to_string();
+  for (auto& r : masq_rules(network, subnet)) {
+    if (std::find(r.args.begin(), r.args.end(), s) == r.args.end()) continue;
+    for (int guard = 0; guard < 16; ++guard) {  // a rule added twice by hand goes too
+      rule check{"iptables", "-w", "-t", "nat", "-C", r.chain};
+      check.insert(check.end(), r.args.begin(), r.args.end());
+      if (run_program(check) != 0) break;
+      rule del{"iptables", "-w", "-t", "nat", "-D", r.chain};
+      del.insert(del.end(), r.args.begin(), r.args.end());
+      if (int rc = run_program(del); rc != 0)
+        return "iptables -D " + r.chain + " for " + s + " exited with " + std::to_string(rc);
+    }
+  }
+  return {};
 }
 
 // Returns an empty string on success, else what failed.

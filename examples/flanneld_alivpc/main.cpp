@@ -86,7 +86,7 @@ struct daemon_state {
   std::unique_ptr<backend_t> backend;
   std::unique_ptr<health_server> health;
   async_event<asio_scheduler> stop_requested{sched};
-  bool masq_applied = false;
+  std::optional<net::ipv4_cidr> masq_subnet;  // the subnet the --ip-masq rules name now
   int exit_code = 0;
 
   lease::etcd_options etcd_options() const {
@@ -132,6 +132,8 @@ struct daemon_state {
     return o;
   }
 
+  std::chrono::seconds release_timeout() const { return backend_options().release_timeout; }
+
   backend::backend_options backend_options() const {
     backend::backend_options o;
     o.iface.ifaces = flags.iface;
@@ -166,22 +168,40 @@ struct daemon_state {
     backend->on_ready([this](const backend::backend_status& st) {
       if (!st.ready) return;
       log.info("ready: lease " + st.current_lease->subnet.to_string());
-      if (flags.ip_masq && !masq_applied) {
-        masq_applied = true;
-        if (!iptables_available()) {
-          log.warn(
-              "--ip-masq: the iptables command is not installed; no masquerade rules were set up");
-        } else if (auto err = apply_masq_rules(*backend_network_, st.current_lease->subnet);
-                   !err.empty()) {
-          log.error("--ip-masq: " + err);
-        } else {
-          log.info("--ip-masq: masquerade rules in place (chain FLANNEL-POSTRTG)");
-        }
-      }
+      if (flags.ip_masq) follow_lease_with_masq_rules(st.current_lease->subnet);
     });
     backend_network_ = cfg->network;
     if (!stop_requested.is_set()) co_await backend->run(*cfg);
+    if (flags.release_on_exit && !backend->status().released && backend->status().current_lease) {
+      log.error("--release-on-exit: " + backend->status().last_error);
+      exit_code = 1;
+    }
     io.stop();  // a lease watch may still be pending: nothing more to wait for
+  }
+
+  // --ip-masq rules name our subnet: when the lease moves, the old subnet's rules go and the new
+  // one's come (the Network-wide rules stay).
+  void follow_lease_with_masq_rules(net::ipv4_cidr subnet) {
+    if (masq_subnet == subnet) return;
+    if (!iptables_available()) {
+      if (!masq_subnet)
+        log.warn("--ip-masq: the iptables command is not installed; no masquerade rules were set up");
+      masq_subnet = subnet;
+      return;
+    }
+    if (masq_subnet) {
+      if (auto err = remove_masq_rules(*backend_network_, *masq_subnet); !err.empty())
+        log.error("--ip-masq: removing the rules of " + masq_subnet->to_string() + ": " + err);
+      else
+        log.info("--ip-masq: removed the rules of the old subnet " + masq_subnet->to_string());
+    }
+    if (auto err = apply_masq_rules(*backend_network_, subnet); !err.empty()) {
+      log.error("--ip-masq: " + err);
+      return;  // tried again at the next readiness change
+    }
+    masq_subnet = subnet;
+    log.info("--ip-masq: masquerade rules in place for " + subnet.to_string() +
+             " (chain FLANNEL-POSTRTG)");
   }
 
   std::optional<net::ipv4_cidr> backend_network_;
@@ -216,9 +236,22 @@ int main(int argc, char** argv) {
                ": shutting down");
     d.stop_requested.set();
     if (d.backend) d.backend->stop();
-    // An HTTP call in flight ends within its timeout; do not wait longer than this.
-    d.sched.call_at(d.sched.now() + std::chrono::seconds(30), [&] {
-      d.log.warn("shutdown took over 30 s: leaving now");
+    // Without --release-on-exit nothing is cleaned up (lease and routes stay, as flanneld), so
+    // a call still in flight is not waited for: the daemon ends within a second in every phase.
+    // --release-on-exit gets its own budget, and exit code 1 when it could not finish.
+    const bool releasing =
+        d.flags.release_on_exit && d.backend && d.backend->status().current_lease;
+    const auto budget = releasing ? d.release_timeout() + std::chrono::seconds(2)
+                                  : clock_duration(std::chrono::milliseconds(800));
+    d.sched.call_at(d.sched.now() + budget, [&, releasing] {
+      if (releasing) {
+        d.log.error("--release-on-exit did not finish in time: the lease of " +
+                    d.backend->status().current_lease->subnet.to_string() +
+                    " is kept (it expires after its TTL) and its routes may remain");
+        d.exit_code = 1;
+      } else {
+        d.log.info("not waiting for calls still in flight");
+      }
       d.io.stop();
     });
   });

@@ -47,6 +47,10 @@ struct backend_options {
   // Fencing: a route for our subnet that points elsewhere is replaced only when etcd confirmed
   // our lease (acquired, renewed or listed) this recently, and never while it is in doubt.
   std::chrono::milliseconds fence_window{5000};
+  // After a loss, our routes for the old subnet stay this long while we try to claim it again
+  // (an etcd that lost its data, a short partition), then they are removed until we hold it:
+  // no route may point at a node that holds no lease on its subnet for long.
+  std::chrono::seconds lost_route_hold = std::chrono::seconds(60);
   // --release-on-exit: the time the route removal and lease release may take after a stop.
   std::chrono::seconds release_timeout = std::chrono::seconds(20);
 };

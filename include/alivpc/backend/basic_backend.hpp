@@ -126,7 +126,7 @@ class basic_backend {
     lease_task_running_ = true;
     spawn(sched_, keep_lease(), [this](std::exception_ptr e) {
       lease_task_running_ = false;
-      lease_task_done_.set();
+      lease_task_done_.notify();
       try {
         std::rethrow_exception(std::move(e));
       } catch (const std::exception& ex) {
@@ -200,6 +200,13 @@ class basic_backend {
     status_.last_error = "lease " + loss.last.subnet.to_string() + " " +
                          std::string(lease::to_string(loss.reason)) + ": " + loss.detail;
     log_.error(status_.last_error);
+    if (loss.taken_by && loss.taken_by->attrs.public_ip == attrs_.public_ip) {
+      auto other = lease::lease_instance_id(loss.taken_by->attrs);
+      log_.error("two nodes claim PublicIP " + attrs_.public_ip.to_string() + ": this one (" +
+                 identity_.instance_id + ") and " + (other.empty() ? "another" : other) +
+                 "; give each node its own --public-ip (or --iface) so that their leases stay "
+                 "apart");
+    }
     set_ready(false);
     wake_.notify();
   }
@@ -216,6 +223,17 @@ class basic_backend {
         break;
       }
       const auto old = loss->last.subnet;
+      spawn_route_withdrawal(old);
+      // Losses in quick succession (two nodes that take each other's claims) back off instead
+      // of fighting at etcd's speed.
+      if (last_loss_ && sched_.now() - *last_loss_ < std::chrono::minutes(1)) {
+        co_await wake_.wait_until(sched_.now() + jittered(loss_backoff_));
+        loss_backoff_ = std::min<clock_duration>(loss_backoff_ * 2, opts_.error_backoff_max);
+      } else {
+        loss_backoff_ = std::chrono::seconds(1);
+      }
+      last_loss_ = sched_.now();
+      if (stopping_) break;
       if (!co_await acquire_lease(old)) break;
       if (status_.current_lease->subnet == old) {
         ++status_.lease_reclaims;
@@ -225,7 +243,69 @@ class basic_backend {
       wake_.notify();
     }
     lease_task_running_ = false;
-    lease_task_done_.set();
+    lease_task_done_.notify();
+  }
+
+  // After lost_route_hold without a lease on `subnet`, removes our entries for it from every
+  // table (retrying) until they are gone or the subnet is ours again.
+  void spawn_route_withdrawal(net::ipv4_cidr subnet) {
+    ++withdrawals_running_;
+    spawn(sched_, withdraw_routes(subnet), [this](std::exception_ptr e) {
+      --withdrawals_running_;
+      lease_task_done_.notify();
+      try {
+        std::rethrow_exception(std::move(e));
+      } catch (const std::exception& ex) {
+        log_.debug(std::string("route withdrawal ended: ") + ex.what());
+      }
+    });
+  }
+
+  bool holding(net::ipv4_cidr subnet) const {
+    return status_.current_lease && status_.current_lease->subnet == subnet;
+  }
+
+  task<void> withdraw_routes(net::ipv4_cidr subnet) {
+    const auto until = sched_.now() + opts_.lost_route_hold;
+    while (!stopping_ && !holding(subnet) && sched_.now() < until)
+      co_await wake_.wait_until(until);
+    clock_duration backoff = std::chrono::seconds(1);
+    std::vector<std::string> left = tables_;
+    bool said = false;
+    while (!stopping_ && !holding(subnet) && !left.empty()) {
+      if (!std::exchange(said, true))
+        log_.warn("no lease on " + subnet.to_string() + " for " +
+                  std::to_string(opts_.lost_route_hold.count()) +
+                  " s: removing its routes to this node");
+      std::vector<std::string> still;
+      for (auto& t : left) {
+        std::optional<error> failure;
+        bool gone = true;
+        try {
+          auto entries = co_await cloud_.list_route_entries(t);
+          for (auto& e : entries) {
+            if (holding(subnet) || stopping_) break;
+            if (e.type != cloud::route_entry_type::custom || e.destination != subnet ||
+                e.next_hop_id != next_hop_id_)
+              continue;
+            gone = false;
+            if (e.status != cloud::route_entry_status::deleting) co_await delete_listed(e);
+          }
+        } catch (const error& e) {
+          failure = e;
+          gone = false;
+        }
+        if (failure) note_error("removing the route of the lost lease " + subnet.to_string(),
+                                *failure);
+        if (!gone) still.push_back(t);
+      }
+      left = std::move(still);
+      if (left.empty()) break;
+      co_await wake_.wait_until(sched_.now() + jittered(backoff));
+      backoff = std::min<clock_duration>(backoff * 2, opts_.error_backoff_max);
+    }
+    --withdrawals_running_;
+    lease_task_done_.notify();
   }
 
   // Whether etcd said, moments ago, that the lease is ours; asks it when it has not.
@@ -464,7 +544,7 @@ class basic_backend {
     if (opts_.release_on_exit && status_.current_lease && !fatal_) co_await release();
     set_ready(false);
     if (keeper_) keeper_->stop();
-    while (lease_task_running_)
+    while (lease_task_running_ || withdrawals_running_ > 0)
       co_await lease_task_done_.wait();
   }
 
@@ -690,6 +770,9 @@ class basic_backend {
   std::optional<net::ipv4_cidr> lost_subnet_, written_subnet_;
   std::optional<error> fatal_;
   std::uint64_t lease_generation_ = 0;
+  int withdrawals_running_ = 0;
+  std::optional<time_point> last_loss_;
+  clock_duration loss_backoff_ = std::chrono::seconds(1);
   bool stopping_ = false, reconcile_now_ = false, lease_task_running_ = false;
 };
 

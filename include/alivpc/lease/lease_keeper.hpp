@@ -48,6 +48,7 @@ struct lease_loss {
   lease_loss_reason reason;
   lease last;          // the lease as we last held it
   std::string detail;  // what told us (the store's error or the watch event)
+  std::optional<lease> taken_by{};  // for `taken`: the claim now on the key, when known
 };
 
 struct retry_backoff {
@@ -59,6 +60,9 @@ struct keeper_options {
   std::chrono::seconds ttl = std::chrono::hours(24);             // lease TTL (flannel: 24 h)
   std::chrono::seconds renew_margin = std::chrono::minutes(60);  // --subnet-lease-renew-margin
   retry_backoff backoff;
+  // The watch reconnects faster than renewals retry: after an outage, a key deleted (or an etcd
+  // rebuilt) meanwhile is noticed within seconds of etcd's return.
+  retry_backoff watch_backoff{std::chrono::milliseconds(500), std::chrono::milliseconds(5000)};
   bool watch = true;  // watch the subnets to notice a deleted key at once
 };
 
@@ -238,9 +242,10 @@ class lease_keeper {
     return s_.now() + std::chrono::duration_cast<clock_duration>(left);
   }
 
-  void declare_loss(lease_loss_reason reason, std::string why) {
+  void declare_loss(lease_loss_reason reason, std::string why,
+                    std::optional<lease> taken_by = std::nullopt) {
     if (loss_ || !current_) return;
-    loss_ = lease_loss{reason, *current_, std::move(why)};
+    loss_ = lease_loss{reason, *current_, std::move(why), std::move(taken_by)};
     if (on_loss) on_loss(*loss_);
     lost_.notify();
     wake_.notify();
@@ -284,7 +289,7 @@ class lease_keeper {
         watch_failing_ = true;
         listed = false;
         co_await wake_.wait_until(s_.now() +
-                                  jittered_backoff(s_.random(), failures++, opts_.backoff));
+                                  jittered_backoff(s_.random(), failures++, opts_.watch_backoff));
       }
     }
     if (generation == generation_) {
@@ -330,7 +335,8 @@ class lease_keeper {
           declare_loss(lease_loss_reason::taken,
                        "the key of " + current_->subnet.to_string() +
                            " is another claim now (PublicIP " + l.attrs.public_ip.to_string() +
-                           ", created at revision " + std::to_string(l.create_revision) + ")");
+                           ", created at revision " + std::to_string(l.create_revision) + ")",
+                       l);
           return;
         }
         if (l.expiration) current_->expiration = l.expiration;
@@ -364,7 +370,8 @@ class lease_keeper {
       declare_loss(lease_loss_reason::taken,
                    "watch: the key of " + ours.subnet.to_string() +
                        " is another claim now (PublicIP " + ev.value.attrs.public_ip.to_string() +
-                       ")");
+                       ")",
+                   ev.value);
   }
 
   // The same claim: the same creation (when the store says), the same v3 lease, the same owner.

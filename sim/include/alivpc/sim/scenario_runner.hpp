@@ -7,6 +7,8 @@
 // - flapping: the next hop of S changes more than twice within an hour;
 // - a ready node whose lease is gone from etcd (or is another claim) for longer than
 //   ready_without_lease_grace.
+// The graces count the seconds in which the node could have known and acted (etcd reachable;
+// for fencing also the cloud): nothing can notice a key deleted during a partition.
 // A route entry for a ready node's subnet that points at another node is counted as misrouting
 // (node-seconds). Liveness is checked after the last event plus a settling time: every running
 // node is healthy and each table holds exactly its one route.
@@ -189,8 +191,11 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
                                     "s: " + what);
   };
   // Episodes of the timed invariants: when each began, and whether it was counted already.
+  // Graces count only the seconds in which a node could act: not while etcd is unreachable
+  // (a deleted key cannot be seen then), and for fencing not while the cloud is in an outage
+  // either (a route cannot be removed then).
   struct episode {
-    time_point since;
+    clock_duration age{};
     bool counted = false;
   };
   std::map<std::pair<net::ipv4_cidr, std::string>, episode> unfenced;  // (S, N)
@@ -199,8 +204,14 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
   std::map<net::ipv4_cidr, std::deque<time_point>> hop_changes;          // S -> within the hour
   std::uint64_t misrouted_step = 0;        // misrouted nodes in the last checked second
   time_point next_transition = time_point{};  // the next Pending/Deleting end in the table
-  auto timed = [&](episode& e, clock_duration grace, const std::string& what) {
-    if (!e.counted && s.now() - e.since > grace) {
+  auto cloud_down = [&] {
+    for (const auto& o : model.config().outages)
+      if (o.action == "*" && s.now() >= o.from && s.now() < o.to) return true;
+    return false;
+  };
+  auto timed = [&](episode& e, clock_duration grace, bool paused, const std::string& what) {
+    if (!paused) e.age += 1s;
+    if (!e.counted && e.age > grace) {
       e.counted = true;
       note(what);
     }
@@ -272,9 +283,10 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
         unfenced_now.emplace(e.destination, e.next_hop_id);
     }
     std::erase_if(unfenced, [&](auto& kv) { return !unfenced_now.count(kv.first); });
+    const bool etcd_down = etcd.is_down(), fence_paused = etcd_down || cloud_down();
     for (auto& key : unfenced_now) {
-      auto [it, fresh] = unfenced.try_emplace(key, episode{s.now()});
-      timed(it->second, sc.stale_route_grace,
+      auto [it, fresh] = unfenced.try_emplace(key, episode{});
+      timed(it->second, sc.stale_route_grace, fence_paused,
             "fencing: the route " + key.first.to_string() + " points at " + key.second +
                 ", which holds no lease on it, for over " +
                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
@@ -288,8 +300,8 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
       if (!held_by(subnet, n->instance_id)) without_now.insert(n->instance_id);
     std::erase_if(ready_without_lease, [&](auto& kv) { return !without_now.count(kv.first); });
     for (auto& id : without_now) {
-      auto [it, fresh] = ready_without_lease.try_emplace(id, episode{s.now()});
-      timed(it->second, sc.ready_without_lease_grace,
+      auto [it, fresh] = ready_without_lease.try_emplace(id, episode{});
+      timed(it->second, sc.ready_without_lease_grace, etcd_down,
             "ready without a lease: " + id + " is ready but etcd holds no lease of it on " +
                 running[id]->backend->status().current_lease->subnet.to_string());
     }
@@ -305,12 +317,13 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
     s.run_for(1s);
     if (s.executed() == checked_events && s.now() < next_transition) {
       r.misrouted_node_seconds += misrouted_step;
+      const bool etcd_down = etcd.is_down(), fence_paused = etcd_down || cloud_down();
       for (auto& [key, e] : unfenced)
-        timed(e, sc.stale_route_grace,
+        timed(e, sc.stale_route_grace, fence_paused,
               "fencing: the route " + key.first.to_string() + " points at " + key.second +
                   ", which holds no lease on it, for over the grace");
       for (auto& [id, e] : ready_without_lease)
-        timed(e, sc.ready_without_lease_grace,
+        timed(e, sc.ready_without_lease_grace, etcd_down,
               "ready without a lease: " + id + " is ready but etcd holds no lease of it");
       continue;
     }
