@@ -146,6 +146,28 @@ TEST(DaemonIpMasq, InstallsFlannelPostroutingRulesInsideItsNetworkNamespace) {
             again.rfind("-A FLANNEL-POSTRTG -s 10.24.0.0/16 ! -d"))
       << "a rule was added twice:\n"
       << again;
+
+  // Another node takes our subnet (an operator's reservation for another PublicIP): the daemon
+  // moves to a new subnet, and the rules follow it (the old subnet's rules go).
+  auto key = subnet;
+  key.replace(key.find('/'), 1, "-");
+  const std::string take =
+      in_ns("env ETCDCTL_API=2 " + etcdctl +
+            " --endpoints http://127.0.0.1:2379 set /coreos.com/network/subnets/" + key + " " +
+            alivpc_test::etcd_process::quote(
+                R"({"PublicIP":"192.168.0.99","PublicIPv6":null,"BackendType":"ali-vpc","BackendData":null})"));
+  ASSERT_EQ(sh(take), 0);
+  ASSERT_TRUE(eventually([&] { return d.count_in_log("masquerade rules in place") == 3; }, 30s))
+      << d.log();
+  auto moved_log = d.log();
+  auto moved_line = moved_log.substr(moved_log.rfind("ready: lease ") + 13);
+  const std::string moved = moved_line.substr(0, moved_line.find('\n'));
+  EXPECT_NE(moved, subnet);
+  auto after = capture(in_ns("iptables-save -t nat"));
+  EXPECT_EQ(after.find(subnet), std::string::npos) << "rules of the old subnet remain:\n" << after;
+  EXPECT_NE(after.find("-A FLANNEL-POSTRTG -s " + moved + " -d 10.24.0.0/16 " + c + " -j RETURN"),
+            std::string::npos)
+      << after;
   EXPECT_EQ(d.stop(), 0);
   EXPECT_EQ(capture("iptables-save -t nat").find(":FLANNEL-POSTRTG") != std::string::npos,
             host_had_chain)
