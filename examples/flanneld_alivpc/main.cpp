@@ -185,7 +185,8 @@ struct daemon_state {
     if (masq_subnet == subnet) return;
     if (!iptables_available()) {
       if (!masq_subnet)
-        log.warn("--ip-masq: the iptables command is not installed; no masquerade rules were set up");
+        log.warn(
+            "--ip-masq: the iptables command is not installed; no masquerade rules were set up");
       masq_subnet = subnet;
       return;
     }

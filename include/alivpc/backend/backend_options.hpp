@@ -86,7 +86,8 @@ struct backend_status {
   std::uint64_t lease_renewal_failures = 0;
   std::uint64_t lease_losses = 0;
   std::uint64_t lease_reclaims = 0;  // losses after which the same subnet was claimed again
-  std::uint64_t fenced_replacements_skipped = 0;  // foreign entries left while the lease was in doubt
+  std::uint64_t fenced_replacements_skipped =
+      0;  // foreign entries left while the lease was in doubt
   std::uint64_t errors = 0;
   // --release-on-exit finished: routes gone from every table, then the lease given back.
   bool released = false;

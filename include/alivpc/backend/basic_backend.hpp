@@ -80,6 +80,9 @@ class basic_backend {
       log_.debug("renewed lease " + l.subnet.to_string());
     };
     keeper_->on_store_reset = [this](const std::string& why) { log_.warn(why); };
+    keeper_->on_watch_error = [this](const error& e) {
+      log_.debug(std::string("lease watch: ") + e.what());
+    };
     keeper_->on_acquire_retry = [this](const error& e) { note_error("acquire a subnet lease", e); };
     co_await cloud_.ensure_credentials();
     // 2. External interface.
@@ -295,8 +298,8 @@ class basic_backend {
           failure = e;
           gone = false;
         }
-        if (failure) note_error("removing the route of the lost lease " + subnet.to_string(),
-                                *failure);
+        if (failure)
+          note_error("removing the route of the lost lease " + subnet.to_string(), *failure);
         if (!gone) still.push_back(t);
       }
       left = std::move(still);
@@ -314,7 +317,7 @@ class basic_backend {
       co_return true;
     const bool ours = co_await keeper_->confirm();
     auto at = keeper_->confirmed_at();
-    co_return ours && at && sched_.now() - *at <= opts_.fence_window;
+    co_return ours&& at&& sched_.now() - *at <= opts_.fence_window;
   }
 
   // ---- the route task ----
@@ -394,8 +397,8 @@ class basic_backend {
         status_.routes[table] = route_state::failing;
         set_ready(false);
         // Permanent errors (quota, permissions) are retried slowly: an operator may fix them.
-        const bool soon = failure->kind() == error_kind::transient ||
-                          failure->kind() == error_kind::conflict;
+        const bool soon =
+            failure->kind() == error_kind::transient || failure->kind() == error_kind::conflict;
         wait = jittered(soon ? backoff : clock_duration(opts_.error_backoff_max));
       }
       if (!current(generation)) co_return false;
@@ -434,14 +437,14 @@ class basic_backend {
       const bool confirmed = co_await lease_confirmed();
       if (!confirmed || !current(generation)) {
         ++status_.fenced_replacements_skipped;
-        fail(error_kind::transient, "route " + subnet.to_string() + " in " + table +
-                                        " points at " + foreign.front().next_hop_id +
+        fail(error_kind::transient, "route " + subnet.to_string() + " in " + table + " points at " +
+                                        foreign.front().next_hop_id +
                                         ": not replaced while our lease is not confirmed by etcd");
       }
       for (auto& f : foreign) {
         if (f.status == cloud::route_entry_status::deleting) continue;
-        log_.warn("route " + subnet.to_string() + " in " + table + " points at " +
-                  f.next_hop_id + " (a stale entry of a previous holder): replacing it");
+        log_.warn("route " + subnet.to_string() + " in " + table + " points at " + f.next_hop_id +
+                  " (a stale entry of a previous holder): replacing it");
         co_await delete_listed(f);
       }
       status_.routes[table] = route_state::missing;
@@ -529,8 +532,8 @@ class basic_backend {
     else if (now->backend.type != cfg_.backend.type)
       change = "Backend.Type " + cfg_.backend.type + " -> " + now->backend.type;
     else if (now->subnet_len != cfg_.subnet_len)
-      change = "SubnetLen " + std::to_string(cfg_.subnet_len) + " -> " +
-               std::to_string(now->subnet_len);
+      change =
+          "SubnetLen " + std::to_string(cfg_.subnet_len) + " -> " + std::to_string(now->subnet_len);
     if (change.empty()) co_return;
     log_.error("the network config changed (" + change +
                "): giving back this node's subnet and routes, then exiting so that a restart "
@@ -588,13 +591,14 @@ class basic_backend {
       std::string tables;
       for (auto& t : left)
         tables += (tables.empty() ? "" : ", ") + t;
-      status_.last_error = "release: the route " + l.subnet.to_string() + " is still in " +
-                           tables + ": the lease is kept so that no other node takes a subnet "
+      status_.last_error = "release: the route " + l.subnet.to_string() + " is still in " + tables +
+                           ": the lease is kept so that no other node takes a subnet "
                            "that still routes here";
       log_.error(status_.last_error);
       co_return;
     }
     keeper_->stop();
+    if (!holding(l.subnet)) co_return;  // lost meanwhile: the key is someone else's now
     std::optional<error> failure;
     try {
       co_await store_.revoke_lease(l);
@@ -716,8 +720,8 @@ class basic_backend {
       return true;
     }
     try {
-      lease::write_subnet_file(opts_.subnet_file, lease::subnet_file{*cfg_.network, l.subnet,
-                                                                     ext_.mtu, opts_.ip_masq});
+      lease::write_subnet_file(
+          opts_.subnet_file, lease::subnet_file{*cfg_.network, l.subnet, ext_.mtu, opts_.ip_masq});
     } catch (const std::exception& e) {  // alivpc::error, and anything the filesystem throws
       ++status_.errors;
       status_.last_error = "writing " + opts_.subnet_file.string() + ": " + e.what();

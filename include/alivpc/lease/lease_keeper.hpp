@@ -46,8 +46,8 @@ constexpr std::string_view to_string(lease_loss_reason r) {
 
 struct lease_loss {
   lease_loss_reason reason;
-  lease last;          // the lease as we last held it
-  std::string detail;  // what told us (the store's error or the watch event)
+  lease last;                       // the lease as we last held it
+  std::string detail;               // what told us (the store's error or the watch event)
   std::optional<lease> taken_by{};  // for `taken`: the claim now on the key, when known
 };
 
@@ -80,10 +80,10 @@ class lease_keeper {
       : store_(store), s_(sched), opts_(opts), wake_(sched), lost_(sched), watch_done_(sched) {
     if (opts_.ttl.count() <= 0) fail(error_kind::invalid_argument, "lease TTL must be positive");
     if (opts_.renew_margin >= opts_.ttl || opts_.renew_margin.count() < 0)
-      fail(error_kind::invalid_argument,
-           "--subnet-lease-renew-margin (" + std::to_string(opts_.renew_margin.count()) +
-               " s) must be shorter than --subnet-lease-ttl (" + std::to_string(opts_.ttl.count()) +
-               " s)");
+      fail(error_kind::invalid_argument, "--subnet-lease-renew-margin (" +
+                                             std::to_string(opts_.renew_margin.count()) +
+                                             " s) must be shorter than --subnet-lease-ttl (" +
+                                             std::to_string(opts_.ttl.count()) + " s)");
   }
   lease_keeper(const lease_keeper&) = delete;
   lease_keeper& operator=(const lease_keeper&) = delete;
@@ -93,6 +93,8 @@ class lease_keeper {
   std::function<void(const lease_loss&)> on_loss;
   // Called after each successful renewal (for logs and metrics).
   std::function<void(const lease&)> on_renewed;
+  // Called after a failed list or watch, before the backoff (for a debug log).
+  std::function<void(const error&)> on_watch_error;
   // Called when the store turns out to be a different or rebuilt etcd (for the log).
   std::function<void(const std::string&)> on_store_reset;
 
@@ -168,10 +170,10 @@ class lease_keeper {
     const std::uint64_t generation = ++generation_;
     renew_failing_ = watch_failing_ = false;
     if (opts_.watch) {
-      watching_ = true;
+      ++watches_in_flight_;
       spawn(s_, watch_loop(generation), [this](const std::exception_ptr&) {
-        watching_ = false;
-        watch_done_.set();
+        --watches_in_flight_;
+        watch_done_.notify();
       });
     }
     time_point next = renewal_due();
@@ -216,10 +218,16 @@ class lease_keeper {
              std::max<clock_duration>(jittered_backoff(s_.random(), failures++, opts_.backoff),
                                       std::chrono::milliseconds(1));
     }
-    while (watching_)
-      co_await watch_done_.wait();
-    watch_done_.reset();
+    // The watch call in flight is not waited for (a stop must be prompt, a new claim must not
+    // wait for it): it ends on its own and, being of an old generation, acts on nothing.
     co_return loss_;
+  }
+
+  // Waits until no watch call of this keeper is in flight (before destroying the keeper while
+  // its scheduler keeps running; a process that exits need not).
+  task<void> drain() {
+    while (watches_in_flight_ > 0)
+      co_await watch_done_.wait();
   }
 
   // Ends keep() (after the watch in flight returns) and any acquire() backoff.
@@ -255,6 +263,7 @@ class lease_keeper {
     std::int64_t revision = 0;
     unsigned failures = 0;
     bool listed = false;
+    // Only the newest keep()'s watch may act; an older one ends at its next step.
     auto current = [&] { return !stopped_ && !loss_ && generation == generation_; };
     while (current()) {
       std::optional<error> failure;
@@ -286,16 +295,15 @@ class lease_keeper {
         failure = e;
       }
       if (failure && current()) {
+        if (on_watch_error) on_watch_error(*failure);
         watch_failing_ = true;
         listed = false;
         co_await wake_.wait_until(s_.now() +
                                   jittered_backoff(s_.random(), failures++, opts_.watch_backoff));
       }
     }
-    if (generation == generation_) {
-      watching_ = false;
-      watch_done_.set();
-    }
+    --watches_in_flight_;
+    watch_done_.notify();
   }
 
   // Notes who answered; true when the store is not the one we knew (new cluster id, or a
@@ -344,7 +352,7 @@ class lease_keeper {
         return;
       }
     if (current_->is_reservation()) return;  // an operator removed it: it never was a claim
-    declare_loss(reset          ? lease_loss_reason::store_reset
+    declare_loss(reset           ? lease_loss_reason::store_reset
                  : expired_now() ? lease_loss_reason::expired
                                  : lease_loss_reason::deleted,
                  "the key of " + current_->subnet.to_string() + " is missing from the store");
@@ -397,8 +405,8 @@ class lease_keeper {
   std::string cluster_id_;
   std::int64_t max_revision_ = 0;
   std::uint64_t generation_ = 0, renewals_ = 0, renewal_failures_ = 0;
-  bool stopped_ = false, watching_ = false, renew_failing_ = false, watch_failing_ = false,
-       store_reset_ = false;
+  int watches_in_flight_ = 0;
+  bool stopped_ = false, renew_failing_ = false, watch_failing_ = false, store_reset_ = false;
   async_event<S> wake_, lost_, watch_done_;
 };
 

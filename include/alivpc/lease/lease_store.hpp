@@ -16,8 +16,9 @@ namespace alivpc::lease {
 // Who answered: a store whose cluster id changes, or whose revision goes backwards, is a new or
 // rebuilt etcd that may have lost our lease (the keeper then checks and re-claims at once).
 struct store_identity {
-  std::string cluster_id;           // v3 header.cluster_id, v2 X-Etcd-Cluster-Id; empty: unknown
-  std::int64_t store_revision = 0;  // the store's revision (v3 header) or index (v2) when it answered
+  std::string cluster_id;  // v3 header.cluster_id, v2 X-Etcd-Cluster-Id; empty: unknown
+  std::int64_t store_revision =
+      0;  // the store's revision (v3 header) or index (v2) when it answered
 };
 
 struct lease_list {

@@ -151,11 +151,11 @@ TEST(DaemonIpMasq, InstallsFlannelPostroutingRulesInsideItsNetworkNamespace) {
   // moves to a new subnet, and the rules follow it (the old subnet's rules go).
   auto key = subnet;
   key.replace(key.find('/'), 1, "-");
-  const std::string take =
-      in_ns("env ETCDCTL_API=2 " + etcdctl +
-            " --endpoints http://127.0.0.1:2379 set /coreos.com/network/subnets/" + key + " " +
-            alivpc_test::etcd_process::quote(
-                R"({"PublicIP":"192.168.0.99","PublicIPv6":null,"BackendType":"ali-vpc","BackendData":null})"));
+  const std::string take = in_ns(
+      "env ETCDCTL_API=2 " + etcdctl +
+      " --endpoints http://127.0.0.1:2379 set /coreos.com/network/subnets/" + key + " " +
+      alivpc_test::etcd_process::quote(
+          R"({"PublicIP":"192.168.0.99","PublicIPv6":null,"BackendType":"ali-vpc","BackendData":null})"));
   ASSERT_EQ(sh(take), 0);
   ASSERT_TRUE(eventually([&] { return d.count_in_log("masquerade rules in place") == 3; }, 30s))
       << d.log();

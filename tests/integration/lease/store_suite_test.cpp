@@ -38,6 +38,7 @@ TYPED_TEST_SUITE(LeaseStoreSuite, Harnesses, HarnessNames);
 template <class Keeper>
 task<void> keep_until_done(Keeper& keeper, std::optional<lease::lease_loss>& result, bool& done) {
   result = co_await keeper.keep();
+  co_await keeper.drain();  // the keeper is destroyed after this test
   done = true;
 }
 

@@ -29,7 +29,8 @@ struct world {
   std::string table() { return model.find_vpc(c->vpc_id())->system_table_id; }
   bool leased(net::ipv4_cidr subnet) { return etcd.keys().count(lease::subnet_key(subnet)) > 0; }
   void cloud_outage(clock_duration d) {
-    model.config().outages.push_back({s.now(), s.now() + d, "*", sim::fault_kind::service_unavailable});
+    model.config().outages.push_back(
+        {s.now(), s.now() + d, "*", sim::fault_kind::service_unavailable});
   }
   std::uint64_t writes() {
     return model.stats().count("CreateRouteEntry", "Success") +

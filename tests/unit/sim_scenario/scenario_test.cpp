@@ -19,7 +19,9 @@ std::string error_of(std::string_view json) {
 }  // namespace
 
 TEST(Scenario, ShippedScenariosParse) {
-  for (const char* name : {"steady", "faults", "quota"}) {
+  for (const char* name :
+       {"steady", "faults", "quota", "cloud-outage-past-renewal", "full-table-day",
+        "compaction-during-outage", "release-reacquire", "etcd-wipe"}) {
     std::ifstream in(std::string(ALIVPC_SOURCE_DIR) + "/sim/scenarios/" + name + ".json");
     std::stringstream text;
     text << in.rdbuf();

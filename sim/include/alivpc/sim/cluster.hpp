@@ -132,7 +132,7 @@ class cluster {
                         name.c_str(), std::string(to_string(l)).c_str(), static_cast<int>(m.size()),
                         m.data());
           },
-          log_level::info);
+          getenv("ALIVPC_SIM_DEBUG") ? log_level::debug : log_level::info);
     }
     n.current->backend = std::make_unique<sim_backend>(s_, n.current->store, n.current->cloud,
                                                        n.host, o_.backend, log);

@@ -24,8 +24,8 @@ inline nlohmann::json fault_world(std::uint64_t seed, std::chrono::hours duratio
   const std::int64_t ttl = ttls[pick(0, 3)];
   const std::int64_t margin = pick(ttl / 10, ttl / 2);
 
-  static const char* kinds[] = {"kill",         "restart",   "delete_route", "etcd_outage",
-                                "cloud_outage", "etcd_compact", "etcd_wipe", "release_lease"};
+  static const char* kinds[] = {"kill",         "restart",      "delete_route", "etcd_outage",
+                                "cloud_outage", "etcd_compact", "etcd_wipe",    "release_lease"};
   nlohmann::json events = nlohmann::json::array();
   const int n_events = static_cast<int>(pick(2, 14));
   for (int i = 0; i < n_events; ++i) {
@@ -51,7 +51,8 @@ inline nlohmann::json fault_world(std::uint64_t seed, std::chrono::hours duratio
       {"latency", {{"*", {{"kind", "uniform"}, {"min", "10ms"}, {"max", "500ms"}}}}},
       {"throttle_per_minute", {{"*", pick(20, 600)}}},
       {"faults",
-       {{{"action", "*"}, {"rate", static_cast<double>(pick(0, 30)) / 100.0},
+       {{{"action", "*"},
+         {"rate", static_cast<double>(pick(0, 30)) / 100.0},
          {"code", "InternalError"}}}},
       {"reconcile_period", secs(pick(60, 300))},
       {"lease_ttl", secs(ttl)},

@@ -18,7 +18,7 @@
 //              {"at": "20m", "kind": "etcd_outage", "for": "30s"},
 //              {"at": "25m", "kind": "cloud_outage", "for": "60s"},
 //              {"at": "30m", "kind": "etcd_compact"},          // history dropped: watches re-list
-//              {"at": "35m", "kind": "etcd_wipe"},             // etcd rebuilt empty, config put back
+//              {"at": "35m", "kind": "etcd_wipe"},             // rebuilt empty, config back
 //              {"at": "40m", "kind": "release_lease", "node": 2}],  // `etcdctl del` of its key
 //   "stale_route_grace": "10m",     // safety: a route S -> running node N while N holds no live
 //                                   // lease on S, for longer than this, is a violation

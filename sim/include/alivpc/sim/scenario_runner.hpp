@@ -200,9 +200,9 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
   };
   std::map<std::pair<net::ipv4_cidr, std::string>, episode> unfenced;  // (S, N)
   std::map<std::string, episode> ready_without_lease;                  // N
-  std::map<net::ipv4_cidr, std::string> last_hop;                       // S -> last next hop
-  std::map<net::ipv4_cidr, std::deque<time_point>> hop_changes;          // S -> within the hour
-  std::uint64_t misrouted_step = 0;        // misrouted nodes in the last checked second
+  std::map<net::ipv4_cidr, std::string> last_hop;                      // S -> last next hop
+  std::map<net::ipv4_cidr, std::deque<time_point>> hop_changes;        // S -> within the hour
+  std::uint64_t misrouted_step = 0;           // misrouted nodes in the last checked second
   time_point next_transition = time_point{};  // the next Pending/Deleting end in the table
   auto cloud_down = [&] {
     for (const auto& o : model.config().outages)
@@ -265,7 +265,8 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
     next_transition = time_point::max();
     for (auto& e : entries) {
       if (e.available_at > s.now()) next_transition = std::min(next_transition, e.available_at);
-      if (e.gone_at && *e.gone_at > s.now()) next_transition = std::min(next_transition, *e.gone_at);
+      if (e.gone_at && *e.gone_at > s.now())
+        next_transition = std::min(next_transition, *e.gone_at);
       if (e.system) continue;
       auto& last = last_hop[e.destination];
       if (!last.empty() && last != e.next_hop_id) {
@@ -286,13 +287,13 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
     const bool etcd_down = etcd.is_down(), fence_paused = etcd_down || cloud_down();
     for (auto& key : unfenced_now) {
       auto [it, fresh] = unfenced.try_emplace(key, episode{});
-      timed(it->second, sc.stale_route_grace, fence_paused,
-            "fencing: the route " + key.first.to_string() + " points at " + key.second +
-                ", which holds no lease on it, for over " +
-                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                   sc.stale_route_grace)
-                                   .count()) +
-                " s");
+      timed(
+          it->second, sc.stale_route_grace, fence_paused,
+          "fencing: the route " + key.first.to_string() + " points at " + key.second +
+              ", which holds no lease on it, for over " +
+              std::to_string(
+                  std::chrono::duration_cast<std::chrono::seconds>(sc.stale_route_grace).count()) +
+              " s");
     }
     // Ready only with a lease etcd still holds for this node.
     std::set<std::string> without_now;
