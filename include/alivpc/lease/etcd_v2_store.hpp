@@ -168,7 +168,7 @@ class etcd_v2_store {
       }
       // A body cut short by our time limit holds no complete event: nothing happened.
       auto j = alivpc::detail::parse_json_bounded(body, error_kind::parse, ctx);
-      if (body.empty() || j.is_discarded()) co_return watch_result{{}, revision, false};
+      if (body.empty() || j.is_discarded()) co_return watch_result{{}, revision, false, {}};
       auto ans = detail::parse_v2_answer(body, ctx);
       if (ans.error_code == 401) co_return co_await resync();  // history cleared
       if (ans.error_code != 0 || status >= 300)
@@ -198,7 +198,7 @@ class etcd_v2_store {
       co_return out;
     }
     if (last_error) throw *last_error;
-    co_return watch_result{{}, revision, false};
+    co_return watch_result{{}, revision, false, {}};
   }
 
  private:

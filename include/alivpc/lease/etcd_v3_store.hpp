@@ -230,7 +230,7 @@ class etcd_v3_store {
       co_return out;
     }
     if (last_error) throw *last_error;
-    co_return watch_result{{}, revision, false};
+    co_return watch_result{{}, revision, false, {}};
   }
 
  private:

@@ -336,7 +336,7 @@ class memory_store {
         }
         co_return out;
       }
-      if (etcd_.sched().now() >= deadline) co_return watch_result{{}, revision, false};
+      if (etcd_.sched().now() >= deadline) co_return watch_result{{}, revision, false, {}};
       co_await etcd_.changed().wait_until(deadline);
       if (etcd_.is_down())
         fail(error_kind::transient, describe() + ": watch: connection lost (injected outage)");
