@@ -10,7 +10,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: demo test deps build asan tsan fuzz-build fuzz fuzz-smoke bench soak format format-check tidy tidy-ci clean
+.PHONY: demo test deps build deb asan tsan fuzz-build fuzz fuzz-smoke bench soak format format-check tidy tidy-ci clean
 
 deps:
 	@scripts/install-deps.sh
@@ -21,6 +21,16 @@ deps:
 build: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE= $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Debian packages (flanneld-alivpc, libalivpc-dev) from an optimised build of the daemon only,
+# in $(DEB_BUILD)/packages; tests/deploy/package_test.sh checks them (lintian, dpkg-deb -x).
+DEB_BUILD ?= build-deb
+deb: deps
+	cmake -S . -B $(DEB_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DALIVPC_BUILD_TESTS=OFF \
+	  -DALIVPC_BUILD_SIM=OFF -DALIVPC_BUILD_BENCH=OFF
+	cmake --build $(DEB_BUILD) -j $(JOBS) --target flanneld_alivpc
+	cd $(DEB_BUILD) && cpack -B packages
+	@ls $(DEB_BUILD)/packages/*.deb
 
 demo: build
 	scripts/demo.sh $(BUILD)

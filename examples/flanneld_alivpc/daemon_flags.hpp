@@ -50,6 +50,8 @@ struct daemon_flags {
   std::string next_hop_type = "Instance";  // Instance | NetworkInterface
   std::string next_hop_id;                 // ENI id with NetworkInterface
   std::string log_level = "info";
+  std::string log_format = "text";  // text | json
+  int route_table_quota = 0;        // custom entries per route table; 0: not known
   bool help = false;
   bool version = false;
 };
@@ -299,6 +301,20 @@ inline const std::vector<flag_spec>& all_flags() {
          f.log_level = one_of("log-level", v, {"debug", "info", "warning", "error"});
        },
        [](const F& f) { return f.log_level; }},
+      {"log-format", "text|json", "text, or json: one JSON object per line for log shippers",
+       [](F& f, const std::string& v) {
+         f.log_format = one_of("log-format", v, {"text", "json"});
+       },
+       [](const F& f) { return f.log_format; }},
+      {"route-table-quota", "N",
+       "custom entries a route table may hold (48, 50 or 200 by account; 0: not known), for "
+       "/metrics and the quota error",
+       [](F& f, const std::string& v) {
+         f.route_table_quota = static_cast<int>(parse_int("route-table-quota", v, 0, 100000));
+       },
+       [](const F& f) {
+         return f.route_table_quota ? std::to_string(f.route_table_quota) : std::string();
+       }},
       {"help", nullptr, "show this help",
        [](F& f, const std::string& v) { f.help = parse_bool("help", v); },
        [](const F&) { return std::string("false"); }},

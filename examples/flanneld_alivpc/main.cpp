@@ -18,10 +18,15 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include <flanneld_alivpc/build_info.hpp>  // generated: ALIVPC_VERSION, ALIVPC_GIT_COMMIT
 #include <flanneld_alivpc/daemon_flags.hpp>
 #include <flanneld_alivpc/health_server.hpp>
 #include <flanneld_alivpc/ip_masq.hpp>
+#include <flanneld_alivpc/log_format.hpp>
 #include <flanneld_alivpc/metrics.hpp>
+#include <flanneld_alivpc/route_table_census.hpp>
+
+#include <openssl/crypto.h>
 
 #include <unistd.h>  // environ (with _GNU_SOURCE)
 
@@ -37,27 +42,18 @@ using namespace flanneld_alivpc;
 using cloud_api = cloud::basic_aliyun_route_api<asio_scheduler>;
 using store_t = lease::observed_store<lease::etcd_store, call_counter>;
 using cloud_t = cloud::observed_route_api<cloud_api, call_counter>;
-using backend_t = backend::basic_backend<store_t, cloud_t, netlink::rtnetlink_host, asio_scheduler>;
+using census_t = route_table_census<cloud_t>;
+using backend_t =
+    backend::basic_backend<store_t, census_t, netlink::rtnetlink_host, asio_scheduler>;
 
-// One line per event: time (UTC, ms), level, component, message. Never given a secret.
-logger make_logger(log_level min) {
-  return logger(
-      [](log_level l, std::string_view component, std::string_view message) {
-        auto now = std::chrono::system_clock::now();
-        auto t = std::chrono::system_clock::to_time_t(now);
-        auto ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-            1000;
-        std::tm tm{};
-        gmtime_r(&t, &tm);
-        char stamp[32];
-        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-        std::fprintf(stderr, "%s.%03dZ %-7s %s: %.*s\n", stamp, static_cast<int>(ms),
-                     std::string(to_string(l)).c_str(), std::string(component).c_str(),
-                     static_cast<int>(message.size()), message.data());
-        std::fflush(stderr);
-      },
-      min, "flanneld");
+// --version and alivpc_build_info: the version from CMake's project(), the commit when built
+// from a git checkout, and the OpenSSL linked in.
+std::string version_text() {
+  std::string commit = ALIVPC_GIT_COMMIT;
+  return std::string("flanneld_alivpc ") + ALIVPC_VERSION +
+         " (ali-vpc backend, flannel-compatible)\ncommit: " +
+         (commit.empty() ? "unknown (not built from a git checkout)" : commit) + "\n" +
+         OpenSSL_version(OPENSSL_VERSION) + "\n";
 }
 
 std::map<std::string, std::string> flanneld_environment() {
@@ -82,6 +78,7 @@ struct daemon_state {
   std::unique_ptr<store_t> store;
   std::unique_ptr<cloud_api> raw_cloud;
   std::unique_ptr<cloud_t> cloud;
+  std::unique_ptr<census_t> census;
   netlink::rtnetlink_host host;
   std::unique_ptr<backend_t> backend;
   std::unique_ptr<health_server> health;
@@ -124,10 +121,12 @@ struct daemon_state {
       o.retry.max_transient_attempts = 1;
       o.retry.max_conflict_attempts = 1;
     }
-    o.log = [this, l = log.child("cloud")](cloud::log_level level, std::string_view m) {
+    o.route_table_quota = flags.route_table_quota;
+    o.log = [this, l = log.child("cloud")](cloud::log_level level, std::string_view m,
+                                           const log_fields& fields) {
       if (m.find(" throttled: ") != std::string_view::npos) ++cloud_throttles;
       if (m.find("retrying in") != std::string_view::npos) ++cloud_retries;
-      l.log(static_cast<log_level>(static_cast<int>(level)), m);
+      l.log(static_cast<log_level>(static_cast<int>(level)), m, fields);
     };
     return o;
   }
@@ -163,11 +162,13 @@ struct daemon_state {
     config::require_ali_vpc(*cfg);
     raw_cloud = std::make_unique<cloud_api>(sched, io, cloud_options(*cfg));
     cloud = std::make_unique<cloud_t>(*raw_cloud, cloud_calls);
-    backend = std::make_unique<backend_t>(sched, *store, *cloud, host, backend_options(),
+    census = std::make_unique<census_t>(*cloud);
+    backend = std::make_unique<backend_t>(sched, *store, *census, host, backend_options(),
                                           log.child("backend"));
     backend->on_ready([this](const backend::backend_status& st) {
       if (!st.ready) return;
-      log.info("ready: lease " + st.current_lease->subnet.to_string());
+      log.info("ready: lease " + st.current_lease->subnet.to_string(),
+               {{"subnet", st.current_lease->subnet.to_string()}});
       if (flags.ip_masq) follow_lease_with_masq_rules(st.current_lease->subnet);
     });
     backend_network_ = cfg->network;
@@ -206,6 +207,19 @@ struct daemon_state {
   }
 
   std::optional<net::ipv4_cidr> backend_network_;
+
+  // For /metrics: what the alerting rules need beyond the backend's status.
+  flanneld_alivpc::operator_facts operator_facts() const {
+    flanneld_alivpc::operator_facts f;
+    f.version = ALIVPC_VERSION;
+    f.commit = ALIVPC_GIT_COMMIT;
+    f.openssl = OpenSSL_version(OPENSSL_VERSION);
+    f.renew_margin = std::chrono::minutes(flags.subnet_lease_renew_margin);
+    if (raw_cloud) f.credentials_expiry = raw_cloud->credential_source().expiration();
+    if (census) f.route_table_entries = census->custom_entries();
+    f.route_table_quota = flags.route_table_quota;
+    return f;
+  }
 };
 
 }  // namespace
@@ -223,12 +237,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (d.flags.version) {
-    std::puts("flanneld_alivpc 0.1.0 (ali-vpc backend, flannel-compatible)");
+    std::fputs(version_text().c_str(), stdout);
     return 0;
   }
   log_level level = log_level::info;
   parse_log_level(d.flags.log_level, level);
-  d.log = make_logger(level);
+  d.log = make_logger(d.flags.log_format == "json" ? log_format::json : log_format::text, level);
 
   boost::asio::signal_set signals(d.io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -274,7 +288,7 @@ int main(int argc, char** argv) {
                 static const backend::backend_status empty;
                 return render_metrics(d.backend ? d.backend->status() : empty, d.cloud_calls,
                                       d.etcd_calls, std::chrono::system_clock::now(),
-                                      d.cloud_retries, d.cloud_throttles);
+                                      d.cloud_retries, d.cloud_throttles, d.operator_facts());
               }});
       d.log.info("serving /healthz and /metrics on " + d.flags.healthz_ip + ":" +
                  std::to_string(d.health->local_endpoint().port()));

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <exception>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,10 +42,39 @@ class call_counter {
   std::map<std::pair<std::string, std::string>, std::uint64_t> counts_;
 };
 
+// What the alerting rules (deploy/prometheus/) need beyond the backend's status: build info,
+// absolute times (alerts compare them with time()), the renew margin, and per route table how
+// many custom entries it holds (counted whenever the backend lists it) and its quota when the
+// operator told us (--route-table-quota; the VPC API does not say).
+struct operator_facts {
+  std::string version, commit, openssl;
+  std::chrono::seconds renew_margin{0};
+  std::optional<alivpc::wall_time> credentials_expiry;  // STS keys of a RAM role only
+  std::map<std::string, std::size_t> route_table_entries;
+  int route_table_quota = 0;  // 0: not known
+};
+
+inline std::string label_value(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+inline double unix_seconds(alivpc::wall_time t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
 inline std::string render_metrics(const alivpc::backend::backend_status& st,
                                   const call_counter& cloud, const call_counter& etcd,
                                   alivpc::wall_time now, std::uint64_t cloud_retries,
-                                  std::uint64_t cloud_throttles) {
+                                  std::uint64_t cloud_throttles, const operator_facts& facts = {}) {
   using alivpc::backend::route_state;
   std::string out;
   auto gauge = [&](const char* name, const char* help, double v) {
@@ -64,6 +94,43 @@ inline std::string render_metrics(const alivpc::backend::backend_status& st,
     expiry = std::chrono::duration<double>(*st.current_lease->expiration - now).count();
   gauge("alivpc_lease_expiry_seconds",
         "seconds until the subnet lease expires (-1: none or reservation)", expiry);
+  auto family = [&](const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  if (st.current_lease && st.current_lease->expiration) {
+    family("alivpc_lease_expiry_timestamp_seconds", "gauge",
+           "Unix time at which the subnet lease expires unless renewed");
+    out += "alivpc_lease_expiry_timestamp_seconds " +
+           std::to_string(unix_seconds(*st.current_lease->expiration)) + "\n";
+  }
+  gauge("alivpc_lease_renew_margin_seconds",
+        "how long before expiry the lease is renewed (--subnet-lease-renew-margin)",
+        static_cast<double>(facts.renew_margin.count()));
+  if (facts.credentials_expiry) {
+    family("alivpc_credentials_expiry_timestamp_seconds", "gauge",
+           "Unix time at which the RAM role's STS credentials in use expire");
+    out += "alivpc_credentials_expiry_timestamp_seconds " +
+           std::to_string(unix_seconds(*facts.credentials_expiry)) + "\n";
+  }
+  if (!facts.route_table_entries.empty()) {
+    family("alivpc_route_table_entries", "gauge",
+           "custom entries in each route table, as last listed");
+    for (auto& [table, n] : facts.route_table_entries)
+      out += "alivpc_route_table_entries{table=\"" + label_value(table) + "\"} " +
+             std::to_string(n) + "\n";
+    if (facts.route_table_quota > 0) {
+      family("alivpc_route_table_quota", "gauge",
+             "custom entries each route table may hold (--route-table-quota)");
+      for (auto& [table, n] : facts.route_table_entries)
+        out += "alivpc_route_table_quota{table=\"" + label_value(table) + "\"} " +
+               std::to_string(facts.route_table_quota) + "\n";
+    }
+  }
+  if (!facts.version.empty()) {
+    family("alivpc_build_info", "gauge", "always 1; the labels say what this daemon is built from");
+    out += "alivpc_build_info{version=\"" + label_value(facts.version) + "\",commit=\"" +
+           label_value(facts.commit) + "\",openssl=\"" + label_value(facts.openssl) + "\"} 1\n";
+  }
   counter("alivpc_reconciles_total", "route reconcile rounds", st.reconciles);
   counter("alivpc_route_repairs_total", "routes recreated after drift", st.repairs);
   counter("alivpc_route_creates_total", "route entries created", st.route_creates);

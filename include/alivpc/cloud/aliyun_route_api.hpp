@@ -195,7 +195,10 @@ class basic_aliyun_route_api {
       if (e.next_hop_id == route.next_hop_id) {
         detail::log(o_.log, log_level::debug,
                     "route " + route.destination.to_string() + " in " + route.route_table_id +
-                        " already exists with our next hop " + route.next_hop_id);
+                        " already exists with our next hop " + route.next_hop_id,
+                    {{"table", route.route_table_id},
+                     {"subnet", route.destination.to_string()},
+                     {"route_entry_id", e.route_entry_id}});
         co_return;
       }
       fail(error_kind::conflict,
@@ -232,7 +235,8 @@ class basic_aliyun_route_api {
       if (e.error_class() != api_error_class::not_found) throw;
       detail::log(o_.log, log_level::debug,
                   "route " + route.destination.to_string() + " in " + route.route_table_id +
-                      " was already gone");
+                      " was already gone",
+                  {{"table", route.route_table_id}, {"subnet", route.destination.to_string()}});
     }
   }
 

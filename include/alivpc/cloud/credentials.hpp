@@ -114,7 +114,8 @@ class credential_chain {
         detail::log(log_, log_level::info,
                     "using the credentials of RAM role " + role_ + " (key id " +
                         current_->access_key_id + ", expires " +
-                        format_timestamp(*current_->expiration) + ")");
+                        format_timestamp(*current_->expiration) + ")",
+                    {{"role", role_}, {"expiration", format_timestamp(*current_->expiration)}});
         co_return;
       } catch (const error& e) {
         why = std::string("RAM role from ") + metadata_.base().to_string() + ": " + e.what();
@@ -155,6 +156,10 @@ class credential_chain {
     return current_ ? std::optional(current_->source) : std::nullopt;
   }
   std::size_t refreshes() const noexcept { return refreshes_; }
+  // When the keys in use expire (STS keys of a RAM role); nullopt for long-lived keys.
+  std::optional<wall_time> expiration() const {
+    return current_ ? current_->expiration : std::nullopt;
+  }
 
  private:
   static credentials from_ram(ram_credentials r) {

@@ -111,11 +111,14 @@ class rpc_client {
     for (int attempt = 1;; ++attempt) {
       std::optional<retry_decision> retry;
       std::string failure;
+      alivpc::log_fields fields{{"action", action}, {"attempt", std::to_string(attempt)}};
       try {
         auto body = co_await attempt_once(action, params);
         limiter_.on_success();
         co_return body;
       } catch (const api_error& e) {
+        fields.push_back({"error_code", e.code()});
+        if (!e.request_id().empty()) fields.push_back({"request_id", e.request_id()});
         if (e.is_throttling()) {
           limiter_.on_throttled();
           detail::log(log_, log_level::warning,
@@ -123,7 +126,8 @@ class rpc_client {
                           std::to_string(
                               std::chrono::duration_cast<std::chrono::milliseconds>(limiter_.gap())
                                   .count()) +
-                          " ms");
+                          " ms",
+                      fields);
         }
         retry = decide_retry(o_.retry, e, attempt, s_.random());
         if (!retry) throw;
@@ -143,7 +147,7 @@ class rpc_client {
       note += std::to_string(
           std::chrono::duration_cast<std::chrono::milliseconds>(retry->wait).count());
       note += " ms";
-      detail::log(log_, log_level::info, note);
+      detail::log(log_, log_level::info, note, fields);
       co_await sleep_for(s_, retry->wait);
     }
   }

@@ -156,7 +156,8 @@ TEST(DaemonCli, HealthzIsServiceUnavailableUntilReadyThenOkAndMetricsArePromethe
   EXPECT_EQ(n.process->stop(), 0);
 }
 
-TEST(DaemonCli, SecretsNeverAppearInAnyOutputEvenAtDebugLevel) {
+// In both log formats (--log-format=text, json).
+void secrets_never_appear(const std::string& log_format) {
   // Keys in the network config (flannel's first way), an etcd password, debug logging, and a
   // failing call whose error is logged.
   const std::string password = "Etcd-Passw0rd-7d31";
@@ -168,8 +169,8 @@ TEST(DaemonCli, SecretsNeverAppearInAnyOutputEvenAtDebugLevel) {
   c.also_secret(password);
   // etcd here has no auth enabled: the v2 keys API accepts (and ignores) the password.
   auto& n = c.start(1,
-                    {"--log-level=debug", "--etcd-api=v2", "--etcd-username=flannel",
-                     "--etcd-password=" + password},
+                    {"--log-level=debug", "--log-format=" + log_format, "--etcd-api=v2",
+                     "--etcd-username=flannel", "--etcd-password=" + password},
                     {});
   ASSERT_TRUE(daemon_cluster::wait_ready(n));
   EXPECT_EQ(n.process->stop(), 0);
@@ -181,6 +182,15 @@ TEST(DaemonCli, SecretsNeverAppearInAnyOutputEvenAtDebugLevel) {
   // The emulator's log must not have them either.
   auto emu = c.emulator().log();
   EXPECT_EQ(emu.find(key_secret), std::string::npos);
+}
+
+TEST(DaemonCli, SecretsNeverAppearInAnyOutputEvenAtDebugLevel) {
+  secrets_never_appear("text");
+}
+
+// (the cluster also checks that every line is a JSON object)
+TEST(DaemonCli, SecretsNeverAppearInJsonLogsEither) {
+  secrets_never_appear("json");
 }
 
 }  // namespace

@@ -25,6 +25,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -111,6 +113,7 @@ class daemon_cluster {
           << log;
       for (auto& s : extra_secrets_)
         EXPECT_EQ(log.find(s), std::string::npos) << "node " << i << " logged a secret";
+      if (logs_json(n)) expect_json_lines(i, log);
     }
     if (::testing::Test::HasFailure()) dump_logs();
   }
@@ -156,13 +159,37 @@ class daemon_cluster {
 
   // Waits for the next "ready" line after `from` log bytes (the start of this run).
   static bool wait_ready(node& n, std::chrono::milliseconds limit = 20s, std::size_t before = 0) {
-    return eventually(
-               [&] {
-                 return n.process->count_in_log("flanneld: ready: lease") > before ||
-                        !n.process->running();
-               },
-               limit) &&
-           n.process->count_in_log("flanneld: ready: lease") > before;
+    auto readies = [&] {
+      return n.process->count_in_log("flanneld: ready: lease") +
+             n.process->count_in_log(R"("component":"flanneld","message":"ready: lease)");
+    };
+    return eventually([&] { return readies() > before || !n.process->running(); }, limit) &&
+           readies() > before;
+  }
+
+  // --log-format=json: every line one JSON object with the four fixed keys, time in RFC 3339 UTC.
+  static bool logs_json(const node& n) {
+    if (!n.process) return false;
+    for (auto& a : n.process->args())
+      if (a == "--log-format=json") return true;
+    return false;
+  }
+  static void expect_json_lines(int i, const std::string& log) {
+    static const std::regex rfc3339(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$)");
+    std::istringstream lines(log);
+    std::string line;
+    int n = 0;
+    while (std::getline(lines, line)) {
+      ++n;
+      auto j = json::parse(line, nullptr, false);
+      ASSERT_TRUE(j.is_object()) << "node " << i << " line " << n
+                                 << " is not a JSON object: " << line;
+      for (const char* key : {"time", "level", "component", "message"})
+        ASSERT_TRUE(j.contains(key) && j[key].is_string())
+            << "node " << i << " line " << n << " has no \"" << key << "\": " << line;
+      EXPECT_TRUE(std::regex_match(j["time"].get<std::string>(), rfc3339)) << line;
+    }
+    EXPECT_GT(n, 0) << "node " << i << " logged nothing";
   }
 
   // ---- what the emulator holds ----
