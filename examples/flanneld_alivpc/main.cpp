@@ -101,6 +101,7 @@ struct daemon_state {
     o.http.tls.key_file = flags.etcd_keyfile;
     if (!flags.etcd_username.empty())
       o.http.basic_auth = std::pair{flags.etcd_username, flags.etcd_password};
+    o.http.log = log.child("etcd");  // a refused or hung endpoint is said at once
     return o;
   }
 
