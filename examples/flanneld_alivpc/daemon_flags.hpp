@@ -5,6 +5,7 @@
 #pragma once
 
 #include <alivpc/error.hpp>
+#include <alivpc/http/url.hpp>
 #include <alivpc/net/ipv4.hpp>
 #include <alivpc/runtime/duration.hpp>
 
@@ -42,7 +43,8 @@ struct daemon_flags {
   std::string metadata_endpoint = "http://100.100.100.200";
   std::string vpc_endpoint;  // empty: https://vpc.<region>.aliyuncs.com
   std::string vpc_ca_file;
-  std::string signature_version = "v3";  // v3 | v1
+  bool allow_insecure_http_endpoints = false;  // http:// VPC/metadata endpoints off loopback
+  std::string signature_version = "v3";        // v3 | v1
   std::chrono::seconds reconcile_period = std::chrono::minutes(5);
   std::chrono::seconds error_backoff_max = std::chrono::minutes(2);
   std::string strategy = "robust";  // robust | classic
@@ -98,14 +100,26 @@ inline long long parse_int(const std::string& flag, const std::string& v, long l
   return n;
 }
 
-// Go-style durations as flanneld takes them: "90s", "5m", "1h30m", "500ms"; a bare number is
-// seconds.
+// Go-style durations as flanneld takes them (time.ParseDuration): "90s", "5m", "1h30m",
+// "1.5h", "500ms". A bare number other than "0" is refused, as Go does: "5" could mean seconds
+// or minutes, and a wrong guess is silent.
 inline std::chrono::milliseconds parse_duration(const std::string& flag, const std::string& v) {
-  // A bare number is seconds (as flanneld's integer flags).
-  if (!v.empty() && v.size() <= 9 && v.find_first_not_of("0123456789") == std::string::npos)
-    return std::chrono::seconds(std::stoll(v));
   if (auto d = alivpc::parse_go_duration(v, std::chrono::hours(24 * 3650))) return *d;
-  throw usage_error("--" + flag + ": \"" + v + "\" is not a duration (expected e.g. 30s, 5m, 1h)");
+  if (!v.empty() && v.size() <= 18 && v.find_first_not_of("0123456789") == std::string::npos)
+    throw usage_error("--" + flag + ": \"" + v + "\" has no unit (expected e.g. " + v + "s or " +
+                      v + "m)");
+  throw usage_error("--" + flag + ": \"" + v +
+                    "\" is not a duration (expected e.g. 30s, 5m, 1h, 1.5h)");
+}
+
+// An endpoint URL flag: scheme http/https, port 1..65535 (the message names the flag; the URL
+// is shown with any userinfo masked).
+inline void check_url(const std::string& flag, const std::string& v) {
+  try {
+    (void)alivpc::http::url::parse(v);
+  } catch (const alivpc::error& e) {
+    throw usage_error("--" + flag + ": " + e.what());
+  }
 }
 
 inline std::string show_duration(std::chrono::seconds s) {
@@ -137,8 +151,7 @@ inline const std::vector<flag_spec>& all_flags() {
          if (f.etcd_endpoints.empty())
            throw usage_error("--etcd-endpoints: expected at least one URL");
          for (auto& e : f.etcd_endpoints)
-           if (e.rfind("http://", 0) != 0 && e.rfind("https://", 0) != 0)
-             throw usage_error("--etcd-endpoints: \"" + e + "\" is not an http:// or https:// URL");
+           check_url("etcd-endpoints", e);
        },
        [](const F& f) { return join(f.etcd_endpoints); }},
       {"etcd-prefix", "PATH", "etcd prefix of the network config and subnets",
@@ -242,18 +255,22 @@ inline const std::vector<flag_spec>& all_flags() {
        [](const F& f) { return show_duration(f.lease_ttl); }},
       {"metadata-endpoint", "URL", "ECS metadata service",
        [](F& f, const std::string& v) {
-         if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0)
-           throw usage_error("--metadata-endpoint: \"" + v + "\" is not an http:// URL");
+         check_url("metadata-endpoint", v);
          f.metadata_endpoint = v;
        },
        [](const F& f) { return f.metadata_endpoint; }},
       {"vpc-endpoint", "URL", "VPC OpenAPI endpoint (default https://vpc.<region>.aliyuncs.com)",
        [](F& f, const std::string& v) {
-         if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0)
-           throw usage_error("--vpc-endpoint: \"" + v + "\" is not an http:// or https:// URL");
+         check_url("vpc-endpoint", v);
          f.vpc_endpoint = v;
        },
        [](const F& f) { return f.vpc_endpoint; }},
+      {"allow-insecure-http-endpoints", nullptr,
+       "allow http:// (unencrypted) --vpc-endpoint/--metadata-endpoint off loopback",
+       [](F& f, const std::string& v) {
+         f.allow_insecure_http_endpoints = parse_bool("allow-insecure-http-endpoints", v);
+       },
+       [](const F& f) { return std::string(f.allow_insecure_http_endpoints ? "true" : "false"); }},
       {"vpc-ca-file", "FILE", "CA bundle for the VPC endpoint (default: the system store)",
        [](F& f, const std::string& v) { f.vpc_ca_file = v; },
        [](const F& f) { return f.vpc_ca_file; }},
@@ -394,6 +411,24 @@ inline daemon_flags parse_flags(const std::vector<std::string>& args,
     throw usage_error("--next-hop-type=NetworkInterface needs --next-hop-id (the ENI id, eni-...)");
   if (!f.etcd_certfile.empty() != !f.etcd_keyfile.empty())
     throw usage_error("--etcd-certfile and --etcd-keyfile go together");
+  if (std::chrono::minutes(f.subnet_lease_renew_margin) >= f.lease_ttl)
+    throw usage_error(
+        "--subnet-lease-renew-margin=" + std::to_string(f.subnet_lease_renew_margin) +
+        " (minutes) must be shorter than --subnet-lease-ttl=" + detail::show_duration(f.lease_ttl) +
+        ", or the lease would be renewed before it is taken");
+  // Signed API calls and the STS credentials from metadata must not cross a network in clear
+  // text. Loopback (tests, a local proxy) is fine, and so is the ECS metadata address itself,
+  // which only speaks HTTP and is reachable from the instance only.
+  for (auto [flag, value] : {std::pair{"vpc-endpoint", &f.vpc_endpoint},
+                             std::pair{"metadata-endpoint", &f.metadata_endpoint}}) {
+    if (value->empty() || f.allow_insecure_http_endpoints) continue;
+    auto u = alivpc::http::url::parse(*value);
+    if (u.is_tls() || u.is_loopback()) continue;
+    if (std::string_view(flag) == "metadata-endpoint" && u.host == "100.100.100.200") continue;
+    throw usage_error("--" + std::string(flag) + ": \"" + alivpc::http::url::redact(*value) +
+                      "\" is plain http:// to a host that is not loopback: use https://, or "
+                      "pass --allow-insecure-http-endpoints if this network is trusted");
+  }
   return f;
 }
 

@@ -12,6 +12,7 @@
 #include <alivpc/cloud/observed_route_api.hpp>
 #include <alivpc/lease/etcd_store.hpp>
 #include <alivpc/lease/observed_store.hpp>
+#include <alivpc/lease/subnet_file.hpp>
 #include <alivpc/netlink/rtnetlink_host.hpp>
 #include <alivpc/runtime/asio_scheduler.hpp>
 #include <alivpc/runtime/log.hpp>
@@ -97,6 +98,7 @@ struct daemon_state {
     o.http.tls.key_file = flags.etcd_keyfile;
     if (!flags.etcd_username.empty())
       o.http.basic_auth = std::pair{flags.etcd_username, flags.etcd_password};
+    o.http.log = log.child("etcd");  // a refused or hung endpoint is said at once
     return o;
   }
 
@@ -243,6 +245,13 @@ int main(int argc, char** argv) {
   log_level level = log_level::info;
   parse_log_level(d.flags.log_level, level);
   d.log = make_logger(d.flags.log_format == "json" ? log_format::json : log_format::text, level);
+  // An unwritable --subnet-file must stop us now, before a lease is taken or a route made.
+  try {
+    lease::check_subnet_file_writable(d.flags.subnet_file);
+  } catch (const std::exception& e) {
+    d.log.error(std::string("fatal: --subnet-file: ") + e.what());
+    return 1;
+  }
 
   boost::asio::signal_set signals(d.io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -289,7 +298,8 @@ int main(int argc, char** argv) {
                 return render_metrics(d.backend ? d.backend->status() : empty, d.cloud_calls,
                                       d.etcd_calls, std::chrono::system_clock::now(),
                                       d.cloud_retries, d.cloud_throttles, d.operator_facts());
-              }});
+              }},
+          health_server::limits{}, d.log.child("healthz"));
       d.log.info("serving /healthz and /metrics on " + d.flags.healthz_ip + ":" +
                  std::to_string(d.health->local_endpoint().port()));
     }

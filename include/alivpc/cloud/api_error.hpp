@@ -80,9 +80,13 @@ constexpr api_error_class classify(std::string_view code, unsigned http_status) 
       code.ends_with(".Duplicated"))
     return duplicate;
   if (code == "QuotaExceeded" || code.starts_with("QuotaExceeded.")) return quota;
+  // A wrong, disabled or unauthorised AccessKey, a bad signature or a skewed clock: retrying
+  // fast only spends the key's request budget and floods the log (issue 11).
   if (detail::one_of(code, detail::auth_codes) || code.starts_with("Forbidden") ||
       code.starts_with("InvalidAccessKey") || code.starts_with("InvalidSecurityToken") ||
-      code.starts_with("Signature"))
+      code.starts_with("Signature") || code == "IncompleteSignature" ||
+      code.starts_with("InvalidTimeStamp") || code == "NoPermission" ||
+      code.starts_with("Unauthorized"))
     return auth;
   // Only a missing route entry is "not found" (on delete: already gone); a missing table, VPC or
   // next hop is a wrong id in the request.

@@ -56,6 +56,16 @@ inline std::string json_type_name(const nlohmann::json& j) {
   return j.type_name();
 }
 
+// A wrong value as shown in an error: scalars as they are (a number, true/false, a short string:
+// what a user needs to spot a typo), objects, arrays and long strings by their type only, since
+// the config may hold AccessKeySecret and a misplaced one must not reach a log.
+inline std::string shown_value(const nlohmann::json& j) {
+  if (j.is_number() || j.is_boolean() || j.is_null()) return j.dump();
+  // AccessKey secrets are 30 characters and ids 24: a short string is a typo, not a key.
+  if (j.is_string() && j.get_ref<const std::string&>().size() <= 12) return j.dump();
+  return std::string("a") + (j.is_object() ? "n " : " ") + j.type_name();
+}
+
 [[noreturn]] inline void config_error(const std::string& field, const std::string& what) {
   fail(error_kind::invalid_argument, "network config: " + field + ": " + what);
 }
@@ -64,7 +74,7 @@ inline bool read_bool(const nlohmann::json& j, const char* field, bool fallback)
   auto it = j.find(field);
   if (it == j.end() || it->is_null()) return fallback;
   if (!it->is_boolean())
-    config_error(field, std::string("expected true or false, got ") + it->dump());
+    config_error(field, std::string("expected true or false, got ") + shown_value(*it));
   return it->get<bool>();
 }
 
@@ -73,15 +83,14 @@ inline int read_prefix_len(const nlohmann::json& j, const char* field, int max) 
   if (it == j.end() || it->is_null()) return 0;
   if (!it->is_number_integer() || it->get<long long>() < 0 || it->get<long long>() > max)
     config_error(field, "expected an integer prefix length 0.." + std::to_string(max) + ", got " +
-                            it->dump());
+                            shown_value(*it));
   return it->get<int>();
 }
 
 inline std::optional<std::string> read_string(const nlohmann::json& j, const char* field) {
   auto it = j.find(field);
   if (it == j.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string())
-    config_error(field, "expected a string, got " + json_type_name(*it) + " " + it->dump());
+  if (!it->is_string()) config_error(field, "expected a string, got " + shown_value(*it));
   return it->get<std::string>();
 }
 
@@ -102,6 +111,64 @@ inline void check_ipv6_cidr(const std::string& field, const std::string& s) {
   if (!ok) config_error(field, "\"" + s + "\" is not an IPv6 CIDR block (expected e.g. fd00::/56)");
 }
 
+// Where nlohmann's parser gives up on `text`, without quoting any of it (its exception
+// message does quote the last token read, which may be a secret).
+inline std::string describe_syntax_error(std::string_view text) {
+  struct locate : nlohmann::json_sax<nlohmann::json> {
+    std::size_t position = 0;
+    std::string last_key;
+    bool failed = false;
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return true; }
+    bool key(string_t& k) override {
+      // Only names we know: a misplaced value can parse as a key ({"AccessKeySecret", "..."}).
+      static const char* known[] = {
+          "Network",    "SubnetLen",   "SubnetMin",     "SubnetMax",      "EnableIPv4",
+          "EnableIPv6", "IPv6Network", "IPv6SubnetLen", "IPv6SubnetMin",  "IPv6SubnetMax",
+          "Backend",    "Type",        "AccessKeyID",   "AccessKeySecret"};
+      last_key.clear();
+      for (const char* n : known)
+        if (k == n) last_key = k;
+      return true;
+    }
+    bool end_object() override { return true; }
+    bool start_array(std::size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(std::size_t pos, const std::string&,
+                     const nlohmann::detail::exception&) override {
+      position = pos;
+      failed = true;
+      return false;
+    }
+  } sax;
+  nlohmann::json::sax_parse(text, &sax, nlohmann::json::input_format_t::json, false);
+  if (!sax.failed) return "unexpected content";
+  // nlohmann counts the byte it stopped on from 1; an error at the very end is "past the end".
+  std::size_t offset = sax.position == 0 ? 0 : sax.position - 1;
+  if (offset > text.size()) offset = text.size();
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  std::string out = offset >= text.size() ? "the text ends too early (" : "syntax error at ";
+  out += "line " + std::to_string(line) + ", column " + std::to_string(column) + ", byte " +
+         std::to_string(offset);
+  if (offset >= text.size()) out += ")";
+  if (!sax.last_key.empty()) out += ", after the key \"" + sax.last_key + "\"";
+  return out;
+}
+
 }  // namespace detail
 
 // Parses and validates like flannel's ParseConfig + CheckNetworkConfig, applying its defaults:
@@ -114,7 +181,7 @@ inline network_config parse_network_config_json(const nlohmann::json& j) {
     fail(error_kind::invalid_argument,
          "network config: expected a JSON object like {\"Network\":\"10.24.0.0/16\",\"Backend\":"
          "{\"Type\":\"ali-vpc\"}}, got " +
-             j.dump());
+             detail::shown_value(j));
   network_config c;
   c.enable_ipv4 = detail::read_bool(j, "EnableIPv4", true);
   c.enable_ipv6 = detail::read_bool(j, "EnableIPv6", false);
@@ -151,12 +218,12 @@ inline network_config parse_network_config_json(const nlohmann::json& j) {
   auto backend = j.find("Backend");
   if (backend != j.end() && !backend->is_null()) {
     if (!backend->is_object())
-      config_error("Backend",
-                   "expected an object like {\"Type\":\"ali-vpc\"}, got " + backend->dump());
+      config_error("Backend", "expected an object like {\"Type\":\"ali-vpc\"}, got " +
+                                  detail::shown_value(*backend));
     for (auto& [key, value] : backend->items()) {
       if (key == "Type") {
         if (!value.is_string())
-          config_error("Backend.Type", "expected a string, got " + value.dump());
+          config_error("Backend.Type", "expected a string, got " + detail::shown_value(value));
         c.backend.type = value.get<std::string>();
       } else {
         c.backend.settings[key] = value;
@@ -216,6 +283,14 @@ inline network_config parse_network_config_json(const nlohmann::json& j) {
   }
   if (c.enable_ipv6 && !c.ipv6_network)
     config_error("IPv6Network", "missing while EnableIPv6 is true");
+  // The VPC refuses route destinations in 100.64.0.0/10 (its reserved shared address space):
+  // every CreateRouteEntry would fail after the lease is taken. Refuse it here, at start.
+  static constexpr auto vpc_reserved =
+      net::ipv4_cidr(net::ipv4_address(100u << 24 | 64u << 16), 10);
+  if (c.enable_ipv4 && c.backend.type == "ali-vpc" && c.network->overlaps(vpc_reserved))
+    config_error("Network", c.network->to_string() + " overlaps " + vpc_reserved.to_string() +
+                                ", which Alibaba Cloud VPC reserves: route entries there are "
+                                "refused; choose another block, e.g. 10.24.0.0/16");
   return c;
 }
 
@@ -223,9 +298,12 @@ inline network_config parse_network_config(std::string_view text) {
   // flannel's config is three levels deep; far deeper JSON would overflow the stack later.
   nlohmann::json j =
       alivpc::detail::parse_json_bounded(text, error_kind::invalid_argument, "network config");
+  // The text may hold AccessKeySecret: say where it breaks (line, column, byte, the last key
+  // read), never what it says.
   if (j.is_discarded())
     fail(error_kind::invalid_argument,
-         "network config: not valid JSON: " + std::string(text.substr(0, 200)));
+         "network config: not valid JSON: " + detail::describe_syntax_error(text) +
+             " (the text is not shown: it may hold a secret)");
   return parse_network_config_json(j);
 }
 

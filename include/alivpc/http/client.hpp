@@ -19,6 +19,7 @@
 #include <alivpc/http/detail/base64.hpp>
 #include <alivpc/http/url.hpp>
 #include <alivpc/runtime/asio_await.hpp>
+#include <alivpc/runtime/log.hpp>
 #include <alivpc/runtime/task.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -54,6 +55,9 @@ struct client_options {
   std::string user_agent = "alivpc/0.1";
   std::size_t max_body =
       std::size_t{64} * 1024 * 1024;  // send(): a larger response is a parse error
+  // Where endpoint_pool says that an endpoint failed and it moved on (warning, rate-limited).
+  // The default drops everything.
+  alivpc::logger log;
 };
 
 struct request {

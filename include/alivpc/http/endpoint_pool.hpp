@@ -51,11 +51,32 @@ class endpoint_pool {
  public:
   endpoint_pool(boost::asio::io_context& io, std::vector<url> endpoints,
                 const client_options& opts = {}, backoff_options backoff = {})
-      : backoff_(backoff) {
+      : backoff_(backoff), log_(opts.log) {
     if (endpoints.empty()) fail(error_kind::invalid_argument, "endpoint_pool: no endpoints");
     for (auto& e : endpoints)
       clients_.push_back(std::make_unique<client>(io, std::move(e), opts));
+    said_.resize(clients_.size());
   }
+
+  // Says (warning) that the current endpoint failed with `e` and that the pool moves on: a
+  // refused or hung etcd must show in the log at once, not after the give-up deadline. At most
+  // one line per endpoint per log_every, with the count of failures not said.
+  void note_failure(const error& e, time_point now) {
+    auto& s = said_[current_];
+    if (s.last != time_point{} && now - s.last < log_every) {
+      ++s.suppressed;
+      return;
+    }
+    std::string msg = std::string(e.what());
+    if (clients_.size() > 1)
+      msg += "; trying " + clients_[(current_ + 1) % clients_.size()]->endpoint().to_string();
+    if (s.suppressed)
+      msg += " (" + std::to_string(s.suppressed) + " more failures of this endpoint not shown)";
+    s.last = now;
+    s.suppressed = 0;
+    log_.warn(msg);
+  }
+  static constexpr std::chrono::seconds log_every{10};
 
   client& current() noexcept { return *clients_[current_]; }
   std::size_t size() const noexcept { return clients_.size(); }
@@ -89,6 +110,7 @@ class endpoint_pool {
           last = e;
         }
         ++failures;
+        note_failure(*last, sched.now());
         current().reset();
         advance();
         if (backoff_.give_up_after.count() > 0 && sched.now() - started >= backoff_.give_up_after)
@@ -101,9 +123,15 @@ class endpoint_pool {
   }
 
  private:
+  struct said {
+    time_point last{};
+    std::uint64_t suppressed = 0;
+  };
   std::vector<std::unique_ptr<client>> clients_;
   std::size_t current_ = 0;
   backoff_options backoff_;
+  alivpc::logger log_;
+  std::vector<said> said_;
 };
 
 }  // namespace alivpc::http

@@ -29,19 +29,31 @@ struct url {
     return scheme + "://" + host_for_url() + ":" + std::to_string(port) + path;
   }
 
+  // A URL as the user typed it, safe for messages: everything up to the LAST '@' is masked, as
+  // parse() splits userinfo at the last '@' (a password may hold '@', "u:p@ss@host"), and a
+  // password with '/' or '?' must not leak either, so the last '@' of the whole text counts.
+  static std::string redact(std::string_view text) {
+    std::string s(text);
+    auto at = s.rfind('@');
+    if (at == std::string::npos) return s;
+    auto scheme_end = s.find("://");
+    auto start = scheme_end == std::string::npos || scheme_end > at ? 0 : scheme_end + 3;
+    s.replace(start, at - start, "***");
+    return s;
+  }
+
+  // 127.0.0.0/8, ::1 or "localhost": traffic that never leaves the machine.
+  bool is_loopback() const {
+    if (host == "localhost" || host == "::1") return true;
+    unsigned a = 0;
+    auto [p, ec] = std::from_chars(host.data(), host.data() + host.size(), a);
+    return ec == std::errc{} && a == 127 && p != host.data() + host.size() && *p == '.' &&
+           host.find_first_not_of("0123456789.") == std::string::npos;
+  }
+
   static url parse(std::string_view text) {
     url u;
-    // The text itself may carry a password: name it by its safe parts only.
-    auto shown = [&] {
-      std::string s(text);
-      auto scheme_end = s.find("://");
-      auto at = s.find('@', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-      if (at != std::string::npos) {
-        auto start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
-        s.replace(start, at - start, "***");
-      }
-      return s;
-    };
+    auto shown = [&] { return redact(text); };
     auto bad = [&](const std::string& why) -> url {
       fail(error_kind::invalid_argument,
            "URL \"" + shown() + "\": " + why + " (expected e.g. http://127.0.0.1:2379)");

@@ -34,36 +34,47 @@ class etcd_store {
     if (api_ == etcd_api::v2) make_v2("--etcd-api=v2");
   }
 
-  // Resolves --etcd-api=auto (once); the other calls do it on first use.
+  // Resolves --etcd-api=auto (once); the other calls do it on first use. An etcd without the v3
+  // gateway (404 on /v3/kv/range) falls back to v2, and one without the v2 API to v3.
   task<void> select() {
     if (v3_ || v2_) co_return;
     auto v3 = std::make_unique<etcd_v3_store>(sched_, opts_);
-    if (co_await v3->get_config_text()) {
+    auto p3 = co_await v3->probe_config();
+    if (p3.text) {
       v3_ = std::move(v3);
       api_ = etcd_api::v3;
       reason_ = "using the etcd v3 API: found " + opts_.config_key() + " in the v3 key space";
       co_return;
     }
     auto v2 = std::make_unique<etcd_v2_store>(sched_, opts_);
-    bool in_v2 = false;
-    try {
-      in_v2 = (co_await v2->get_config_text()).has_value();
-    } catch (const error& e) {
-      if (e.kind() != error_kind::parse) throw;  // v2 disabled (--enable-v2=false): not there
-    }
-    if (in_v2) {
+    auto p2 = co_await v2->probe_config();
+    if (p2.text) {
       v2_ = std::move(v2);
       api_ = etcd_api::v2;
       reason_ =
-          "using the etcd v2 API: found " + opts_.config_key() + " in the v2 key space (not in v3)";
+          "using the etcd v2 API: found " + opts_.config_key() + " in the v2 key space " +
+          (p3.api_available ? "(not in v3)" : "(this etcd has no v3 gateway: " + p3.why + ")");
       co_return;
     }
     const std::string key = opts_.config_key();
-    std::string where;
-    for (const auto& e : opts_.endpoints)
-      where += (where.empty() ? "" : ", ") + e.to_string();
+    if (!p3.api_available && !p2.api_available)
+      fail(error_kind::permanent, "neither the etcd v3 gateway nor the v2 keys API answers at " +
+                                      v3->describe() + ": " + p3.why + "; " + p2.why);
+    if (!p3.api_available) {
+      // Not fatal: the v2 API is there, the config may be published there later.
+      v2_ = std::move(v2);
+      api_ = etcd_api::v2;
+      reason_ = "using the etcd v2 API: this etcd has no v3 gateway (" + p3.why + ")";
+      co_return;
+    }
+    if (!p2.api_available) {
+      v3_ = std::move(v3);
+      api_ = etcd_api::v3;
+      reason_ = "using the etcd v3 API: this etcd serves no v2 API";
+      co_return;
+    }
     fail(error_kind::not_found,
-         "no network config at " + key + " in etcd at " + where +
+         "no network config at " + key + " in etcd at " + v3->describe() +
              ": looked in the v3 key space and in the v2 key space; publish one with "
              "`etcdctl put " +
              key +
@@ -78,8 +89,39 @@ class etcd_store {
 
   task<config::network_config> get_network_config() {
     co_await select();
-    if (v3_) co_return co_await v3_->get_network_config();
-    co_return co_await v2_->get_network_config();
+    std::optional<error> missing;
+    try {
+      if (v3_) co_return co_await v3_->get_network_config();
+      co_return co_await v2_->get_network_config();
+    } catch (const error& e) {
+      if (e.kind() != error_kind::not_found) throw;
+      missing = e;
+    }
+    // Not in the key space of the API in use: say so when it is in the other one (etcd 3.x keeps
+    // the two apart, and `etcdctl set` writes v2 while `etcdctl put` writes v3).
+    bool in_other = false;
+    try {
+      // Named stores: GCC 12 mishandles temporaries inside co_await expressions.
+      if (v3_) {
+        etcd_v2_store other(sched_, opts_);
+        auto p = co_await other.probe_config();
+        in_other = p.text.has_value();
+      } else {
+        etcd_v3_store other(sched_, opts_);
+        auto p = co_await other.probe_config();
+        in_other = p.text.has_value();
+      }
+    } catch (const error&) {
+      // The other API is unreachable or absent: the original message stands.
+    }
+    if (!in_other) throw *missing;
+    const bool v3 = v3_ != nullptr;
+    fail(error_kind::not_found,
+         std::string(missing->what()) + ". Note: " + opts_.config_key() + " exists in the etcd " +
+             (v3 ? "v2" : "v3") + " key space (written with " +
+             (v3 ? "`ETCDCTL_API=2 etcdctl set`" : "`etcdctl put`") +
+             "): run with --etcd-api=" + (v3 ? "v2" : "v3") +
+             " or --etcd-api=auto, or publish it in the " + (v3 ? "v3" : "v2") + " key space");
   }
   task<lease_list> list_leases() {
     co_await select();

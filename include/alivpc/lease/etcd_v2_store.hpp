@@ -14,6 +14,7 @@
 #include <alivpc/lease/subnet_allocator.hpp>
 #include <alivpc/runtime/asio_scheduler.hpp>
 
+#include <charconv>
 #include <map>
 
 namespace alivpc::lease {
@@ -63,7 +64,8 @@ class etcd_v2_store {
       std::vector<net::ipv4_cidr> taken;
       std::optional<lease> mine;
       for (const auto& l : snap.leases) {
-        const bool ours = l.attrs.public_ip == attrs.public_ip;
+        // Same PublicIP but another instance id is another node's lease: taken, never adopted.
+        const bool ours = same_owner(l.attrs, attrs);
         if (ours && !mine && detail::lease_fits(cfg, l)) {
           mine = l;
           continue;
@@ -140,25 +142,32 @@ class etcd_v2_store {
                               c.endpoint().to_string();
       std::string body;
       unsigned status = 0;
+      std::string content_type;
+      store_identity seen_store;
       bool broke = false;
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - sched_.now());
       try {
         http::request req;
         req.target = target;
-        status = co_await c.stream(std::move(req),
-                                   [&](std::string_view piece) {
-                                     body.append(piece);
-                                     return body.size() < (16u << 20);
-                                   },
-                                   {.idle_timeout = std::chrono::milliseconds(0),
-                                    .max_duration = std::max(left, std::chrono::milliseconds(1)),
-                                    .on_headers = {}});
+        // Named callbacks: GCC 12 destroys lambda temporaries in a co_await expression twice.
+        std::function<bool(std::string_view)> on_data = [&](std::string_view piece) {
+          body.append(piece);
+          return body.size() < (16u << 20);
+        };
+        http::stream_options sopts;
+        sopts.max_duration = std::max(left, std::chrono::milliseconds(1));
+        sopts.on_headers = [&](const http::response& h) {
+          content_type = h.header("Content-Type");
+          seen_store = identity_of(h, ctx);
+        };
+        status = co_await c.stream(std::move(req), on_data, sopts);
       } catch (const error& e) {
         if (!e.retryable()) throw;
         last_error = e;
         broke = true;
       }
       if (broke) {
+        pool_.note_failure(*last_error, sched_.now());
         c.reset();
         pool_.advance();
         auto pause = http::full_jitter_delay(sched_.random(), round, opts_.backoff);
@@ -166,9 +175,13 @@ class etcd_v2_store {
         co_await sleep_for(sched_, pause);
         continue;
       }
+      // Status and content type first: an etcd without --enable-v2 answers "404 page not found"
+      // as text, a proxy an HTML 502. Taking those for "no events" would make the caller
+      // watch again at once, in a tight loop.
+      if (status != 0) check_json_answer(status, content_type, body, ctx);
       // A body cut short by our time limit holds no complete event: nothing happened.
       auto j = alivpc::detail::parse_json_bounded(body, error_kind::parse, ctx);
-      if (body.empty() || j.is_discarded()) co_return watch_result{{}, revision, false, {}};
+      if (body.empty() || j.is_discarded()) co_return watch_result{{}, revision, false, seen_store};
       auto ans = detail::parse_v2_answer(body, ctx);
       if (ans.error_code == 401) co_return co_await resync();  // history cleared
       if (ans.error_code != 0 || status >= 300)
@@ -176,6 +189,7 @@ class etcd_v2_store {
              ctx + ": etcd answered HTTP " + std::to_string(status) + ": " + ans.message);
       if (!ans.node) detail::bad_answer(ctx, "watch event without node", body);
       watch_result out;
+      out.store = seen_store;
       out.revision = std::max(revision, ans.node->modified_index);
       const std::string dir = opts_.subnets_dir();
       const bool gone =
@@ -187,6 +201,7 @@ class etcd_v2_store {
           if (!ans.prev_node)
             if (auto it = known_.find(k); it != known_.end()) l = it->second;
           l->revision = ans.node->modified_index;
+          if (ans.prev_node) l->create_revision = ans.prev_node->created_index;
           if (ans.action == "expire" && !l->expiration) l->expiration = sched_.wall_now();
           known_.erase(k);
           out.events.push_back({lease_event_type::removed, std::move(*l)});
@@ -201,13 +216,64 @@ class etcd_v2_store {
     co_return watch_result{{}, revision, false, {}};
   }
 
+  // For --etcd-api=auto: the config text (nullopt when the key is absent), or api_available =
+  // false when the endpoint has no v2 keys API (etcd 3.4+ without --enable-v2 answers 404 text).
+  task<detail::config_probe> probe_config() {
+    detail::config_probe p;
+    try {
+      p.text = co_await get_config_text();
+    } catch (const error& e) {
+      if (!api_absent_) throw;
+      p.api_available = false;
+      p.why = e.what();
+    }
+    co_return p;
+  }
+
  private:
   struct v2_call {
     unsigned status = 0;
     detail::v2_answer answer;
     std::string ctx;
     std::int64_t etcd_index = 0;  // X-Etcd-Index
+    std::string cluster_id;       // X-Etcd-Cluster-Id
   };
+
+  // X-Etcd-Cluster-Id and X-Etcd-Index of an answer.
+  static store_identity identity_of(const http::response& r, const std::string& ctx) {
+    store_identity id;
+    id.cluster_id = r.header("X-Etcd-Cluster-Id").substr(0, 40);
+    auto idx = r.header("X-Etcd-Index");
+    if (!idx.empty()) {
+      std::int64_t v = 0;
+      auto [p, ec] = std::from_chars(idx.data(), idx.data() + idx.size(), v);
+      if (ec != std::errc{} || p != idx.data() + idx.size())
+        detail::bad_answer(ctx, "X-Etcd-Index is not a number: " + idx.substr(0, 30));
+      id.store_revision = v;
+    }
+    return id;
+  }
+
+  // The keys API answers JSON, errors included; anything else is not etcd's v2 API talking.
+  void check_json_answer(unsigned status, std::string_view content_type, std::string_view body,
+                         const std::string& ctx) {
+    if (content_type.substr(0, 16) == "application/json") return;
+    std::string msg = ctx + ": etcd answered HTTP " + std::to_string(status) + " with " +
+                      (content_type.empty() ? std::string("no content type")
+                                            : std::string(content_type.substr(0, 60))) +
+                      ", not the JSON of the v2 keys API";
+    if (status == 404) {
+      api_absent_ = true;
+      msg +=
+          " (etcd 3.4 and later serve the v2 API only when started with --enable-v2=true; "
+          "or use --etcd-api=v3)";
+    } else if (!body.empty()) {
+      // A proxy's error page: its first line only, no markup soup.
+      auto first = body.substr(0, std::min<std::size_t>(body.find('\n'), 120));
+      msg += ": " + std::string(first);
+    }
+    fail(status >= 500 ? error_kind::transient : error_kind::permanent, msg);
+  }
 
   std::string key_of(const net::ipv4_cidr& subnet) const {
     return opts_.subnets_dir() + subnet_key(subnet);
@@ -229,20 +295,16 @@ class etcd_v2_store {
     req.body = std::move(body);
     auto r = co_await c.send(std::move(req));
     out.status = r.status;
+    check_json_answer(r.status, r.header("Content-Type"), r.body, out.ctx);
     if (r.status >= 500)
       fail(error_kind::transient, out.ctx + ": etcd answered HTTP " + std::to_string(r.status));
     if (r.status == 401 || r.status == 403)
       fail(error_kind::permanent,
            out.ctx + ": etcd refused access (HTTP " + std::to_string(r.status) + ")");
     out.answer = detail::parse_v2_answer(r.body, out.ctx);
-    auto idx = r.header("X-Etcd-Index");
-    if (!idx.empty()) {
-      try {
-        out.etcd_index = std::stoll(idx);
-      } catch (const std::exception&) {
-        detail::bad_answer(out.ctx, "X-Etcd-Index is not a number: " + idx.substr(0, 30));
-      }
-    }
+    auto id = identity_of(r, out.ctx);
+    out.etcd_index = id.store_revision;
+    out.cluster_id = std::move(id.cluster_id);
     co_return out;
   }
 
@@ -264,6 +326,7 @@ class etcd_v2_store {
     auto l = detail::lease_from_entry(n.key, opts_.subnets_dir(), n.value);
     if (!l) return std::nullopt;
     l->revision = n.modified_index;
+    l->create_revision = n.created_index;
     if (n.ttl) l->expiration = sched_.wall_now() + std::chrono::seconds(*n.ttl);
     return l;
   }
@@ -282,10 +345,12 @@ class etcd_v2_store {
     lease_list out;
     if (a.answer.error_code == 100) {  // no subnets directory yet
       out.revision = a.etcd_index ? a.etcd_index : a.answer.index;
+      out.store = {a.cluster_id, out.revision};
       co_return out;
     }
     check(a, "list the subnet leases");
     out.revision = a.etcd_index;
+    out.store = {a.cluster_id, a.etcd_index};
     if (a.answer.node)
       for (const auto& n : a.answer.node->nodes)
         if (auto l = to_lease(n)) out.leases.push_back(std::move(*l));
@@ -298,8 +363,11 @@ class etcd_v2_store {
     watch_result out;
     out.revision = now.revision;
     out.resynced = true;
-    out.events = detail::diff_snapshots(
-        before, known_, [](const lease& a, const lease& b) { return a.revision == b.revision; });
+    out.store = now.store;
+    // One claim: the same createdIndex (a renewal changes modifiedIndex, not the claim).
+    out.events = detail::diff_snapshots(before, known_, [](const lease& a, const lease& b) {
+      return a.create_revision == b.create_revision;
+    });
     co_return out;
   }
 
@@ -307,6 +375,7 @@ class etcd_v2_store {
   etcd_options opts_;
   http::endpoint_pool pool_;
   std::map<std::string, lease> known_;
+  bool api_absent_ = false;  // answered 404 without JSON: no v2 keys API here
 };
 
 static_assert(lease_store<etcd_v2_store>);

@@ -42,6 +42,21 @@ class etcd_v3_store {
     co_return r.kvs.front().value;
   }
 
+  // For --etcd-api=auto: the config text (nullopt when the key is absent), or api_available =
+  // false when the endpoint has no v3 gateway (HTTP 404 without a gateway JSON error: an etcd
+  // before 3.4 serves /v3beta or /v3alpha only, or a proxy in front passes /v2 only).
+  task<detail::config_probe> probe_config() {
+    detail::config_probe p;
+    try {
+      p.text = co_await get_config_text();
+    } catch (const error& e) {
+      if (!api_absent_) throw;
+      p.api_available = false;
+      p.why = e.what();
+    }
+    co_return p;
+  }
+
   task<config::network_config> get_network_config() {
     auto text = co_await get_config_text();
     if (!text)
@@ -54,6 +69,7 @@ class etcd_v3_store {
     auto snap = co_await scan();
     lease_list out;
     out.revision = snap.revision;
+    out.store = {snap.cluster_id, snap.revision};
     std::map<std::int64_t, std::int64_t> ttl_of;  // etcd lease id -> remaining seconds
     for (auto& l : snap.leases) {
       if (l.lease_id == 0) {
@@ -81,7 +97,8 @@ class etcd_v3_store {
       std::vector<net::ipv4_cidr> taken;
       std::optional<lease> mine;
       for (const auto& l : snap.leases) {
-        const bool ours = l.attrs.public_ip == attrs.public_ip;
+        // Same PublicIP but another instance id is another node's lease: taken, never adopted.
+        const bool ours = same_owner(l.attrs, attrs);
         if (ours && !mine && detail::lease_fits(cfg, l)) {
           mine = l;
           continue;
@@ -102,7 +119,7 @@ class etcd_v3_store {
         auto t = co_await txn(cmp, key, value, g.id);
         if (t.succeeded) {
           co_await revoke_quietly(mine->lease_id);
-          co_return made(mine->subnet, attrs, g, t.revision);
+          co_return made(mine->subnet, attrs, g, t.revision, mine->create_revision);
         }
         co_await revoke_quietly(g.id);
         continue;  // it changed under us: look again
@@ -112,7 +129,7 @@ class etcd_v3_store {
       auto key = opts_.subnets_dir() + subnet_key(subnet);
       nlohmann::json cmp = {{"target", "CREATE"}, {"key", b64(key)}, {"create_revision", "0"}};
       auto t = co_await txn(cmp, key, value, g.id);
-      if (t.succeeded) co_return made(subnet, attrs, g, t.revision);
+      if (t.succeeded) co_return made(subnet, attrs, g, t.revision, t.revision);
       co_await revoke_quietly(g.id);
       if (previous && *previous == subnet) previous.reset();  // someone else has it now
     }
@@ -141,6 +158,7 @@ class etcd_v3_store {
     if (r.kvs.front().lease != l.lease_id)
       fail(error_kind::not_found, a.ctx + ": the key " + key + " now belongs to another lease");
     out.revision = r.kvs.front().mod_revision;
+    out.create_revision = r.kvs.front().create_revision;
     co_return out;
   }
 
@@ -167,7 +185,7 @@ class etcd_v3_store {
       const std::string ctx = "etcd v3 POST /v3/watch on " + c.endpoint().to_string();
       detail::v3_watch_decoder decoder(ctx);
       std::vector<detail::v3_watch_event> events;
-      std::int64_t seen_revision = revision;
+      store_identity seen_store;
       bool compacted = false, broke = false;
       unsigned status = 0;
       std::string error_body;
@@ -187,6 +205,8 @@ class etcd_v3_store {
                                   return error_body.size() < 4096;
                                 }
                                 for (auto& m : decoder.feed(piece)) {
+                                  if (!m.cluster_id.empty())
+                                    seen_store = {m.cluster_id, m.revision};
                                   if (m.canceled || m.compact_revision > 0) {
                                     compacted = m.compact_revision > 0;
                                     if (!compacted)
@@ -194,11 +214,8 @@ class etcd_v3_store {
                                            ctx + ": watch canceled by etcd: " + m.cancel_reason);
                                     return false;
                                   }
-                                  if (!m.events.empty()) {
-                                    for (auto& e : m.events)
-                                      events.push_back(std::move(e));
-                                    seen_revision = std::max(seen_revision, m.revision);
-                                  }
+                                  for (auto& e : m.events)
+                                    events.push_back(std::move(e));
                                 }
                                 return events.empty();
                               },
@@ -212,6 +229,7 @@ class etcd_v3_store {
       }
       if (broke && events.empty() && !compacted) {
         // The stream broke (or never opened): next endpoint after a jittered pause.
+        pool_.note_failure(*last_error, sched_.now());
         c.reset();
         pool_.advance();
         auto pause = http::full_jitter_delay(sched_.random(), round, opts_.backoff);
@@ -222,7 +240,11 @@ class etcd_v3_store {
       if (status != 200 && status != 0) detail::throw_v3_error(status, error_body, ctx);
       if (compacted) co_return co_await resync();
       watch_result out;
-      out.revision = events.empty() ? revision : seen_revision;
+      out.store = seen_store;
+      // Resume after the last delivered event, never at the header revision: with a backlog
+      // etcd sends a batch of 1,000 revisions under the header of the newest, and the rest
+      // would be skipped.
+      out.revision = revision;
       for (auto& e : events) {
         out.revision = std::max(out.revision, e.kv.mod_revision);
         if (auto ev = co_await to_event(e)) out.events.push_back(std::move(*ev));
@@ -241,6 +263,7 @@ class etcd_v3_store {
   struct snapshot {
     std::vector<lease> leases;  // expiration: unset for reservations, a placeholder otherwise
     std::int64_t revision = 0;
+    std::string cluster_id;
   };
 
   static std::string b64(std::string_view s) { return http::detail::base64_encode(s); }
@@ -257,6 +280,8 @@ class etcd_v3_store {
       req.body = body;
       auto r = co_await c.send(std::move(req));
       if (r.status == 200) co_return answer{std::move(r.body), std::move(ctx)};
+      if (r.status == 404 && r.header("Content-Type").substr(0, 16) != "application/json")
+        api_absent_ = true;  // the gateway answers its 404s (gRPC NotFound) in JSON
       // Simple tokens expire after etcd's --auth-token-ttl of silence: log in again once.
       if (credentials_ && attempt == 0 && is_token_error(r.body)) {
         token_.clear();
@@ -318,10 +343,12 @@ class etcd_v3_store {
     auto r = detail::parse_v3_range(a.body, a.ctx);
     snapshot s;
     s.revision = r.revision;
+    s.cluster_id = r.cluster_id;
     for (const auto& kv : r.kvs) {
       auto l = detail::lease_from_entry(kv.key, dir, kv.value);
       if (!l) continue;
       l->revision = kv.mod_revision;
+      l->create_revision = kv.create_revision;
       l->lease_id = kv.lease;
       if (kv.lease != 0) l->expiration = sched_.wall_now();
       s.leases.push_back(std::move(*l));
@@ -373,13 +400,14 @@ class etcd_v3_store {
   }
 
   lease made(net::ipv4_cidr subnet, const lease_attrs& attrs, const detail::v3_grant_result& g,
-             std::int64_t revision) {
+             std::int64_t revision, std::int64_t create_revision) {
     lease l;
     l.subnet = subnet;
     l.attrs = attrs;
     l.expiration = sched_.wall_now() + std::chrono::seconds(g.ttl);
     l.revision = revision;
     l.lease_id = g.id;
+    l.create_revision = create_revision;
     known_[subnet_key(subnet)] = l;
     return l;
   }
@@ -395,6 +423,7 @@ class etcd_v3_store {
         if (auto it = known_.find(k); it != known_.end()) l = it->second;
       if (e.prev_kv) {
         l->lease_id = e.prev_kv->lease;
+        l->create_revision = e.prev_kv->create_revision;
         if (e.prev_kv->lease) l->expiration = sched_.wall_now();
       }
       l->revision = e.kv.mod_revision;
@@ -405,6 +434,7 @@ class etcd_v3_store {
     if (!l) co_return std::nullopt;
     l->revision = e.kv.mod_revision;
     l->lease_id = e.kv.lease;
+    l->create_revision = e.kv.create_revision;
     if (e.kv.lease) {
       auto ttl = co_await time_to_live(e.kv.lease);
       l->expiration = sched_.wall_now() + std::chrono::seconds(std::max<std::int64_t>(ttl, 0));
@@ -420,8 +450,11 @@ class etcd_v3_store {
     watch_result out;
     out.revision = now.revision;
     out.resynced = true;
-    out.events = detail::diff_snapshots(
-        before, known_, [](const lease& a, const lease& b) { return a.lease_id == b.lease_id; });
+    out.store = now.store;
+    // One claim: the same etcd lease and the same creation (a reservation has no lease id).
+    out.events = detail::diff_snapshots(before, known_, [](const lease& a, const lease& b) {
+      return a.lease_id == b.lease_id && a.create_revision == b.create_revision;
+    });
     co_return out;
   }
 
@@ -431,6 +464,7 @@ class etcd_v3_store {
   etcd_options opts_;
   http::endpoint_pool pool_;
   std::map<std::string, lease> known_;  // the last known state, for diffs after compaction
+  bool api_absent_ = false;             // a non-JSON 404: no v3 gateway at this endpoint
 };
 
 static_assert(lease_store<etcd_v3_store>);

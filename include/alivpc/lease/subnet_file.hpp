@@ -3,8 +3,9 @@
 //   FLANNEL_SUBNET=10.24.5.1/24
 //   FLANNEL_MTU=1500
 //   FLANNEL_IPMASQ=false
-// Written atomically (temp file in the same directory, fsync, rename) so that a reader never
-// sees half a file; read back at start to prefer the previous subnet.
+// Written atomically (an exclusive, unpredictably named temp file in the same directory, fsync,
+// rename, fsync of the directory) so that a reader never sees half a file; read back at start to
+// prefer the previous subnet.
 #pragma once
 
 #include <alivpc/error.hpp>
@@ -19,6 +20,8 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace alivpc::lease {
@@ -95,7 +98,41 @@ inline subnet_file parse_subnet_file(std::string_view text,
   return f;
 }
 
-inline void write_subnet_file(const std::filesystem::path& path, const subnet_file& f) {
+namespace detail {
+
+[[noreturn]] inline void subnet_file_error(const std::filesystem::path& path,
+                                           const std::string& step, int err) {
+  fail(error_kind::io, "subnet file " + path.string() + ": " + step + ": " + std::strerror(err));
+}
+
+// 16 hex digits from the kernel's random pool: a temp name nobody can predict (and pre-create or
+// plant a symlink at).
+inline std::string random_suffix() {
+  unsigned char bytes[8] = {};
+  std::size_t got = 0;
+  while (got < sizeof bytes) {
+    auto n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(error_kind::io, std::string("getrandom: ") + std::strerror(errno));
+    got += static_cast<std::size_t>(n);
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += hex[b >> 4];
+    out += hex[b & 0xf];
+  }
+  return out;
+}
+
+struct temp_file {
+  int fd = -1;
+  std::filesystem::path path;
+};
+
+// A new file next to `path` (same directory, so rename() is atomic), created exclusively and
+// never through a symlink, mode 0644 whatever the umask (the CNI plugin reads it).
+inline temp_file create_temp_beside(const std::filesystem::path& path) {
   namespace fs = std::filesystem;
   auto dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   std::error_code ec;
@@ -103,34 +140,82 @@ inline void write_subnet_file(const std::filesystem::path& path, const subnet_fi
   if (ec)
     fail(error_kind::io, "subnet file " + path.string() + ": cannot create directory " +
                              dir.string() + ": " + ec.message());
-  auto tmp = dir / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()));
+  for (int attempt = 0;; ++attempt) {
+    temp_file t;
+    t.path = dir / ("." + path.filename().string() + ".tmp." + random_suffix());
+    t.fd = ::open(t.path.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0644);
+    if (t.fd < 0 && errno == EEXIST && attempt < 8) continue;
+    if (t.fd < 0)
+      subnet_file_error(path, "cannot create a temporary file in " + dir.string(), errno);
+    if (::fchmod(t.fd, 0644) != 0) {
+      int err = errno;
+      ::close(t.fd);
+      ::unlink(t.path.c_str());
+      subnet_file_error(path, "chmod " + t.path.string(), err);
+    }
+    return t;
+  }
+}
+
+inline void fsync_directory(const std::filesystem::path& path) {
+  auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) subnet_file_error(path, "open directory " + dir.string(), errno);
+  // Some file systems cannot fsync a directory (EINVAL): the rename itself has happened.
+  if (::fsync(fd) != 0 && errno != EINVAL) {
+    int err = errno;
+    ::close(fd);
+    subnet_file_error(path, "fsync directory " + dir.string(), err);
+  }
+  ::close(fd);
+}
+
+}  // namespace detail
+
+// Atomically replaces `path`: a reader sees the old file or the new one, never half of one, and
+// after a crash the new one is on disk. Every failure is an alivpc::error(io) naming the path.
+inline void write_subnet_file(const std::filesystem::path& path, const subnet_file& f) {
+  auto tmp = detail::create_temp_beside(path);
+  auto give_up = [&](const std::string& step, int err) {
+    ::close(tmp.fd);
+    ::unlink(tmp.path.c_str());
+    detail::subnet_file_error(path, step + " " + tmp.path.string(), err);
+  };
   auto content = format_subnet_file(f);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail(error_kind::io, "subnet file " + tmp.string() + ": " + std::strerror(errno));
   const char* p = content.data();
   std::size_t left = content.size();
   while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
+    ssize_t n = ::write(tmp.fd, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      fail(error_kind::io, "subnet file " + tmp.string() + ": write: " + std::strerror(err));
-    }
+    if (n < 0) give_up("write", errno);
     p += n;
     left -= static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if (::fsync(tmp.fd) != 0) give_up("fsync", errno);
+  if (::close(tmp.fd) != 0) {
     int err = errno;
-    ::unlink(tmp.c_str());
-    fail(error_kind::io, "subnet file " + tmp.string() + ": " + std::strerror(err));
+    ::unlink(tmp.path.c_str());
+    detail::subnet_file_error(path, "close " + tmp.path.string(), err);
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (::rename(tmp.path.c_str(), path.c_str()) != 0) {
     int err = errno;
-    ::unlink(tmp.c_str());
-    fail(error_kind::io, "subnet file " + path.string() + ": rename: " + std::strerror(err));
+    ::unlink(tmp.path.c_str());
+    detail::subnet_file_error(path, "rename from " + tmp.path.string(), err);
   }
+  detail::fsync_directory(path);
+}
+
+// Fails (alivpc::error naming the path and the reason) unless write_subnet_file(path) could
+// work: the directory exists or can be made, a file can be created in it, and `path` is not a
+// directory. The daemon calls it before it takes a lease, so a wrong --subnet-file costs no
+// lease and no route.
+inline void check_subnet_file_writable(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    fail(error_kind::io, "subnet file " + path.string() + ": is a directory");
+  auto probe = detail::create_temp_beside(path);
+  ::close(probe.fd);
+  ::unlink(probe.path.c_str());
 }
 
 // The previous subnet file, or nullopt when there is none. A file that exists but cannot be
@@ -138,8 +223,11 @@ inline void write_subnet_file(const std::filesystem::path& path, const subnet_fi
 inline std::optional<subnet_file> read_subnet_file(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) {
-    if (!std::filesystem::exists(path)) return std::nullopt;
-    fail(error_kind::io, "subnet file " + path.string() + ": cannot open for reading");
+    int err = errno;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec) && !ec) return std::nullopt;
+    fail(error_kind::io, "subnet file " + path.string() + ": cannot open for reading: " +
+                             (ec ? ec.message() : std::string(std::strerror(err))));
   }
   std::stringstream buf;
   buf << in.rdbuf();

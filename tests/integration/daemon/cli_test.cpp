@@ -4,6 +4,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include <fstream>
 #include <regex>
 #include <set>
 
@@ -75,6 +76,20 @@ TEST(DaemonCli, MissingCredentialsFailAtOnceBeforeALeaseListingTheThreeWays) {
   EXPECT_NE(log.find("RAM role"), std::string::npos) << log;
   EXPECT_TRUE(c.leases().empty()) << "a lease was taken before the credentials were checked";
   EXPECT_EQ(log.find("acquired lease"), std::string::npos);
+  EXPECT_EQ(c.count_all("CreateRouteEntry"), 0);
+}
+
+// Issue 11: a --subnet-file that cannot be written fails at start, before a lease or a route.
+TEST(DaemonCli, AnUnwritableSubnetFileFailsBeforeALease) {
+  daemon_cluster c(with_nodes(1));
+  auto blocker = c.dir() / "a-file";
+  std::ofstream(blocker) << "x";
+  auto& n = c.start(1, {"--subnet-file=" + (blocker / "run" / "subnet.env").string()});
+  EXPECT_EQ(n.process->wait_exit(15s), 1) << n.process->log();
+  auto log = n.process->log();
+  EXPECT_NE(log.find("--subnet-file"), std::string::npos) << log;
+  EXPECT_NE(log.find("Not a directory"), std::string::npos) << log;
+  EXPECT_TRUE(c.leases().empty()) << "a lease was taken before the subnet file was checked";
   EXPECT_EQ(c.count_all("CreateRouteEntry"), 0);
 }
 

@@ -321,3 +321,43 @@ TEST(HttpClient, StreamsAPlainContentLengthBody) {
   EXPECT_EQ(status, 400u);
   EXPECT_EQ(got, "{\"errorCode\":401}");
 }
+
+// Issue 11: a refused or hung endpoint is said at once (warning), naming it, and the pool says
+// where it goes next; repeated failures of one endpoint are rate-limited.
+TEST(EndpointPool, SaysWhenAnEndpointFailsAndWhereItMovesOn) {
+  unsigned short dead;
+  {
+    boost::asio::io_context tmp;
+    boost::asio::ip::tcp::acceptor a(tmp, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    dead = a.local_endpoint().port();
+  }
+  test_server hung([](const seen_request&) { return server_reply{.never_answer = true}; });
+  test_server server(echo);
+  std::vector<std::pair<log_level, std::string>> lines;
+  http::client_options o;
+  o.request_timeout = std::chrono::milliseconds(300);
+  o.log = logger([&](log_level l, std::string_view, std::string_view m) {
+    lines.emplace_back(l, std::string(m));
+  });
+  boost::asio::io_context io;
+  asio_scheduler sched(io, 7);
+  http::endpoint_pool pool(io, {local(dead), local(hung.port()), local(server.port())}, o);
+  auto op = [](http::client& c) { return c.send({.target = "/ok"}); };
+  EXPECT_EQ(run_task(io, pool.with_failover(sched, op)).body, "GET /ok ");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].first, log_level::warning);
+  EXPECT_NE(lines[0].second.find(local(dead).to_string()), std::string::npos) << lines[0].second;
+  EXPECT_NE(lines[0].second.find("refused"), std::string::npos) << lines[0].second;
+  EXPECT_NE(lines[0].second.find("trying " + local(hung.port()).to_string()), std::string::npos)
+      << lines[0].second;
+  EXPECT_EQ(lines[1].first, log_level::warning);
+  EXPECT_NE(lines[1].second.find("timed out"), std::string::npos) << lines[1].second;
+  // Failing again at once: not said again (rate limit), but counted for the next line.
+  http::endpoint_pool only_dead(io, {local(dead)}, o,
+                                {.initial = std::chrono::milliseconds(1),
+                                 .max = std::chrono::milliseconds(5),
+                                 .give_up_after = std::chrono::milliseconds(200)});
+  lines.clear();
+  EXPECT_THROW(run_task(io, only_dead.with_failover(sched, op)), error);
+  EXPECT_EQ(lines.size(), 1u);
+}

@@ -31,6 +31,8 @@ struct server_reply {
   bool never_answer = false;        // read the request, then stay silent until shutdown
   std::vector<std::string> chunks;  // non-empty: send a chunked body, one write per chunk
   std::chrono::milliseconds chunk_gap{0};
+  std::string content_type;  // non-chunked replies: sent when not empty
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 struct seen_request {
@@ -137,6 +139,9 @@ class test_server {
         beast::http::response<beast::http::string_body> res{
             static_cast<beast::http::status>(r.status), 11};
         res.body() = r.body;
+        if (!r.content_type.empty()) res.set(beast::http::field::content_type, r.content_type);
+        for (const auto& [k, v] : r.headers)
+          res.set(k, v);
         res.keep_alive(r.keep_alive && req.keep_alive());
         res.prepare_payload();
         beast::http::write(s, res);

@@ -40,6 +40,7 @@ namespace alivpc_test {
 struct etcd_process_options {
   const tls_certs* tls = nullptr;  // serve HTTPS with this PKI's server certificate
   bool client_cert_auth = false;   // with tls: require a client certificate signed by the CA
+  bool enable_v2 = true;           // false: etcd 3.4's default, no v2 keys API (404 as text)
 };
 
 class etcd_process {
@@ -85,7 +86,7 @@ class etcd_process {
                                      peer,
                                      "--initial-cluster",
                                      "t=" + peer,
-                                     "--enable-v2=true",
+                                     opts_.enable_v2 ? "--enable-v2=true" : "--enable-v2=false",
                                      "--log-level",
                                      "warn"};
     if (opts_.tls) {

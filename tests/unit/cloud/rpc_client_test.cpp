@@ -236,3 +236,32 @@ TEST(RpcClient, TransportErrorsAreRetriedAsTransient) {
   EXPECT_EQ(fake_cloud::run(f.sched, rpc.call("DescribeVpcs", {})), "{}");
   EXPECT_EQ(calls, 3);
 }
+
+// Issue 11: a wrong or disabled AccessKey is an auth error: one attempt, no fast retries (the
+// backend waits --error-backoff-max between its own attempts).
+TEST(RpcClient, AuthErrorsAreNotRetriedByTheClient) {
+  struct answer {
+    unsigned status;
+    const char* code;
+  };
+  for (auto [status, code] :
+       {answer{404, "InvalidAccessKeyId.NotFound"}, answer{400, "InvalidAccessKeyId.Inactive"},
+        answer{400, "SignatureDoesNotMatch"}, answer{403, "Forbidden.RAM"},
+        answer{403, "Forbidden.NoPermission"}, answer{400, "IncompleteSignature"},
+        answer{400, "InvalidTimeStamp.Format"}, answer{400, "InvalidSecurityToken.Expired"},
+        answer{500, "InvalidAccessKeyId.NotFound"}}) {
+    fixture f;
+    std::string body = std::string(R"({"Code":")") + code + R"(","Message":"m","RequestId":"r"})";
+    f.net.handler = [&](const alivpc::http::request&) { return reply(status, body); };
+    auto rpc = f.make();
+    try {
+      fake_cloud::run(f.sched, rpc.call("DescribeVpcs", {}));
+      ADD_FAILURE() << code << ": no error";
+    } catch (const cloud::api_error& e) {
+      EXPECT_EQ(e.error_class(), cloud::api_error_class::auth) << code;
+      EXPECT_EQ(e.kind(), alivpc::error_kind::permanent) << code;
+    }
+    EXPECT_EQ(f.net.log.size(), 1u) << code << " was retried";
+    EXPECT_EQ(rpc.retries(), 0u) << code;
+  }
+}

@@ -102,3 +102,54 @@ TEST(NetworkConfig, RoundTripsThroughJson) {
       R"({"Network":"10.24.0.0/16","SubnetLen":26,"Custom":1,"Backend":{"Type":"ali-vpc","X":[1]}})");
   EXPECT_EQ(alivpc::config::parse_network_config_json(alivpc::config::to_json(c)), c);
 }
+
+// Issue 11: the config may hold AccessKeySecret; a syntax error must say where, never echo it.
+TEST(NetworkConfig, InvalidJsonNeverEchoesTheTextButSaysWhere) {
+  const std::string secret = "Zx9SECRETvalue0123456789abcdef";
+  for (const std::string& text :
+       {R"({"Network":"10.24.0.0/16","Backend":{"Type":"ali-vpc","AccessKeySecret":")" + secret +
+            R"(",}})",
+        R"({"Network":"10.24.0.0/16","Backend":{"AccessKeySecret":")" + secret + R"(")",
+        "{\"Network\":\"10.24.0.0/16\",\n \"Backend\":{\"AccessKeySecret\" \"" + secret + "\"}}",
+        R"({"Backend":{"AccessKeySecret":"x", ")" + secret + R"("}})",
+        R"({"Backend":{"AccessKeySecret":)" + secret + "}}"}) {
+    auto e = error_of(text);
+    EXPECT_NE(e.find("not valid JSON"), std::string::npos) << e;
+    EXPECT_EQ(e.find(secret.substr(0, 8)), std::string::npos) << e;
+    EXPECT_NE(e.find("line "), std::string::npos) << e;
+    EXPECT_NE(e.find("byte "), std::string::npos) << e;
+  }
+  auto e = error_of("{\"Network\":\"10.24.0.0/16\",\n \"Backend\":{\"AccessKeySecret\" \"x\"}}");
+  EXPECT_NE(e.find("line 2, column "), std::string::npos) << e;
+  EXPECT_NE(e.find("after the key \"AccessKeySecret\""), std::string::npos) << e;
+  EXPECT_NE(error_of(R"({"Network":)").find("ends too early"), std::string::npos);
+}
+
+TEST(NetworkConfig, WrongValuesAreShownOnlyWhenSmallScalars) {
+  const std::string secret = "Zx9SECRETvalue0123456789abcdef";
+  for (const std::string& text :
+       {R"({"Network":{"AccessKeySecret":")" + secret + R"("}})",
+        R"({"Network":"10.24.0.0/16","Backend":")" + secret + R"("})",
+        R"({"Network":"10.24.0.0/16","Backend":{"Type":{"k":")" + secret + R"("}}})",
+        R"({"Network":"10.24.0.0/16","SubnetLen":[")" + secret + R"("]})",
+        R"({"Network":"10.24.0.0/16","EnableIPv6":")" + secret + R"("})",
+        R"([")" + secret + R"("])"}) {
+    auto e = error_of(text);
+    EXPECT_FALSE(e.empty()) << text;
+    EXPECT_EQ(e.find(secret.substr(0, 8)), std::string::npos) << e;
+  }
+  EXPECT_NE(error_of(R"({"Network":"10.24.0.0/16","SubnetLen":33})").find("33"), std::string::npos);
+}
+
+// Issue 11: the VPC refuses route destinations in 100.64.0.0/10.
+TEST(NetworkConfig, AliVpcRefusesANetworkInTheVpcsReservedRange) {
+  for (const char* net : {"100.64.0.0/16", "100.127.0.0/16", "100.64.0.0/10", "100.0.0.0/8"}) {
+    auto e = error_of(std::string(R"({"Network":")") + net + R"(","Backend":{"Type":"ali-vpc"}})");
+    EXPECT_NE(e.find("network config: Network:"), std::string::npos) << net << ": " << e;
+    EXPECT_NE(e.find("100.64.0.0/10"), std::string::npos) << e;
+  }
+  EXPECT_EQ(error_of(R"({"Network":"100.128.0.0/16","Backend":{"Type":"ali-vpc"}})"), "");
+  EXPECT_EQ(error_of(R"({"Network":"100.63.0.0/16","Backend":{"Type":"ali-vpc"}})"), "");
+  // Other backends (vxlan, host-gw) do not route through the VPC.
+  EXPECT_EQ(error_of(R"({"Network":"100.64.0.0/16","Backend":{"Type":"vxlan"}})"), "");
+}

@@ -75,9 +75,10 @@ TEST(DaemonFlags, BadInputNamesTheFlag) {
   EXPECT_EQ(usage_of({"--healthz-port"}), "--healthz-port needs a value (PORT)");
   EXPECT_EQ(usage_of({"--public-ip=1.2.3"}), "--public-ip: \"1.2.3\" is not an IPv4 address");
   EXPECT_EQ(usage_of({"--reconcile-period=5x"}),
-            "--reconcile-period: \"5x\" is not a duration (expected e.g. 30s, 5m, 1h)");
+            "--reconcile-period: \"5x\" is not a duration (expected e.g. 30s, 5m, 1h, 1.5h)");
   EXPECT_EQ(usage_of({"--etcd-endpoints=127.0.0.1:2379"}),
-            "--etcd-endpoints: \"127.0.0.1:2379\" is not an http:// or https:// URL");
+            "--etcd-endpoints: URL \"127.0.0.1:2379\": no scheme (expected e.g. "
+            "http://127.0.0.1:2379)");
   EXPECT_EQ(usage_of({"positional"}), "unexpected argument \"positional\" (flags start with --)");
   EXPECT_NE(usage_of({"--next-hop-type=NetworkInterface"}).find("--next-hop-id"),
             std::string::npos);
@@ -94,4 +95,63 @@ TEST(DaemonFlags, HelpListsEveryFlagWithDefaultsAndHidesSecrets) {
   auto f = parse_flags({"--etcd-password=hunter2"}, {});
   for (auto& s : flanneld_alivpc::all_flags())
     EXPECT_EQ(s.show(f).find("hunter2"), std::string::npos);
+}
+
+// Issue 11: Go durations take fractions and refuse a unitless number (other than "0").
+TEST(DaemonFlags, DurationsAreGoDurations) {
+  EXPECT_EQ(parse_flags({"--subnet-lease-ttl=1.5h"}, {}).lease_ttl, std::chrono::minutes(90));
+  EXPECT_EQ(parse_flags({"--reconcile-period=1h30m"}, {}).reconcile_period,
+            std::chrono::minutes(90));
+  EXPECT_EQ(parse_flags({"--reconcile-period=2.5s"}, {}).reconcile_period,
+            std::chrono::seconds(2));  // whole seconds, like the other duration flags
+  EXPECT_EQ(usage_of({"--reconcile-period=5"}),
+            "--reconcile-period: \"5\" has no unit (expected e.g. 5s or 5m)");
+  EXPECT_EQ(usage_of({"--subnet-lease-ttl=24"}),
+            "--subnet-lease-ttl: \"24\" has no unit (expected e.g. 24s or 24m)");
+  EXPECT_NE(usage_of({}, {{"FLANNELD_RECONCILE_PERIOD", "300"}}).find("has no unit"),
+            std::string::npos);
+}
+
+TEST(DaemonFlags, EndpointUrlsAreCheckedAtParsing) {
+  EXPECT_EQ(usage_of({"--etcd-endpoints=http://127.0.0.1:99999"}),
+            "--etcd-endpoints: URL \"http://127.0.0.1:99999\": port must be 1..65535 (expected "
+            "e.g. http://127.0.0.1:2379)");
+  EXPECT_NE(usage_of({"--etcd-endpoints=http://127.0.0.1:2379,ftp://h:1"}).find("ftp://h:1"),
+            std::string::npos);
+  EXPECT_NE(usage_of({"--etcd-endpoints=https://h:0"}).find("--etcd-endpoints:"),
+            std::string::npos);
+  // A password in the URL is masked up to the last '@'.
+  auto u = usage_of({"--etcd-endpoints=http://root:se@cret@h:99999"});
+  EXPECT_EQ(u.find("cret"), std::string::npos) << u;
+  EXPECT_NE(u.find("--etcd-endpoints"), std::string::npos) << u;
+  EXPECT_NE(usage_of({"--vpc-endpoint=https://h:70000"}).find("--vpc-endpoint:"),
+            std::string::npos);
+  EXPECT_EQ(parse_flags({"--etcd-endpoints=https://10.0.0.1:2379,http://[::1]:2379"}, {})
+                .etcd_endpoints.size(),
+            2u);
+}
+
+TEST(DaemonFlags, RenewMarginMustBeShorterThanTheTtl) {
+  auto u = usage_of({"--subnet-lease-ttl=30m", "--subnet-lease-renew-margin=30"});
+  EXPECT_NE(u.find("--subnet-lease-renew-margin=30"), std::string::npos) << u;
+  EXPECT_NE(u.find("--subnet-lease-ttl=30m"), std::string::npos) << u;
+  EXPECT_NO_THROW(parse_flags({"--subnet-lease-ttl=2m", "--subnet-lease-renew-margin=1"}, {}));
+  EXPECT_NO_THROW(parse_flags({}, {}));  // the defaults: 24h and 60 minutes
+}
+
+TEST(DaemonFlags, PlainHttpCloudEndpointsOnlyOnLoopbackUnlessAllowed) {
+  EXPECT_NO_THROW(parse_flags({"--vpc-endpoint=http://127.0.0.1:8080",
+                               "--metadata-endpoint=http://127.0.0.1:8080/metadata/i-1"},
+                              {}));
+  EXPECT_NO_THROW(parse_flags({"--vpc-endpoint=https://vpc.example.com"}, {}));
+  EXPECT_NO_THROW(parse_flags({}, {}));  // the ECS metadata default, http://100.100.100.200
+  auto u = usage_of({"--vpc-endpoint=http://vpc.cn-hangzhou.aliyuncs.com"});
+  EXPECT_NE(u.find("--vpc-endpoint"), std::string::npos) << u;
+  EXPECT_NE(u.find("--allow-insecure-http-endpoints"), std::string::npos) << u;
+  EXPECT_NE(usage_of({"--metadata-endpoint=http://10.1.2.3"}).find("--metadata-endpoint"),
+            std::string::npos);
+  EXPECT_NO_THROW(
+      parse_flags({"--vpc-endpoint=http://10.0.0.1:8080", "--allow-insecure-http-endpoints"}, {}));
+  auto secret = usage_of({"--vpc-endpoint=http://user:hunter2@10.0.0.1"});
+  EXPECT_EQ(secret.find("hunter2"), std::string::npos) << secret;
 }

@@ -85,3 +85,29 @@ TEST(Base64, KnownVectors) {
 RC_GTEST_PROP(Base64, RoundTrips, (const std::string& s)) {
   RC_ASSERT(http::detail::base64_decode(http::detail::base64_encode(s)).value() == s);
 }
+
+// Issue 11: parse() splits userinfo at the last '@', so masking must reach that far too.
+TEST(Url, RedactsUpToTheLastAt) {
+  EXPECT_EQ(http::url::redact("http://u:p@ss@h:1/x"), "http://***@h:1/x");
+  EXPECT_EQ(http::url::redact("http://h:1"), "http://h:1");
+  EXPECT_EQ(http::url::redact("u:se@cret@h"), "***@h");
+  for (const char* bad : {"ftp://root:PW@S3CRET@h", "http://root:PW@S3CRET@h:99999",
+                          "http://root:PW/S3CRET@h:x", "http://root:PW@S3CRET@:1"}) {
+    try {
+      http::url::parse(bad);
+      FAIL() << "accepted";
+    } catch (const error& e) {
+      EXPECT_EQ(std::string(e.what()).find("PW"), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("S3CRET"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Url, KnowsLoopbackHosts) {
+  for (const char* yes :
+       {"http://127.0.0.1:1", "http://127.9.8.7", "http://localhost:80", "http://[::1]:2379"})
+    EXPECT_TRUE(http::url::parse(yes).is_loopback()) << yes;
+  for (const char* no : {"http://10.0.0.1", "http://127.example.com", "http://1270.0.0.1",
+                         "http://100.100.100.200", "http://vpc.cn-hangzhou.aliyuncs.com"})
+    EXPECT_FALSE(http::url::parse(no).is_loopback()) << no;
+}

@@ -105,6 +105,19 @@ inline std::int64_t header_revision(const json& j, const std::string& ctx) {
   return get_i64(*h, "revision", ctx);
 }
 
+// header.cluster_id as text (a uint64 in a JSON string; "" when absent). A different id is a
+// different (e.g. rebuilt) etcd cluster.
+inline std::string header_cluster_id(const json& j, const std::string& ctx) {
+  auto h = j.find("header");
+  if (h == j.end() || !h->is_object()) return {};
+  auto c = h->find("cluster_id");
+  if (c == h->end() || c->is_null()) return {};
+  if (c->is_string()) return c->get<std::string>().substr(0, 40);
+  if (c->is_number_unsigned()) return std::to_string(c->get<std::uint64_t>());
+  if (c->is_number_integer()) return std::to_string(c->get<std::int64_t>());
+  bad_answer(ctx, "header.cluster_id is not a number");
+}
+
 // A gateway error body: {"error":"...","message":"...","code":5}; also inside a stream "result".
 // gRPC codes: 5 NotFound, 7 PermissionDenied, 16 Unauthenticated, 14 Unavailable, 4 Deadline.
 [[noreturn]] inline void throw_v3_error(unsigned status, std::string_view body,
@@ -135,6 +148,7 @@ inline std::int64_t header_revision(const json& j, const std::string& ctx) {
 struct v3_range_result {
   std::vector<v3_kv> kvs;
   std::int64_t revision = 0;
+  std::string cluster_id;
   std::int64_t count = 0;
   bool more = false;
 };
@@ -143,6 +157,7 @@ inline v3_range_result parse_v3_range(std::string_view body, const std::string& 
   auto j = parse_json(body, ctx);
   v3_range_result r;
   r.revision = header_revision(j, ctx);
+  r.cluster_id = header_cluster_id(j, ctx);
   r.count = get_i64(j, "count", ctx);
   r.more = get_bool(j, "more", ctx);
   if (auto kvs = j.find("kvs"); kvs != j.end() && !kvs->is_null()) {
@@ -214,6 +229,7 @@ struct v3_watch_message {
   bool canceled = false;
   std::int64_t compact_revision = 0;
   std::int64_t revision = 0;  // header revision
+  std::string cluster_id;     // header cluster_id
   std::string cancel_reason;
   std::vector<v3_watch_event> events;
 };
@@ -231,6 +247,7 @@ inline v3_watch_message parse_v3_watch_message(std::string_view line, const std:
   m.canceled = get_bool(*res, "canceled", ctx);
   m.compact_revision = get_i64(*res, "compact_revision", ctx);
   m.revision = header_revision(*res, ctx);
+  m.cluster_id = header_cluster_id(*res, ctx);
   if (auto r = res->find("cancel_reason"); r != res->end() && r->is_string())
     m.cancel_reason = r->get<std::string>();
   if (auto evs = res->find("events"); evs != res->end() && !evs->is_null()) {

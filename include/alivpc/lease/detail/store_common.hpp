@@ -5,6 +5,7 @@
 #include <alivpc/lease/lease.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,14 +15,18 @@ namespace detail {
 
 // The events that turn one snapshot of the subnets (by key) into the next, for a watch that had
 // to re-list (history compacted or cleared): removed keys, then new or changed ones. `same`
-// says whether two values of one key are the same lease (v3 and memory: the lease id; v2: the
-// index).
+// says whether two values of one key are the same claim (v3: lease id and create_revision; v2:
+// createdIndex; memory: the lease id). A key deleted and re-created in the gap (not the same
+// claim) is a `removed` of the old claim followed by an `added` of the new one, so a watcher
+// that tracks claims (e.g. routes per owner) sees the old owner go.
 template <class Same>
 std::vector<lease_event> diff_snapshots(const std::map<std::string, lease>& before,
                                         const std::map<std::string, lease>& after, Same same) {
   std::vector<lease_event> events;
-  for (const auto& [k, l] : before)
-    if (!after.count(k)) events.push_back({lease_event_type::removed, l});
+  for (const auto& [k, l] : before) {
+    auto it = after.find(k);
+    if (it == after.end() || !same(l, it->second)) events.push_back({lease_event_type::removed, l});
+  }
   for (const auto& [k, l] : after) {
     auto it = before.find(k);
     if (it == before.end() || it->second.attrs != l.attrs || !same(it->second, l))
@@ -29,6 +34,14 @@ std::vector<lease_event> diff_snapshots(const std::map<std::string, lease>& befo
   }
   return events;
 }
+// What --etcd-api=auto learns from one API: the config text (nullopt: no such key), or that the
+// endpoint does not serve this API at all (why: the error that showed it).
+struct config_probe {
+  bool api_available = true;
+  std::optional<std::string> text;
+  std::string why;
+};
+
 // Does an existing lease still fit the network config (else flannel drops and re-allocates)?
 inline bool lease_fits(const config::network_config& cfg, const lease& l) {
   if (!cfg.network || !cfg.network->contains(l.subnet)) return false;
