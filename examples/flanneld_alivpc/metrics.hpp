@@ -138,7 +138,13 @@ inline std::string render_metrics(const alivpc::backend::backend_status& st,
   counter("alivpc_lease_renewals_total", "lease renewals", st.lease_renewals);
   counter("alivpc_lease_renewal_failures_total", "failed lease renewals",
           st.lease_renewal_failures);
-  counter("alivpc_lease_losses_total", "leases lost (deleted or expired)", st.lease_losses);
+  counter("alivpc_lease_losses_total",
+          "leases lost (deleted, expired, taken, or gone with etcd's data)", st.lease_losses);
+  counter("alivpc_lease_reclaims_total", "losses after which the same subnet was claimed again",
+          st.lease_reclaims);
+  counter("alivpc_fenced_replacements_skipped_total",
+          "stale entries for our subnet left alone while our lease was not confirmed by etcd",
+          st.fenced_replacements_skipped);
   counter("alivpc_errors_total", "errors reported and retried", st.errors);
   counter("alivpc_cloud_retries_total", "cloud API attempts retried", cloud_retries);
   counter("alivpc_cloud_throttles_total", "Throttling answers from the cloud API", cloud_throttles);

@@ -138,6 +138,7 @@ class lease_keeper {
         auto got = co_await store_.acquire_lease(cfg, attrs, previous, opts_.ttl);
         current_ = got;
         loss_.reset();
+        lost_.reset();
         confirmed_at_ = s_.now();
         co_return got;
       } catch (const error& e) {
@@ -163,6 +164,7 @@ class lease_keeper {
       current_ = held;
       attrs_ = held->attrs;
       loss_.reset();
+      lost_.reset();
       confirmed_at_ = s_.now();
     }
     if (!current_)
@@ -255,7 +257,7 @@ class lease_keeper {
     if (loss_ || !current_) return;
     loss_ = lease_loss{reason, *current_, std::move(why), std::move(taken_by)};
     if (on_loss) on_loss(*loss_);
-    lost_.notify();
+    lost_.set();  // until the next acquire()
     wake_.notify();
   }
 

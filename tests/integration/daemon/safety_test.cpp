@@ -37,7 +37,7 @@ constexpr double prompt_exit_bound_s = 5.0;
 TEST(DaemonSafety, SigtermEndsTheDaemonPromptlyWhileEtcdIsUnreachable) {
   daemon_cluster c(with_nodes(1));
   auto& n = c.start(1, {"--etcd-endpoints=http://127.0.0.1:" + std::to_string(free_port())});
-  auto [rc, took] = sigterm_when(n, "retrying");
+  auto [rc, took] = sigterm_when(n, "refused");
   std::cout << "[ figures  ] SIGTERM while etcd is unreachable: exit after " << took << " s\n";
   EXPECT_EQ(rc, 0);
   EXPECT_LT(took, prompt_exit_bound_s);
@@ -124,6 +124,49 @@ TEST(DaemonSafety, InstancesSharingAPublicIpTakeSeparateLeasesAndDoNotFight) {
   EXPECT_EQ(c.routes().size(), 3u);
   EXPECT_EQ(c.count("DeleteRouteEntry"), 0);
   EXPECT_EQ(c.count("CreateRouteEntry"), 3);
+}
+
+// etcd stopped, its data directory wiped, a new empty etcd on the same port, the config published
+// again: the daemons notice (the index went backwards) and put their leases back for the same
+// subnets at once, without touching a route.
+TEST(DaemonSafety, AnEtcdThatLostItsDataGetsTheLeasesBackWithoutRouteWrites) {
+  daemon_cluster c(with_nodes(2));
+  for (int i = 1; i <= 2; ++i)
+    c.start(i, {"--subnet-lease-ttl=10m", "--subnet-lease-renew-margin=1"});
+  for (int i = 1; i <= 2; ++i)
+    ASSERT_TRUE(daemon_cluster::wait_ready(c.at(i))) << "node " << i;
+  std::map<int, std::string> subnet;
+  for (int i = 1; i <= 2; ++i)
+    subnet[i] = c.lease_of(i)->subnet;
+  const long creates = c.count("CreateRouteEntry"), deletes = c.count("DeleteRouteEntry");
+
+  c.etcd().stop();
+  std::filesystem::remove_all(c.etcd().data_dir());
+  c.etcd().start();
+  c.etcd().etcdctl(
+      "set /coreos.com/network/config " + alivpc_test::etcd_process::quote(default_network_config),
+      2);
+  auto t0 = clock_type::now();
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (int i = 1; i <= 2; ++i) {
+          auto l = c.lease_of(i);
+          if (!l || l->subnet != subnet[i]) return false;
+        }
+        return true;
+      },
+      30s))
+      << "the leases did not come back for the same subnets";
+  std::cout << "[ figures  ] leases back "
+            << std::chrono::duration<double>(clock_type::now() - t0).count()
+            << " s after etcd came back empty\n";
+  std::this_thread::sleep_for(6s);  // a few reconcile periods
+  EXPECT_EQ(c.count("CreateRouteEntry"), creates);
+  EXPECT_EQ(c.count("DeleteRouteEntry"), deletes);
+  for (int i = 1; i <= 2; ++i) {
+    EXPECT_GT(c.at(i).process->count_in_log("lost its data"), 0u) << "node " << i;
+    EXPECT_GT(c.at(i).process->count_in_log("again: its routes stay"), 0u) << "node " << i;
+  }
 }
 
 }  // namespace
