@@ -8,6 +8,7 @@
 
 #include <boost/asio.hpp>
 
+#include <fstream>
 #include <iostream>
 #include <set>
 
@@ -167,6 +168,41 @@ TEST(DaemonSafety, AnEtcdThatLostItsDataGetsTheLeasesBackWithoutRouteWrites) {
     EXPECT_GT(c.at(i).process->count_in_log("lost its data"), 0u) << "node " << i;
     EXPECT_GT(c.at(i).process->count_in_log("again: its routes stay"), 0u) << "node " << i;
   }
+}
+
+// The subnet file cannot be written in mid-life (its directory gone, as on a read-only or full
+// /run): the daemon reports it, stays up and not ready, and writes it once it can.
+TEST(DaemonSafety, ASubnetFileThatCannotBeWrittenIsRetriedNotFatal) {
+  daemon_cluster c(with_nodes(1));
+  const auto dir = c.dir() / "run-flannel";
+  std::filesystem::create_directories(dir);
+  auto& n = c.start(1, {"--subnet-file=" + (dir / "subnet.env").string()});
+  ASSERT_TRUE(daemon_cluster::wait_ready(n));
+  const auto first = c.lease_of(1)->subnet;
+  // The directory becomes a plain file: every write of dir/subnet.env fails (ENOTDIR).
+  std::filesystem::rename(dir, c.dir() / "run-flannel.saved");
+  { std::ofstream(dir) << "not a directory"; }
+  // Another node takes our subnet: we move to a new one, whose file we cannot write.
+  auto key = first;
+  key.replace(key.find('/'), 1, "-");
+  c.etcd().etcdctl(
+      "set /coreos.com/network/subnets/" + key + " " +
+          alivpc_test::etcd_process::quote(
+              R"({"PublicIP":"192.168.0.99","PublicIPv6":null,"BackendType":"ali-vpc","BackendData":null})"),
+      2);
+  ASSERT_TRUE(n.process->wait_for_log("(will retry)", 30s));
+  ASSERT_TRUE(eventually([&] { return n.process->count_in_log("subnet.env") > 0; }, 10s));
+  std::this_thread::sleep_for(3s);
+  EXPECT_TRUE(n.process->running()) << "a subnet file write failure ended the daemon";
+  EXPECT_EQ(n.process->count_in_log("flanneld: ready: lease"), 1u) << "ready without its file";
+  // The directory is back: the file is written and the node is ready on its new subnet.
+  std::filesystem::remove(dir);
+  std::filesystem::rename(c.dir() / "run-flannel.saved", dir);
+  ASSERT_TRUE(daemon_cluster::wait_ready(n, 60s, 1));
+  auto moved = c.lease_of(1);
+  ASSERT_TRUE(moved);
+  EXPECT_NE(moved->subnet, first);
+  EXPECT_NE(read_text(dir / "subnet.env").find("FLANNEL_NETWORK=10.24.0.0/16"), std::string::npos);
 }
 
 }  // namespace
