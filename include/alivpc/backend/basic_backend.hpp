@@ -180,8 +180,9 @@ class basic_backend {
         auto l = co_await keeper_->acquire(cfg_, attrs_, previous);
         if (stopping_) co_return false;
         status_.current_lease = l;
-        log_.info("acquired lease " + l.subnet.to_string() +
-                  (l.is_reservation() ? " (reservation)" : ""));
+        log_.info(
+            "acquired lease " + l.subnet.to_string() + (l.is_reservation() ? " (reservation)" : ""),
+            {{"subnet", l.subnet.to_string()}});
         co_return true;
       } catch (const error& e) {
         if (e.kind() == error_kind::cancelled || e.kind() == error_kind::invalid_argument) throw;
@@ -202,7 +203,8 @@ class basic_backend {
     status_.current_lease.reset();
     status_.last_error = "lease " + loss.last.subnet.to_string() + " " +
                          std::string(lease::to_string(loss.reason)) + ": " + loss.detail;
-    log_.error(status_.last_error);
+    log_.error(status_.last_error, {{"subnet", loss.last.subnet.to_string()},
+                                    {"reason", std::string(lease::to_string(loss.reason))}});
     if (loss.taken_by && loss.taken_by->attrs.public_ip == attrs_.public_ip) {
       auto other = lease::lease_instance_id(loss.taken_by->attrs);
       log_.error("two nodes claim PublicIP " + attrs_.public_ip.to_string() + ": this one (" +
@@ -240,7 +242,8 @@ class basic_backend {
       if (!co_await acquire_lease(old)) break;
       if (status_.current_lease->subnet == old) {
         ++status_.lease_reclaims;
-        log_.info("claimed " + old.to_string() + " again: its routes stay");
+        log_.info("claimed " + old.to_string() + " again: its routes stay",
+                  {{"subnet", old.to_string()}});
       }
       reconcile_now_ = true;
       wake_.notify();
@@ -444,7 +447,10 @@ class basic_backend {
       for (auto& f : foreign) {
         if (f.status == cloud::route_entry_status::deleting) continue;
         log_.warn("route " + subnet.to_string() + " in " + table + " points at " + f.next_hop_id +
-                  " (a stale entry of a previous holder): replacing it");
+                      " (a stale entry of a previous holder): replacing it",
+                  {{"subnet", subnet.to_string()},
+                   {"table", table},
+                   {"route_entry_id", f.route_entry_id}});
         co_await delete_listed(f);
       }
       status_.routes[table] = route_state::missing;
@@ -453,7 +459,8 @@ class basic_backend {
     if (!ours) {
       if (!repairing && status_.routes[table] == route_state::available) {
         ++status_.repairs;
-        log_.warn("route " + subnet.to_string() + " in " + table + " is missing: repairing");
+        log_.warn("route " + subnet.to_string() + " in " + table + " is missing: repairing",
+                  {{"subnet", subnet.to_string()}, {"table", table}});
       }
       repairing = true;
       status_.routes[table] = route_state::missing;
@@ -466,8 +473,11 @@ class basic_backend {
     }
     if (ours->status == cloud::route_entry_status::available) {
       if (status_.routes[table] != route_state::available)
-        log_.info("route " + subnet.to_string() + " -> " + next_hop_id_ + " is Available in " +
-                  table);
+        log_.info(
+            "route " + subnet.to_string() + " -> " + next_hop_id_ + " is Available in " + table,
+            {{"subnet", subnet.to_string()},
+             {"table", table},
+             {"route_entry_id", ours->route_entry_id}});
       status_.routes[table] = route_state::available;
       co_return converge_step::available;
     }
@@ -493,8 +503,11 @@ class basic_backend {
         continue;
       }
       log_.info("removing our old route " + e.destination.to_string() + " from " + table +
-                (holder ? " (its subnet is held by " + holder->attrs.public_ip.to_string() + ")"
-                        : " (no lease holds it)"));
+                    (holder ? " (its subnet is held by " + holder->attrs.public_ip.to_string() + ")"
+                            : " (no lease holds it)"),
+                {{"subnet", e.destination.to_string()},
+                 {"table", table},
+                 {"route_entry_id", e.route_entry_id}});
       co_await delete_listed(e);
     }
   }
