@@ -283,35 +283,46 @@ class basic_backend {
         log_.warn("no lease on " + subnet.to_string() + " for " +
                   std::to_string(opts_.lost_route_hold.count()) +
                   " s: removing its routes to this node");
-      std::vector<std::string> still;
-      for (auto& t : left) {
-        std::optional<error> failure;
-        bool gone = true;
-        try {
-          auto entries = co_await cloud_.list_route_entries(t);
-          for (auto& e : entries) {
-            if (holding(subnet) || stopping_) break;
-            if (e.type != cloud::route_entry_type::custom || e.destination != subnet ||
-                e.next_hop_id != next_hop_id_)
-              continue;
-            gone = false;
-            if (e.status != cloud::route_entry_status::deleting) co_await delete_listed(e);
-          }
-        } catch (const error& e) {
-          failure = e;
-          gone = false;
-        }
-        if (failure)
-          note_error("removing the route of the lost lease " + subnet.to_string(), *failure);
-        if (!gone) still.push_back(t);
-      }
-      left = std::move(still);
+      const std::string what = "removing the route of the lost lease " + subnet.to_string();
+      std::function<bool()> abandon = [this, subnet] { return stopping_ || holding(subnet); };
+      left = co_await remove_our_routes(subnet, left, what, abandon);
       if (left.empty()) break;
       co_await wake_.wait_until(sched_.now() + jittered(backoff));
       backoff = std::min<clock_duration>(backoff * 2, opts_.error_backoff_max);
     }
     --withdrawals_running_;
     lease_task_done_.notify();
+  }
+
+  // One pass over `tables`: deletes our entries for `subnet` (each by the RouteEntryId listed;
+  // one already Deleting is left to finish), until `abandon()` says to stop. Returns the tables
+  // where one may remain (still there, still Deleting, or the listing failed).
+  task<std::vector<std::string>> remove_our_routes(net::ipv4_cidr subnet,
+                                                   std::vector<std::string> tables,
+                                                   std::string what,
+                                                   std::function<bool()> abandon) {
+    std::vector<std::string> still;
+    for (auto& t : tables) {
+      std::optional<error> failure;
+      bool gone = true;
+      try {
+        auto entries = co_await cloud_.list_route_entries(t);
+        for (auto& e : entries) {
+          if (abandon()) break;
+          if (e.type != cloud::route_entry_type::custom || e.destination != subnet ||
+              e.next_hop_id != next_hop_id_)
+            continue;
+          gone = false;
+          if (e.status != cloud::route_entry_status::deleting) co_await delete_listed(e);
+        }
+      } catch (const error& e) {
+        failure = e;
+        gone = false;
+      }
+      if (failure) note_error(what + ": route table " + t, *failure);
+      if (!gone) still.push_back(t);
+    }
+    co_return still;
   }
 
   // Whether etcd said, moments ago, that the lease is ours; asks it when it has not.
@@ -574,28 +585,10 @@ class basic_backend {
     log_.info("releasing lease " + l.subnet.to_string() + " and its routes");
     std::vector<std::string> left = tables_;
     clock_duration backoff = std::chrono::milliseconds(500);
+    const std::string what = "release";
+    std::function<bool()> never = [] { return false; };
     while (!left.empty() && sched_.now() < deadline) {
-      std::vector<std::string> still;
-      for (auto& t : left) {
-        std::optional<error> failure;
-        bool gone = true;
-        try {
-          auto entries = co_await cloud_.list_route_entries(t);
-          for (auto& e : entries) {
-            if (e.type != cloud::route_entry_type::custom || e.destination != l.subnet ||
-                e.next_hop_id != next_hop_id_)
-              continue;
-            gone = false;
-            if (e.status != cloud::route_entry_status::deleting) co_await delete_listed(e);
-          }
-        } catch (const error& e) {
-          failure = e;
-          gone = false;
-        }
-        if (failure) log_.warn("release: route table " + t + ": " + failure->what());
-        if (!gone) still.push_back(t);
-      }
-      left = std::move(still);
+      left = co_await remove_our_routes(l.subnet, left, what, never);
       if (left.empty()) break;
       co_await sleep_until(sched_, std::min(deadline, sched_.now() + backoff));
       backoff = std::min<clock_duration>(backoff * 2, std::chrono::seconds(5));

@@ -1,39 +1,12 @@
 // The backend on virtual time: the real basic_backend against the VPC model, the etcd model and
 // fake hosts (sim/cluster.hpp).
-#include <alivpc/sim/cluster.hpp>
+#include "sim_world.hpp"
 
 #include <gtest/gtest.h>
 
 using namespace std::chrono_literals;
 using namespace alivpc;
-
-namespace {
-struct world {
-  explicit world(std::uint64_t seed = 1, sim::cluster_options o = {})
-      : s(seed), model(model_cfg(), seed), etcd(s) {
-    c = std::make_unique<sim::cluster>(s, model, etcd, std::move(o));
-  }
-  static sim::model_config model_cfg() {
-    sim::model_config m;
-    m.write_delay = 3s;
-    m.default_latency = sim::latency_distribution::uniform(20ms, 200ms);
-    return m;
-  }
-  // Custom entries in the system table pointing at `instance`.
-  std::vector<sim::route_entry_record> routes_of(const std::string& instance) {
-    std::vector<sim::route_entry_record> out;
-    auto& vpc = *model.find_vpc(c->vpc_id());
-    for (auto& e : model.entries(vpc.system_table_id, s.now()))
-      if (!e.system && e.next_hop_id == instance) out.push_back(e);
-    return out;
-  }
-  std::string table() { return model.find_vpc(c->vpc_id())->system_table_id; }
-  virtual_scheduler s;
-  sim::vpc_model model;
-  lease::memory_etcd<virtual_scheduler> etcd;
-  std::unique_ptr<sim::cluster> c;
-};
-}  // namespace
+using alivpc_backend_test::world;
 
 TEST(BackendSim, ThreeNodesConverge) {
   world w;

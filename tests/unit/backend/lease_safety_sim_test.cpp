@@ -1,47 +1,15 @@
 // Lease and route safety on virtual time (issue: renewal that never waits for route work, lease
 // identity, fencing, a watch that cannot miss our loss). Each test failed on the backend that ran
 // lease renewal and route work in one loop.
-#include <alivpc/sim/cluster.hpp>
+#include "sim_world.hpp"
 
 #include <gtest/gtest.h>
 
 using namespace std::chrono_literals;
 using namespace alivpc;
+using alivpc_backend_test::world;
 
 namespace {
-struct world {
-  explicit world(std::uint64_t seed = 1, sim::cluster_options o = {})
-      : s(seed), model(model_cfg(), seed), etcd(s) {
-    c = std::make_unique<sim::cluster>(s, model, etcd, std::move(o));
-  }
-  static sim::model_config model_cfg() {
-    sim::model_config m;
-    m.write_delay = 3s;
-    m.default_latency = sim::latency_distribution::uniform(20ms, 200ms);
-    return m;
-  }
-  std::vector<sim::route_entry_record> routes_of(const std::string& instance) {
-    std::vector<sim::route_entry_record> out;
-    for (auto& e : model.entries(table(), s.now()))
-      if (!e.system && e.next_hop_id == instance) out.push_back(e);
-    return out;
-  }
-  std::string table() { return model.find_vpc(c->vpc_id())->system_table_id; }
-  bool leased(net::ipv4_cidr subnet) { return etcd.keys().count(lease::subnet_key(subnet)) > 0; }
-  void cloud_outage(clock_duration d) {
-    model.config().outages.push_back(
-        {s.now(), s.now() + d, "*", sim::fault_kind::service_unavailable});
-  }
-  std::uint64_t writes() {
-    return model.stats().count("CreateRouteEntry", "Success") +
-           model.stats().count("DeleteRouteEntry", "Success");
-  }
-  virtual_scheduler s;
-  sim::vpc_model model;
-  lease::memory_etcd<virtual_scheduler> etcd;
-  std::unique_ptr<sim::cluster> c;
-};
-
 const char* one_subnet_config =
     R"({"Network":"10.24.0.0/16","SubnetMin":"10.24.5.0","SubnetMax":"10.24.5.0",)"
     R"("Backend":{"Type":"ali-vpc"}})";
