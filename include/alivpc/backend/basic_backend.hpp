@@ -319,7 +319,11 @@ class basic_backend {
         failure = e;
         gone = false;
       }
-      if (failure) note_error(what + ": route table " + t, *failure);
+      if (failure) {
+        std::string context = what;
+        context.append(": route table ").append(t);
+        note_error(context, *failure);
+      }
       if (!gone) still.push_back(t);
     }
     co_return still;
