@@ -4,6 +4,7 @@
 // names the flag and what was expected.
 #pragma once
 
+#include <alivpc/detail/strings.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/http/url.hpp>
 #include <alivpc/net/ipv4.hpp>
@@ -15,7 +16,6 @@
 #include <map>
 #include <optional>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,15 +72,6 @@ inline std::string join(const std::vector<std::string>& v) {
   std::string out;
   for (auto& s : v)
     out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
-inline std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::string item;
-  std::stringstream in(s);
-  while (std::getline(in, item, ','))
-    if (!item.empty()) out.push_back(item);
   return out;
 }
 
@@ -147,7 +138,7 @@ inline const std::vector<flag_spec>& all_flags() {
   static const std::vector<flag_spec> specs = {
       {"etcd-endpoints", "URLS", "comma-separated etcd endpoints",
        [](F& f, const std::string& v) {
-         f.etcd_endpoints = split_list(v);
+         f.etcd_endpoints = alivpc::detail::split_list(v);
          if (f.etcd_endpoints.empty())
            throw usage_error("--etcd-endpoints: expected at least one URL");
          for (auto& e : f.etcd_endpoints)
@@ -363,7 +354,7 @@ inline daemon_flags parse_flags(const std::vector<std::string>& args,
   for (auto& s : specs) {
     if (auto it = env.find(env_name(s.name)); it != env.end()) {
       if (std::string_view(s.name) == "iface" || std::string_view(s.name) == "iface-regex") {
-        for (auto& item : detail::split_list(it->second))
+        for (auto& item : alivpc::detail::split_list(it->second))
           s.set(f, item);
       } else {
         try {

@@ -5,6 +5,7 @@
 // the HTTP status) to one of a few classes; to_kind() maps a class to the alivpc::error kind.
 #pragma once
 
+#include <alivpc/detail/strings.hpp>
 #include <alivpc/error.hpp>
 
 #include <array>
@@ -153,9 +154,7 @@ class api_error : public error {
   // The service may echo its string-to-sign (with the key id and STS token) in the message of a
   // signature error: keep only what comes before it, and keep messages short.
   static std::string sanitize(std::string message) {
-    std::string lower = message;
-    for (auto& c : lower)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    std::string lower = alivpc::detail::lower(message);
     for (std::string_view marker :
          {"string to sign", "stringtosign", "accesskeyid", "securitytoken"})
       if (auto pos = lower.find(marker); pos != std::string::npos) {

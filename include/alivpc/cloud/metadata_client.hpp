@@ -12,6 +12,7 @@
 #include <alivpc/cloud/secret.hpp>
 #include <alivpc/cloud/signer.hpp>
 #include <alivpc/cloud/transport.hpp>
+#include <alivpc/detail/strings.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/runtime/scheduler.hpp>
 
@@ -66,10 +67,7 @@ inline ram_credentials parse_ram_credentials(std::string_view body) {
 
 namespace detail {
 inline std::string trim_space(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
+  return alivpc::detail::trim(s, " \t\r\n");
 }
 // Ids go into API parameters and messages: letters, digits, '-', '_', '.', at most 128.
 inline bool plausible_id(std::string_view s) {

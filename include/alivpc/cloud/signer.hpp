@@ -29,7 +29,9 @@
 #pragma once
 
 #include <alivpc/cloud/detail/crypto.hpp>
-#include <alivpc/cloud/detail/percent.hpp>
+#include <alivpc/detail/base64.hpp>
+#include <alivpc/detail/percent_encoding.hpp>
+#include <alivpc/detail/strings.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -46,9 +48,7 @@ namespace alivpc::cloud {
 using param_map = std::map<std::string, std::string>;
 using header_map = std::map<std::string, std::string>;
 
-inline std::string percent_encode(std::string_view s) {
-  return detail::percent_encode(s);
-}
+using alivpc::detail::percent_encode;
 inline std::string sha256_hex(std::string_view data) {
   return detail::sha256_hex(data);
 }
@@ -58,9 +58,9 @@ inline std::string encode_query(const param_map& params) {
   std::string out;
   for (const auto& [name, value] : params) {
     if (!out.empty()) out += '&';
-    out += detail::percent_encode(name);
+    out += percent_encode(name);
     out += '=';
-    out += detail::percent_encode(value);
+    out += percent_encode(value);
   }
   return out;
 }
@@ -118,10 +118,9 @@ inline v1_signature sign_v1(std::string_view method, const param_map& params,
   param_map signed_params = params;
   signed_params.erase("Signature");
   v1_signature out;
-  out.string_to_sign =
-      std::string(method) + "&%2F&" + detail::percent_encode(encode_query(signed_params));
+  out.string_to_sign = std::string(method) + "&%2F&" + percent_encode(encode_query(signed_params));
   std::string key = std::string(access_key_secret) + "&";
-  out.signature = detail::base64_encode(detail::hmac_sha1(key, out.string_to_sign));
+  out.signature = alivpc::detail::base64_encode(detail::hmac_sha1(key, out.string_to_sign));
   return out;
 }
 
@@ -147,22 +146,10 @@ struct v3_signature {
 };
 
 namespace detail {
-inline std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-inline std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(" \t");
-  return std::string(s.substr(b, e - b + 1));
-}
 inline header_map lowered(const header_map& headers) {
   header_map out;
   for (const auto& [k, v] : headers)
-    out[lower(k)] = trim(v);
+    out[alivpc::detail::lower(k)] = alivpc::detail::trim(v);
   return out;
 }
 }  // namespace detail
@@ -173,7 +160,7 @@ inline v3_signature sign_v3_with(const v3_request& r, std::string_view access_ke
                                  std::vector<std::string> signed_header_names) {
   auto headers = detail::lowered(r.headers);
   for (auto& n : signed_header_names)
-    n = detail::lower(n);
+    n = alivpc::detail::lower(n);
   std::sort(signed_header_names.begin(), signed_header_names.end());
   signed_header_names.erase(std::unique(signed_header_names.begin(), signed_header_names.end()),
                             signed_header_names.end());
@@ -223,10 +210,8 @@ inline std::optional<v3_authorization> parse_v3_authorization(std::string_view v
   value.remove_prefix(prefix.size());
   v3_authorization out;
   bool have_cred = false, have_headers = false, have_sig = false;
-  while (!value.empty()) {
-    auto comma = value.find(',');
-    auto part = detail::trim(value.substr(0, comma));
-    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+  for (auto piece : alivpc::detail::split(value, ',')) {
+    auto part = alivpc::detail::trim(piece);
     auto eq = part.find('=');
     if (eq == std::string::npos) return std::nullopt;
     auto key = part.substr(0, eq);
@@ -235,12 +220,8 @@ inline std::optional<v3_authorization> parse_v3_authorization(std::string_view v
       out.access_key_id = val;
       have_cred = true;
     } else if (key == "SignedHeaders") {
-      std::string_view rest = val;
-      while (!rest.empty()) {
-        auto semi = rest.find(';');
-        out.signed_headers.emplace_back(rest.substr(0, semi));
-        rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
-      }
+      for (auto name : alivpc::detail::split(val, ';'))
+        out.signed_headers.emplace_back(name);
       have_headers = true;
     } else if (key == "Signature") {
       out.signature = val;

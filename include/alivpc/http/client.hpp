@@ -15,8 +15,8 @@
 
 #include <utility>  // before Asio: Boost 1.74 + GCC 12 coroutine support needs it
 
+#include <alivpc/detail/base64.hpp>
 #include <alivpc/error.hpp>
-#include <alivpc/http/detail/base64.hpp>
 #include <alivpc/http/url.hpp>
 #include <alivpc/runtime/asio_await.hpp>
 #include <alivpc/runtime/log.hpp>
@@ -420,8 +420,8 @@ class client {
     msg.set(http::field::user_agent, opts_.user_agent);
     if (opts_.basic_auth)
       msg.set(http::field::authorization,
-              "Basic " +
-                  detail::base64_encode(opts_.basic_auth->first + ":" + opts_.basic_auth->second));
+              "Basic " + alivpc::detail::base64_encode(opts_.basic_auth->first + ":" +
+                                                       opts_.basic_auth->second));
     for (const auto& [k, v] : r.headers)
       msg.set(k, v);
     msg.keep_alive(true);

@@ -4,6 +4,7 @@
 // scheduler's prng) and goes round again, until give_up_after has passed.
 #pragma once
 
+#include <alivpc/detail/strings.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/http/client.hpp>
 #include <alivpc/runtime/scheduler.hpp>
@@ -32,17 +33,8 @@ inline std::chrono::milliseconds full_jitter_delay(prng& rng, unsigned round,
 
 inline std::vector<url> parse_endpoints(std::string_view comma_separated) {
   std::vector<url> out;
-  while (!comma_separated.empty()) {
-    auto comma = comma_separated.find(',');
-    auto item = comma_separated.substr(0, comma);
-    while (!item.empty() && item.front() == ' ')
-      item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ')
-      item.remove_suffix(1);
-    if (!item.empty()) out.push_back(url::parse(item));
-    if (comma == std::string_view::npos) break;
-    comma_separated.remove_prefix(comma + 1);
-  }
+  for (const auto& item : alivpc::detail::split_list(comma_separated))
+    out.push_back(url::parse(item));
   if (out.empty()) fail(error_kind::invalid_argument, "endpoint list is empty");
   return out;
 }

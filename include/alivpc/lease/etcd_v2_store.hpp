@@ -6,6 +6,7 @@
 #pragma once
 
 #include <alivpc/config/network_config.hpp>
+#include <alivpc/detail/percent_encoding.hpp>
 #include <alivpc/http/endpoint_pool.hpp>
 #include <alivpc/lease/detail/etcd_json.hpp>
 #include <alivpc/lease/etcd_options.hpp>
@@ -108,7 +109,7 @@ class etcd_v2_store {
     }
     // prevValue: only our own value is refreshed; a key someone else re-created is not ours.
     const std::string value = format_lease_value(l.attrs);
-    auto q = "?prevValue=" + detail::percent_encode(value);
+    auto q = "?prevValue=" + alivpc::detail::percent_encode(value);
     auto a = co_await call("PUT", keys_path(key) + q, form(value, std::to_string(ttl.count())));
     if (a.answer.error_code == 100)
       fail(error_kind::not_found, a.ctx + ": the lease key " + key + " expired or was deleted");
@@ -124,7 +125,7 @@ class etcd_v2_store {
   task<void> revoke_lease(const lease& l) {
     if (l.is_reservation()) co_return;
     const std::string key = key_of(l.subnet);
-    auto q = "?prevValue=" + detail::percent_encode(format_lease_value(l.attrs));
+    auto q = "?prevValue=" + alivpc::detail::percent_encode(format_lease_value(l.attrs));
     auto a = co_await call("DELETE", keys_path(key) + q, "");
     if (a.answer.error_code != 100 && a.answer.error_code != 101) check(a, "delete the lease key");
     known_.erase(subnet_key(l.subnet));
@@ -280,7 +281,7 @@ class etcd_v2_store {
   }
   static std::string keys_path(const std::string& key) { return "/v2/keys" + key; }
   static std::string form(const std::string& value, const std::string& ttl) {
-    return "value=" + detail::percent_encode(value) + "&ttl=" + ttl;
+    return "value=" + alivpc::detail::percent_encode(value) + "&ttl=" + ttl;
   }
 
   task<v2_call> call_on(http::client& c, std::string method, std::string target, std::string body) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <alivpc/config/network_config.hpp>
+#include <alivpc/detail/base64.hpp>
 #include <alivpc/http/endpoint_pool.hpp>
 #include <alivpc/lease/detail/etcd_json.hpp>
 #include <alivpc/lease/detail/store_common.hpp>
@@ -266,7 +267,7 @@ class etcd_v3_store {
     std::string cluster_id;
   };
 
-  static std::string b64(std::string_view s) { return http::detail::base64_encode(s); }
+  static std::string b64(std::string_view s) { return alivpc::detail::base64_encode(s); }
 
   task<answer> post_on(http::client& c, std::string path, std::string body) {
     std::string ctx = "etcd v3 POST " + path + " on " + c.endpoint().to_string();

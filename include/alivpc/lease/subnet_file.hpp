@@ -8,6 +8,7 @@
 // prefer the previous subnet.
 #pragma once
 
+#include <alivpc/detail/strings.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/net/ipv4.hpp>
 
@@ -116,13 +117,8 @@ inline std::string random_suffix() {
     if (n < 0) fail(error_kind::io, std::string("getrandom: ") + std::strerror(errno));
     got += static_cast<std::size_t>(n);
   }
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out += hex[b >> 4];
-    out += hex[b & 0xf];
-  }
-  return out;
+  return alivpc::detail::to_hex(
+      std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
 struct temp_file {

@@ -7,6 +7,7 @@
 #include <alivpc/cloud/aliyun_route_api.hpp>
 #include <alivpc_test/emulator_http.hpp>
 #include <alivpc_test/emulator_process.hpp>
+#include <alivpc_test/query_param.hpp>
 #include <alivpc_test/run_task.hpp>
 #include <alivpc_test/temp_dir.hpp>
 #include <alivpc_test/tls_certs.hpp>
@@ -126,23 +127,7 @@ struct env {
   }
 };
 
-inline std::string query_param(const std::string& target, const std::string& name) {
-  auto q = target.find('?');
-  if (q == std::string::npos) return {};
-  std::string_view rest(target);
-  rest.remove_prefix(q + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    auto pair = rest.substr(0, amp);
-    auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name)
-      return alivpc::cloud::detail::percent_decode(
-                 eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), false)
-          .value_or("");
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-  }
-  return {};
-}
+using alivpc_test::query_param;
 
 // The action of a recorded request, V3 (header) or V1 (query).
 inline std::string action_of(const sent& s) {

@@ -64,8 +64,8 @@ class EtcdSafety : public ::testing::Test {
       http::request r;
       r.method = "POST";
       r.target = "/v3/kv/put";
-      r.body = nlohmann::json{{"key", http::detail::base64_encode(key)},
-                              {"value", http::detail::base64_encode(value)}}
+      r.body = nlohmann::json{{"key", alivpc::detail::base64_encode(key)},
+                              {"value", alivpc::detail::base64_encode(value)}}
                    .dump();
       auto a = run_task(io_, c.send(std::move(r)));
       ASSERT_EQ(a.status, 200u) << a.body;

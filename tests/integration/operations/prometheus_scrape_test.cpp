@@ -5,6 +5,8 @@
 // on that format.
 #include "../daemon/daemon_cluster.hpp"
 
+#include <alivpc/detail/percent_encoding.hpp>
+
 #include <boost/asio/ip/tcp.hpp>
 
 #include <cstdio>
@@ -37,25 +39,11 @@ std::pair<int, std::string> run(const std::string& command) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
-std::string url_encode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '_' || c == '-' || c == '.') {
-      out += static_cast<char>(c);
-    } else {
-      char hex[4];
-      std::snprintf(hex, sizeof hex, "%%%02X", c);
-      out += hex;
-    }
-  }
-  return out;
-}
-
 // The samples of an instant query (empty when Prometheus has none yet or does not answer).
 json query(const std::string& prometheus_url, const std::string& promql) {
   try {
-    auto r =
-        alivpc_test::http_call(prometheus_url, "GET", "/api/v1/query?query=" + url_encode(promql));
+    auto r = alivpc_test::http_call(
+        prometheus_url, "GET", "/api/v1/query?query=" + alivpc::detail::percent_encode(promql));
     if (r.status != 200) return json::array();
     auto j = json::parse(r.body);
     if (j.value("status", "") != "success") return json::array();

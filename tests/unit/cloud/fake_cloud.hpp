@@ -4,6 +4,7 @@
 
 #include <alivpc/cloud/transport.hpp>
 #include <alivpc/runtime/virtual_scheduler.hpp>
+#include <alivpc_test/query_param.hpp>
 
 #include <gtest/gtest.h>
 
@@ -80,7 +81,7 @@ inline alivpc::http::response reply(unsigned status, std::string body) {
 }
 
 // The value of a query parameter of a request target ("" when absent), decoded.
-std::string query_param(const std::string& target, const std::string& name);
+using alivpc_test::query_param;
 
 inline std::string header(const alivpc::http::request& r, std::string_view name) {
   for (const auto& [k, v] : r.headers)
@@ -89,23 +90,3 @@ inline std::string header(const alivpc::http::request& r, std::string_view name)
 }
 
 }  // namespace fake_cloud
-
-#include <alivpc/cloud/detail/percent.hpp>
-
-inline std::string fake_cloud::query_param(const std::string& target, const std::string& name) {
-  auto q = target.find('?');
-  if (q == std::string::npos) return {};
-  std::string_view rest(target);
-  rest.remove_prefix(q + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    auto pair = rest.substr(0, amp);
-    auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name)
-      return alivpc::cloud::detail::percent_decode(
-                 eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), false)
-          .value_or("");
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-  }
-  return {};
-}

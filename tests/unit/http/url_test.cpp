@@ -1,12 +1,10 @@
 // GCC 12 warns about designated initializers that leave members at their defaults.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-#include <alivpc/http/detail/base64.hpp>
 #include <alivpc/http/endpoint_pool.hpp>
 #include <alivpc/http/url.hpp>
 
 #include <gtest/gtest.h>
-#include <rapidcheck/gtest.h>
 
 using namespace alivpc;
 
@@ -67,23 +65,6 @@ TEST(Backoff, FullJitterStaysUnderTheCap) {
     EXPECT_GE(d.count(), 0);
     EXPECT_LE(d.count(), std::min<long>(1000, 100L << std::min(round, 30u)));
   }
-}
-
-TEST(Base64, KnownVectors) {
-  using http::detail::base64_decode;
-  using http::detail::base64_encode;
-  EXPECT_EQ(base64_encode(""), "");
-  EXPECT_EQ(base64_encode("f"), "Zg==");
-  EXPECT_EQ(base64_encode("fo"), "Zm8=");
-  EXPECT_EQ(base64_encode("foo"), "Zm9v");
-  EXPECT_EQ(base64_encode("/coreos.com/network/config"), "L2NvcmVvcy5jb20vbmV0d29yay9jb25maWc=");
-  EXPECT_EQ(base64_decode("Zm9vYg==").value(), "foob");
-  for (const char* bad : {"Zg=", "Z===", "Zh==", "Zm9v!A==", "====", "Zm=v"})
-    EXPECT_FALSE(base64_decode(bad).has_value()) << bad;
-}
-
-RC_GTEST_PROP(Base64, RoundTrips, (const std::string& s)) {
-  RC_ASSERT(http::detail::base64_decode(http::detail::base64_encode(s)).value() == s);
 }
 
 // Issue 11: parse() splits userinfo at the last '@', so masking must reach that far too.

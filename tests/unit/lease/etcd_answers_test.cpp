@@ -1,4 +1,5 @@
 // Parsing etcd's answers: the captured real answers in fuzz/corpus/ and hand-made broken ones.
+#include <alivpc/detail/percent_encoding.hpp>
 #include <alivpc/lease/detail/etcd_json.hpp>
 
 #include <gtest/gtest.h>
@@ -182,5 +183,5 @@ TEST(EtcdEntries, BadValuesStillMarkTheSubnetTaken) {
   EXPECT_FALSE(lease_from_entry("/p/subnets/not-a-subnet", "/p/subnets/", "{}").has_value());
   EXPECT_FALSE(lease_from_entry("/p/other/10.1.2.0-24", "/p/subnets/", "{}").has_value());
   EXPECT_EQ(prefix_range_end("/p/subnets/"), "/p/subnets0");
-  EXPECT_EQ(percent_encode("{\"a\": 1}"), "%7B%22a%22%3A%201%7D");
+  EXPECT_EQ(alivpc::detail::percent_encode("{\"a\": 1}"), "%7B%22a%22%3A%201%7D");
 }

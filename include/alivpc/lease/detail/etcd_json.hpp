@@ -6,7 +6,7 @@
 
 #include <alivpc/detail/bounded_json.hpp>
 #include <alivpc/error.hpp>
-#include <alivpc/http/detail/base64.hpp>
+#include <alivpc/detail/base64.hpp>
 #include <alivpc/lease/lease.hpp>
 
 #include <nlohmann/json.hpp>
@@ -72,7 +72,7 @@ inline std::string get_b64(const json& obj, const char* field, const std::string
   auto it = obj.find(field);
   if (it == obj.end() || it->is_null()) return {};
   if (!it->is_string()) bad_answer(ctx, std::string(field) + " is not a base64 string");
-  auto decoded = http::detail::base64_decode(it->get_ref<const std::string&>());
+  auto decoded = alivpc::detail::base64_decode(it->get_ref<const std::string&>());
   if (!decoded)
     bad_answer(ctx, std::string(field) + " is not valid base64: \"" +
                         it->get_ref<const std::string&>().substr(0, 60) + "\"");
@@ -399,22 +399,6 @@ inline std::optional<lease> lease_from_entry(std::string_view key, std::string_v
     l.attrs.backend_type.clear();
   }
   return l;
-}
-
-inline std::string percent_encode(std::string_view in) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : in) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 0xf];
-    }
-  }
-  return out;
 }
 
 // The key just after every key with this prefix (etcd's range_end for a prefix).

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <alivpc/cloud/signer.hpp>
+#include <alivpc/detail/strings.hpp>
 #include <alivpc/runtime/prng.hpp>
 #include <alivpc/runtime/scheduler.hpp>
 #include <alivpc/sim/request_parser.hpp>
@@ -82,8 +83,8 @@ class credential_store {
     // The date and the nonce must be signed, or a request could be replayed with new ones.
     bool date = false, nonce = false;
     for (const auto& h : r.signed_headers) {
-      date |= cloud::detail::lower(h) == "x-acs-date";
-      nonce |= cloud::detail::lower(h) == "x-acs-signature-nonce";
+      date |= alivpc::detail::lower(h) == "x-acs-date";
+      nonce |= alivpc::detail::lower(h) == "x-acs-signature-nonce";
     }
     if (!date || !nonce) return false;
     cloud::v3_request v3;

@@ -188,15 +188,7 @@ class emulator_service {
       throw api_failure(404, "InvalidRegionId.NotFound", "The specified RegionId does not exist.");
   }
   static std::vector<std::string> id_list(const std::string& text) {
-    std::vector<std::string> out;
-    std::string_view rest = text;
-    while (!rest.empty()) {
-      auto comma = rest.find(',');
-      auto one = cloud::detail::trim(rest.substr(0, comma));
-      if (!one.empty()) out.push_back(one);
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    }
-    return out;
+    return alivpc::detail::split_list(text);
   }
   static bool matches(const std::vector<std::string>& filter, const std::string& id) {
     return filter.empty() || std::find(filter.begin(), filter.end(), id) != filter.end();
@@ -351,7 +343,7 @@ class emulator_service {
     if (!token.empty()) {
       if (token.size() > 16) throw api_failure(invalid_parameter("NextToken", "unknown token"));
       for (char c : token) {
-        int v = cloud::detail::hex_value(c);
+        int v = alivpc::detail::hex_value(c);
         if (v < 0) throw api_failure(invalid_parameter("NextToken", "unknown token"));
         from = from * 16 + static_cast<std::uint64_t>(v);
       }
@@ -415,7 +407,7 @@ class emulator_service {
   }
   static std::string header_of(const http_request& req, std::string_view name) {
     for (const auto& [k, v] : req.headers)
-      if (cloud::detail::lower(k) == name) return cloud::detail::trim(v);
+      if (alivpc::detail::lower(k) == name) return alivpc::detail::trim(v);
     return {};
   }
 
@@ -520,9 +512,9 @@ class emulator_service {
     std::string op = req.target.substr(
         std::strlen("/_emulator/"),
         qmark == std::string::npos ? std::string::npos : qmark - std::strlen("/_emulator/"));
-    auto params = detail::decode_params(qmark == std::string::npos
-                                            ? std::string_view()
-                                            : std::string_view(req.target).substr(qmark + 1))
+    auto params = alivpc::detail::decode_params(
+                      qmark == std::string::npos ? std::string_view()
+                                                 : std::string_view(req.target).substr(qmark + 1))
                       .value_or(cloud::param_map{});
     auto get = [&](const char* k) {
       auto it = params.find(k);

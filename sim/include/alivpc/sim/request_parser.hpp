@@ -5,6 +5,8 @@
 #pragma once
 
 #include <alivpc/cloud/signer.hpp>
+#include <alivpc/detail/percent_encoding.hpp>
+#include <alivpc/detail/strings.hpp>
 #include <alivpc/sim/api_error.hpp>
 
 #include <optional>
@@ -70,29 +72,6 @@ inline bool is_known_action(api_product p, std::string_view action) {
 
 namespace detail {
 
-inline std::string lower(std::string_view s) {
-  return cloud::detail::lower(s);
-}
-
-// "a=1&b=2" -> map; nullopt on a malformed escape. A repeated name keeps its first value.
-inline std::optional<cloud::param_map> decode_params(std::string_view text) {
-  cloud::param_map out;
-  while (!text.empty()) {
-    auto amp = text.find('&');
-    auto pair = text.substr(0, amp);
-    text = amp == std::string_view::npos ? std::string_view() : text.substr(amp + 1);
-    if (pair.empty()) continue;
-    auto eq = pair.find('=');
-    auto name = cloud::detail::percent_decode(pair.substr(0, eq));
-    auto value = cloud::detail::percent_decode(eq == std::string_view::npos ? std::string_view()
-                                                                            : pair.substr(eq + 1));
-    if (!name || !value) return std::nullopt;
-    if (name->empty()) continue;
-    out.emplace(std::move(*name), std::move(*value));
-  }
-  return out;
-}
-
 inline const std::string* find(const cloud::param_map& m, const std::string& key) {
   auto it = m.find(key);
   return it == m.end() ? nullptr : &it->second;
@@ -113,17 +92,17 @@ inline parse_result parse_api_request(std::string_view method, std::string_view 
   if (r.path != "/")
     return api_error{404, "InvalidAction.NotFound",
                      "Specified api is not found, please check your url and method."};
-  auto query = detail::decode_params(qmark == std::string_view::npos ? std::string_view()
-                                                                     : target.substr(qmark + 1));
+  auto query = alivpc::detail::decode_params(
+      qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1));
   if (!query) return api_error{400, "InvalidParameter", "The query string is not well encoded."};
   r.query = std::move(*query);
   for (const auto& [name, value] : headers)
-    r.headers[detail::lower(name)] = value;
+    r.headers[alivpc::detail::lower(name)] = value;
   r.body = std::string(body);
   auto ct = r.headers.find("content-type");
   if (ct != r.headers.end() &&
-      detail::lower(ct->second).starts_with("application/x-www-form-urlencoded")) {
-    auto form = detail::decode_params(body);
+      alivpc::detail::lower(ct->second).starts_with("application/x-www-form-urlencoded")) {
+    auto form = alivpc::detail::decode_params(body);
     if (!form) return api_error{400, "InvalidParameter", "The form body is not well encoded."};
     r.form = std::move(*form);
   }
@@ -133,12 +112,12 @@ inline parse_result parse_api_request(std::string_view method, std::string_view 
 
   auto header = [&](const char* name) -> std::string {
     auto it = r.headers.find(name);
-    return it == r.headers.end() ? std::string() : cloud::detail::trim(it->second);
+    return it == r.headers.end() ? std::string() : alivpc::detail::trim(it->second);
   };
   auto auth = r.headers.find("authorization");
   if (auth != r.headers.end()) {
     r.scheme = signature_scheme::v3;
-    auto parsed = cloud::parse_v3_authorization(cloud::detail::trim(auth->second));
+    auto parsed = cloud::parse_v3_authorization(alivpc::detail::trim(auth->second));
     if (!parsed)
       return api_error{400, "IncompleteSignature",
                        "The Authorization header is not \"ACS3-HMAC-SHA256 "
