@@ -3,7 +3,7 @@
 // Accepts "\n" as well as "\r\n" line ends. The body is whatever follows the blank line.
 #pragma once
 
-#include <alivpc/sim/emulator_service.hpp>
+#include <alivpc/sim/http_exchange.hpp>
 
 #include <optional>
 #include <string_view>

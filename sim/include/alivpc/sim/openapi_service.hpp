@@ -1,0 +1,346 @@
+// The OpenAPI RPC actions of the VPC (2016-04-28) and ECS (2014-05-26) APIs the backend calls,
+// answered from a vpc_model: parse, verify the signature, admit (throttling, faults), dispatch,
+// page, and map model failures to the service's error answers.
+#pragma once
+
+#include <alivpc/detail/strings.hpp>
+#include <alivpc/sim/credentials.hpp>
+#include <alivpc/sim/http_exchange.hpp>
+#include <alivpc/sim/request_parser.hpp>
+#include <alivpc/sim/vpc_model.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace alivpc::sim {
+
+// A route entry as DescribeRouteTables shows it (with_id: as the admin world dump shows it).
+inline json route_entry_json(const route_entry_record& e, time_point now, bool with_id) {
+  json j{{"RouteTableId", e.table_id}, {"DestinationCidrBlock", e.destination.to_string()}};
+  if (with_id) j["RouteEntryId"] = e.id;
+  j["Type"] = e.system ? "System" : "Custom";
+  j["NextHopType"] = e.next_hop_type;
+  j["InstanceId"] = e.next_hop_id;
+  j["Status"] = to_api_string(e.status(now));
+  j["NextHops"] = json{{"NextHop", json::array()}};
+  return j;
+}
+
+class openapi_service {
+ public:
+  openapi_service(vpc_model& model, credential_store& keys) : model_(model), keys_(keys) {}
+
+  // `rng` draws the RequestId before anything else (see new_request_id).
+  http_answer handle(const http_request& req, wall_time wall, time_point now, prng& rng) {
+    auto request_id = new_request_id(rng);
+    auto parsed = parse_api_request(req.method, req.target, req.headers, req.body);
+    std::string host = "vpc.aliyuncs.com";
+    if (auto* e = std::get_if<api_error>(&parsed))
+      return error_answer(*e, "Unknown", request_id, host, now);
+    auto& r = std::get<api_request>(parsed);
+    if (r.product == api_product::ecs) host = "ecs.aliyuncs.com";
+    if (auto e = keys_.verify(r, wall)) return error_answer(*e, r.action, request_id, host, now);
+    try {
+      if (auto gate = model_.admit(r.action, r.access_key_id, now); gate != admission::proceed) {
+        http_answer a;
+        a.drop = gate == admission::drop;
+        a.hang = gate == admission::timeout;
+        a.action = r.action;
+        a.outcome = a.drop ? "Dropped" : "TimedOut";
+        model_.stats().record(r.action, a.outcome);
+        a.delay = model_.draw_latency(r.action);
+        return a;
+      }
+      json body = dispatch(r, now);
+      json out = {{"RequestId", request_id}};
+      for (auto& [k, v] : body.items())
+        out[k] = v;
+      model_.stats().record(r.action, "Success");
+      http_answer a;
+      a.body = out.dump();
+      a.action = r.action;
+      a.outcome = "Success";
+      a.delay = model_.draw_latency(r.action);
+      return a;
+    } catch (const api_failure& f) {
+      auto e = f.error();
+      if (r.product == api_product::ecs && e.code == "RouterEntryConflict.Duplicated")
+        e.code = "InvalidCIDRBlock.Duplicate";
+      return error_answer(e, r.action, request_id, host, now);
+    }
+  }
+
+ private:
+  http_answer error_answer(const api_error& e, const std::string& action,
+                           const std::string& request_id, const std::string& host, time_point) {
+    model_.stats().record(action, e.code);
+    http_answer a;
+    a.status = e.http_status;
+    a.body =
+        json{{"RequestId", request_id}, {"HostId", host}, {"Code", e.code}, {"Message", e.message}}
+            .dump();
+    a.action = action;
+    a.outcome = e.code;
+    a.delay = model_.draw_latency(action);
+    return a;
+  }
+
+  json dispatch(const api_request& r, time_point now) {
+    const auto& a = r.action;
+    if (a == "DescribeVpcs") return describe_vpcs(r);
+    if (a == "DescribeVRouters") return describe_vrouters(r);
+    if (a == "DescribeRouteTables") return describe_route_tables(r, now);
+    if (a == "DescribeRouteTableList") return describe_route_table_list(r);
+    if (a == "DescribeRouteEntryList") return describe_route_entry_list(r, now);
+    if (a == "CreateRouteEntry") {
+      auto id = model_.create_route_entry(
+          {param(r, "RouteTableId"), param(r, "DestinationCidrBlock"), param(r, "NextHopType"),
+           param(r, "NextHopId"), client_token(r)},
+          now);
+      return r.product == api_product::vpc ? json{{"RouteEntryId", id}} : json::object();
+    }
+    if (a == "DeleteRouteEntry") {
+      auto entry_id = param(r, "RouteEntryId");
+      if (entry_id.empty() && param(r, "RouteTableId").empty())
+        throw api_failure(missing_parameter("RouteTableId"));
+      model_.delete_route_entry({param(r, "RouteTableId"), param(r, "DestinationCidrBlock"),
+                                 param(r, "NextHopId"), entry_id},
+                                now);
+      return json::object();
+    }
+    throw api_failure(404, "InvalidAction.NotFound",
+                      "Specified api is not found, please check your url and method.");
+  }
+
+  static std::string param(const api_request& r, const std::string& name) {
+    auto it = r.params.find(name);
+    return it == r.params.end() ? std::string() : it->second;
+  }
+  static std::string client_token(const api_request& r) {
+    auto t = param(r, "ClientToken");
+    if (t.size() > 64)
+      throw api_failure(invalid_parameter("ClientToken", "at most 64 ASCII characters"));
+    for (unsigned char c : t)
+      if (c < 0x20 || c > 0x7e) throw api_failure(invalid_parameter("ClientToken", "ASCII only"));
+    return t;
+  }
+  static long number(const api_request& r, const std::string& name, long dflt, long lo, long hi) {
+    auto text = param(r, name);
+    if (text.empty()) return dflt;
+    long v = 0;
+    if (text.size() > 9) throw api_failure(invalid_parameter(name, "out of range"));
+    for (char c : text) {
+      if (c < '0' || c > '9') throw api_failure(invalid_parameter(name, "not a number"));
+      v = v * 10 + (c - '0');
+    }
+    if (v < lo || v > hi)
+      throw api_failure(
+          invalid_parameter(name, "must be " + std::to_string(lo) + ".." + std::to_string(hi)));
+    return v;
+  }
+  void require_region(const api_request& r) {
+    auto region = param(r, "RegionId");
+    if (region.empty()) throw api_failure(missing_parameter("RegionId"));
+    if (!model_.has_region(region))
+      throw api_failure(404, "InvalidRegionId.NotFound", "The specified RegionId does not exist.");
+  }
+  static bool matches(const std::vector<std::string>& filter, const std::string& id) {
+    return filter.empty() || std::find(filter.begin(), filter.end(), id) != filter.end();
+  }
+
+  // PageNumber (from 1) / PageSize (1..50, default 10) over `items`; adds the paging fields.
+  template <class T, class F>
+  json paged(const api_request& r, const std::vector<T>& items, const char* outer,
+             const char* inner, F to_json) {
+    auto number_ = number(r, "PageNumber", 1, 1, 100000000);
+    auto size = number(r, "PageSize", 10, 1, 50);
+    json list = json::array();
+    auto first = static_cast<std::size_t>((number_ - 1) * size);
+    for (auto i = first; i < items.size() && i < first + static_cast<std::size_t>(size); ++i)
+      list.push_back(to_json(items[i]));
+    return json{{"TotalCount", items.size()},
+                {"PageNumber", number_},
+                {"PageSize", size},
+                {outer, json{{inner, list}}}};
+  }
+
+  json describe_vpcs(const api_request& r) {
+    require_region(r);
+    auto filter = alivpc::detail::split_list(param(r, "VpcId"));
+    std::vector<const vpc_record*> found;
+    for (const auto& [id, v] : model_.vpcs())
+      if (v.region_id == param(r, "RegionId") && matches(filter, id)) found.push_back(&v);
+    return paged(r, found, "Vpcs", "Vpc", [&](const vpc_record* v) {
+      return json{{"VpcId", v->id},
+                  {"RegionId", v->region_id},
+                  {"Status", "Available"},
+                  {"VpcName", ""},
+                  {"CreationTime", "2026-01-01T00:00:00Z"},
+                  {"CidrBlock", v->cidr.to_string()},
+                  {"VRouterId", v->vrouter_id},
+                  {"Description", ""},
+                  {"IsDefault", false},
+                  {"VSwitchIds", json{{"VSwitchId", v->vswitch_ids}}},
+                  {"RouterTableIds", json{{"RouterTableIds", v->table_ids}}}};
+    });
+  }
+
+  json describe_vrouters(const api_request& r) {
+    require_region(r);
+    auto filter = alivpc::detail::split_list(param(r, "VRouterId"));
+    std::vector<const vpc_record*> found;
+    for (const auto& [id, v] : model_.vpcs())
+      if (v.region_id == param(r, "RegionId") && matches(filter, v.vrouter_id)) found.push_back(&v);
+    return paged(r, found, "VRouters", "VRouter", [&](const vpc_record* v) {
+      return json{{"VRouterId", v->vrouter_id},
+                  {"VpcId", v->id},
+                  {"RegionId", v->region_id},
+                  {"VRouterName", ""},
+                  {"Description", ""},
+                  {"CreationTime", "2026-01-01T00:00:00Z"},
+                  {"RouteTableIds", json{{"RouteTableId", v->table_ids}}}};
+    });
+  }
+
+  json describe_route_tables(const api_request& r, time_point now) {
+    auto vrouter = param(r, "VRouterId");
+    auto table_id = param(r, "RouteTableId");
+    if (!vrouter.empty() && !model_.find_vpc_by_vrouter(vrouter))
+      throw api_failure(404, "InvalidVRouterId.NotFound",
+                        "The specified VRouter " + vrouter + " does not exist.");
+    if (!table_id.empty() && !model_.find_table(table_id))
+      throw api_failure(404, "InvalidRouteTableId.NotFound",
+                        "The specified route table " + table_id + " does not exist.");
+    std::vector<const route_table_record*> found;
+    for (const auto& [vid, v] : model_.vpcs()) {
+      if (!vrouter.empty() && v.vrouter_id != vrouter) continue;
+      for (const auto& tid : v.table_ids)
+        if (table_id.empty() || tid == table_id) found.push_back(model_.find_table(tid));
+    }
+    return paged(r, found, "RouteTables", "RouteTable", [&](const route_table_record* t) {
+      json entries = json::array();
+      for (const auto& e : model_.entries(t->id, now))
+        entries.push_back(route_entry_json(e, now, false));
+      return json{{"VRouterId", t->vrouter_id},
+                  {"RouteTableId", t->id},
+                  {"RouteTableType", t->system ? "System" : "Custom"},
+                  {"CreationTime", "2026-01-01T00:00:00Z"},
+                  {"RouteEntrys", json{{"RouteEntry", entries}}}};
+    });
+  }
+
+  json describe_route_table_list(const api_request& r) {
+    require_region(r);
+    auto vpc = param(r, "VpcId");
+    auto router = param(r, "RouterId");
+    auto table_id = param(r, "RouteTableId");
+    auto type = param(r, "RouteTableType");
+    auto router_type = param(r, "RouterType");
+    if (!router_type.empty() && router_type != "VRouter")
+      throw api_failure(invalid_parameter("RouterType", "VRouter is the only router type here"));
+    if (!vpc.empty() && !model_.find_vpc(vpc))
+      throw api_failure(404, "InvalidVpcId.NotFound",
+                        "The specified VPC " + vpc + " does not exist.");
+    std::vector<const route_table_record*> found;
+    for (const auto& [vid, v] : model_.vpcs()) {
+      if (v.region_id != param(r, "RegionId") || (!vpc.empty() && vid != vpc) ||
+          (!router.empty() && v.vrouter_id != router))
+        continue;
+      for (const auto& tid : v.table_ids) {
+        auto* t = model_.find_table(tid);
+        if ((table_id.empty() || tid == table_id) &&
+            (type.empty() || type == (t->system ? "System" : "Custom")))
+          found.push_back(t);
+      }
+    }
+    json out{{"Code", "200"}, {"Success", true}, {"Message", "successful"}};
+    // A named local: a temporary's items() would dangle in the loop.
+    json page =
+        paged(r, found, "RouterTableList", "RouterTableListType", [&](const route_table_record* t) {
+          return json{{"RouteTableId", t->id},
+                      {"RouteTableType", t->system ? "System" : "Custom"},
+                      {"RouterId", t->vrouter_id},
+                      {"RouterType", "VRouter"},
+                      {"VpcId", t->vpc_id},
+                      {"RouteTableName", ""},
+                      {"Description", ""},
+                      {"Status", "Available"},
+                      {"CreationTime", "2026-01-01T00:00:00Z"},
+                      {"VSwitchIds", json{{"VSwitchId", t->vswitch_ids}}}};
+        });
+    for (auto& [k, v] : page.items())
+      out[k] = v;
+    return out;
+  }
+
+  json describe_route_entry_list(const api_request& r, time_point now) {
+    auto table_id = param(r, "RouteTableId");
+    if (table_id.empty()) throw api_failure(missing_parameter("RouteTableId"));
+    auto max = number(r, "MaxResult", 10, 1, 100);
+    auto dest = param(r, "DestinationCidrBlock");
+    auto hop = param(r, "NextHopId");
+    auto type = param(r, "RouteEntryType");
+    auto entry_id = param(r, "RouteEntryId");
+    std::uint64_t from = 0;
+    auto token = param(r, "NextToken");
+    if (!token.empty()) {
+      if (token.size() > 16) throw api_failure(invalid_parameter("NextToken", "unknown token"));
+      for (char c : token) {
+        int v = alivpc::detail::hex_value(c);
+        if (v < 0) throw api_failure(invalid_parameter("NextToken", "unknown token"));
+        from = from * 16 + static_cast<std::uint64_t>(v);
+      }
+    }
+    if (!dest.empty() && !net::ipv4_cidr::try_parse(dest))
+      throw api_failure(
+          400, "InvalidCidrBlock.Malformed",
+          "Specified DestinationCidrBlock \"" + dest + "\" is not a valid CIDR block.");
+    auto all = model_.entries(table_id, now);  // throws InvalidRouteTableId.NotFound
+    json list = json::array();
+    std::string next;
+    for (const auto& e : all) {
+      // The token is the (network, prefix) key of the first entry of the next page.
+      std::uint64_t key = (std::uint64_t{e.destination.network().value()} << 8) |
+                          static_cast<std::uint64_t>(e.destination.prefix_length());
+      if (key < from) continue;
+      if ((!dest.empty() && e.destination.to_string() != net::ipv4_cidr::parse(dest).to_string()) ||
+          (!hop.empty() && e.next_hop_id != hop) ||
+          (!type.empty() && type != (e.system ? "System" : "Custom")) ||
+          (!entry_id.empty() && e.id != entry_id))
+        continue;
+      if (static_cast<long>(list.size()) == max) {
+        char buf[24];
+        std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(key));
+        next = buf;
+        break;
+      }
+      json j{{"RouteEntryId", e.id},
+             {"RouteTableId", e.table_id},
+             {"DestinationCidrBlock", e.destination.to_string()},
+             {"Status", to_api_string(e.status(now))},
+             {"Type", e.system ? "System" : "Custom"},
+             {"IpVersion", "ipv4"},
+             {"RouteEntryName", ""},
+             {"Description", ""}};
+      json hops = json::array();
+      if (!e.system)
+        hops.push_back(json{{"NextHopId", e.next_hop_id},
+                            {"NextHopType", e.next_hop_type},
+                            {"Enabled", 1},
+                            {"Weight", 0}});
+      else
+        hops.push_back(
+            json{{"NextHopId", ""}, {"NextHopType", "local"}, {"Enabled", 1}, {"Weight", 0}});
+      j["NextHops"] = json{{"NextHop", hops}};
+      list.push_back(j);
+    }
+    return json{{"NextToken", next}, {"RouteEntrys", json{{"RouteEntry", list}}}};
+  }
+
+  vpc_model& model_;
+  credential_store& keys_;
+};
+
+}  // namespace alivpc::sim
