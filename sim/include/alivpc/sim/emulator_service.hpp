@@ -6,11 +6,8 @@
 #pragma once
 
 #include <alivpc/sim/admin_service.hpp>
-#include <alivpc/sim/credentials.hpp>
-#include <alivpc/sim/http_exchange.hpp>
 #include <alivpc/sim/metadata_service.hpp>
 #include <alivpc/sim/openapi_service.hpp>
-#include <alivpc/sim/vpc_model.hpp>
 
 #include <cstdint>
 #include <exception>

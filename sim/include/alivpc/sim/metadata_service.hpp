@@ -46,9 +46,8 @@ class metadata_service {
         return text(405, "405 - Method Not Allowed", "metadata:token", "MethodNotAllowed");
       auto ttl_text = header_of(req, "x-aliyun-ecs-metadata-token-ttl-seconds");
       long ttl = 0;
-      bool ok = !ttl_text.empty() && ttl_text.size() <= 5;
-      for (char c : ttl_text)
-        ok = ok && c >= '0' && c <= '9';
+      bool ok = !ttl_text.empty() && ttl_text.size() <= 5 &&
+                ttl_text.find_first_not_of("0123456789") == std::string::npos;
       if (ok) ttl = std::stol(ttl_text);
       if (!ok || ttl < 1 || ttl > 21600)
         return text(400,
