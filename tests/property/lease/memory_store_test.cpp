@@ -4,8 +4,8 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #include <alivpc/lease/lease_keeper.hpp>
-#include <alivpc/lease/memory_store.hpp>
 #include <alivpc/runtime/virtual_scheduler.hpp>
+#include <alivpc/sim/memory_etcd.hpp>
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using store_t = lease::memory_store<virtual_scheduler>;
+using store_t = sim::memory_store<virtual_scheduler>;
 
 struct node_state {
   std::optional<lease::lease> held;  // what this node believes it holds
@@ -60,7 +60,7 @@ RC_GTEST_PROP(MemoryStoreProperty, NeverHandsOneSubnetToTwoNodes, ()) {
   const int rounds = *rc::gen::inRange(1, 6);
   const bool outages = *rc::gen::arbitrary<bool>();
   virtual_scheduler s(seed);
-  lease::memory_etcd<virtual_scheduler> etcd(s);
+  sim::memory_etcd<virtual_scheduler> etcd(s);
   etcd.set_latency(std::chrono::milliseconds(*rc::gen::inRange(0, 5)),
                    std::chrono::milliseconds(*rc::gen::inRange(0, 50)));
   // /26 cut into /30s: 15 subnets, fewer than the nodes sometimes.
@@ -110,7 +110,7 @@ RC_GTEST_PROP(MemoryStoreProperty, NeverHandsOneSubnetToTwoNodes, ()) {
 TEST(MemoryStore, OneSeedOneHistory) {
   auto run = [](std::uint64_t seed) {
     virtual_scheduler s(seed);
-    lease::memory_etcd<virtual_scheduler> etcd(s);
+    sim::memory_etcd<virtual_scheduler> etcd(s);
     etcd.set_latency(1ms, 20ms);
     etcd.put_config(R"({"Network":"10.9.0.0/26","SubnetLen":30,"Backend":{"Type":"ali-vpc"}})");
     auto cfg = config::parse_network_config(*etcd.config());
@@ -134,9 +134,9 @@ TEST(MemoryStore, OneSeedOneHistory) {
 // TTL ends in "expired", never in silence.
 TEST(MemoryStore, KeeperReportsExpiryAfterALongOutage) {
   virtual_scheduler s(3);
-  lease::memory_etcd<virtual_scheduler> etcd(s);
+  sim::memory_etcd<virtual_scheduler> etcd(s);
   etcd.put_config(R"({"Network":"10.9.0.0/16","Backend":{"Type":"ali-vpc"}})");
-  store_t store(etcd, "n1", {.watch_wait = 5000ms});
+  store_t store(etcd, "n1", sim::memory_store_options{.watch_wait = 5000ms});
   lease::lease_keeper keeper(
       store, s, {.ttl = 60s, .renew_margin = 20s, .backoff = {.initial = 1000ms, .max = 5000ms}});
   auto cfg = config::parse_network_config(*etcd.config());

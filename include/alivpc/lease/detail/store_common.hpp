@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace alivpc::lease {
@@ -42,6 +43,13 @@ struct config_probe {
   std::string why;
 };
 
+// The etcdctl command that publishes an example network config at `key` in the "v3" or "v2"
+// key space.
+inline std::string publish_command(std::string_view api, const std::string& key) {
+  return (api == "v2" ? "ETCDCTL_API=2 etcdctl set " : "etcdctl put ") + key +
+         " '{\"Network\":\"10.24.0.0/16\",\"Backend\":{\"Type\":\"ali-vpc\"}}'";
+}
+
 // Does an existing lease still fit the network config (else flannel drops and re-allocates)?
 inline bool lease_fits(const config::network_config& cfg, const lease& l) {
   if (!cfg.network || !cfg.network->contains(l.subnet)) return false;
@@ -50,13 +58,6 @@ inline bool lease_fits(const config::network_config& cfg, const lease& l) {
          l.subnet.network() <= cfg.subnet_max;
 }
 
-inline std::string no_config_message(const std::string& api, const std::string& key,
-                                     const std::string& where) {
-  const bool v2 = api == "v2";
-  return "no network config at " + key + " in the etcd " + api + " key space on " + where +
-         "; publish one with: " + (v2 ? "ETCDCTL_API=2 etcdctl set " : "etcdctl put ") + key +
-         " '{\"Network\":\"10.24.0.0/16\",\"Backend\":{\"Type\":\"ali-vpc\"}}'";
-}
 }  // namespace detail
 
 }  // namespace alivpc::lease
