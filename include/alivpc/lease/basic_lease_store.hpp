@@ -1,12 +1,8 @@
-// flannel's subnet lease algorithm, written once over a lease_kv (kv.hpp): claim, renew,
-// release, and the translation of a store's changes into lease events. The stores are its
-// instances: etcd_v3_store = basic_lease_store<etcd_v3_kv>, etcd_v2_store =
-// basic_lease_store<etcd_v2_kv>, and the simulator's sim::memory_store.
-//
-// A claim is a key created only when absent (two nodes can never hold one subnet) with a TTL; a
-// key without TTL is a reservation, honoured for its node and never converted or taken. A
-// watcher keeps the last known state of every key, so that a removal without its old value and
-// a re-list after compaction are reported as the claims they end.
+// flannel's subnet lease algorithm, once, over a lease_kv (kv.hpp): etcd_v3_store, etcd_v2_store
+// and the simulator's sim::memory_store are its instances. A claim is a key created only when
+// absent (two nodes never hold one subnet) with a TTL; a key without TTL is a reservation,
+// honoured for its node, never converted or taken. The last known state of every key lets a
+// removal without its old value, and a re-list after compaction, report the claims they end.
 #pragma once
 
 #include <alivpc/config/network_config.hpp>
@@ -155,11 +151,6 @@ class basic_lease_store {
   }
 
  private:
-  // One claim: the same TTL lease (none on v2 and for reservations) and the same creation.
-  static bool same_claim(const lease& a, const lease& b) {
-    return a.lease_id == b.lease_id && a.create_revision == b.create_revision;
-  }
-
   // History was compacted: list afresh and report the difference from what we knew.
   task<watch_result> resync() {
     auto before = known_;
@@ -168,7 +159,7 @@ class basic_lease_store {
     out.revision = now.revision;
     out.resynced = true;
     out.store = now.store;
-    out.events = detail::diff_snapshots(before, known_, same_claim);
+    out.events = detail::diff_snapshots(before, known_);
     co_return out;
   }
 

@@ -1,8 +1,7 @@
-// What lease::basic_lease_store needs from a key-value store: the few etcd operations flannel's
-// subnet claim is built on. Models: lease::etcd_v3_kv (the v3 JSON gateway), lease::etcd_v2_kv
-// (the v2 keys API) and sim::memory_kv (the simulator's etcd model). A KV names keys by subnet
-// (it knows its prefix) and turns what it stores into leases; the claim algorithm, the state a
-// watcher keeps and the messages about the lease itself are basic_lease_store's.
+// What lease::basic_lease_store needs from a key-value store: the etcd operations flannel's
+// subnet claim is built on. Models: lease::etcd_v3_kv (v3 JSON gateway), lease::etcd_v2_kv (v2
+// keys API), sim::memory_kv (the simulator's etcd model). A KV names keys by subnet and turns
+// what it stores into leases; the algorithm and the state a watcher keeps are the store's.
 #pragma once
 
 #include <alivpc/lease/lease.hpp>

@@ -1,4 +1,4 @@
-// Rules every lease_store model shares (etcd v3, etcd v2, memory).
+// Rules of basic_lease_store, on their own for tests.
 #pragma once
 
 #include <alivpc/config/network_config.hpp>
@@ -14,27 +14,33 @@ namespace alivpc::lease {
 
 namespace detail {
 
+// Whether two values of one key are one claim: the same TTL lease (none on v2 and for
+// reservations) and the same creation (v3 create_revision, v2 createdIndex).
+inline bool same_claim(const lease& a, const lease& b) {
+  return a.lease_id == b.lease_id && a.create_revision == b.create_revision;
+}
+
 // The events that turn one snapshot of the subnets (by key) into the next, for a watch that had
-// to re-list (history compacted or cleared): removed keys, then new or changed ones. `same`
-// says whether two values of one key are the same claim (v3: lease id and create_revision; v2:
-// createdIndex; memory: the lease id). A key deleted and re-created in the gap (not the same
-// claim) is a `removed` of the old claim followed by an `added` of the new one, so a watcher
-// that tracks claims (e.g. routes per owner) sees the old owner go.
-template <class Same>
-std::vector<lease_event> diff_snapshots(const std::map<std::string, lease>& before,
-                                        const std::map<std::string, lease>& after, Same same) {
+// to re-list (history compacted or cleared): removed keys, then new or changed ones. A key
+// deleted and re-created in the gap (another claim) is a `removed` of the old claim followed by
+// an `added` of the new one, so a watcher that tracks claims (e.g. routes per owner) sees the
+// old owner go.
+inline std::vector<lease_event> diff_snapshots(const std::map<std::string, lease>& before,
+                                               const std::map<std::string, lease>& after) {
   std::vector<lease_event> events;
   for (const auto& [k, l] : before) {
     auto it = after.find(k);
-    if (it == after.end() || !same(l, it->second)) events.push_back({lease_event_type::removed, l});
+    if (it == after.end() || !same_claim(l, it->second))
+      events.push_back({lease_event_type::removed, l});
   }
   for (const auto& [k, l] : after) {
     auto it = before.find(k);
-    if (it == before.end() || it->second.attrs != l.attrs || !same(it->second, l))
+    if (it == before.end() || it->second.attrs != l.attrs || !same_claim(it->second, l))
       events.push_back({lease_event_type::added, l});
   }
   return events;
 }
+
 // What --etcd-api=auto learns from one API: the config text (nullopt: no such key), or that the
 // endpoint does not serve this API at all (why: the error that showed it).
 struct config_probe {
