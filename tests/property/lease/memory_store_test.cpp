@@ -1,6 +1,7 @@
 // memory_store never hands one subnet to two nodes, whatever the interleaving: random node
 // counts, latencies, TTL expiries, revocations and outages on the virtual scheduler, with the
-// invariant checked after every single event.
+// invariant checked after every single event. And the lease algorithm's watch translation
+// (basic_lease_store over memory_kv) keeps a watcher's view equal to the store.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #include <alivpc/lease/lease_keeper.hpp>
@@ -9,6 +10,8 @@
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
+
+#include <map>
 
 using namespace alivpc;
 using namespace std::chrono_literals;
@@ -23,8 +26,9 @@ struct node_state {
 };
 
 // One node's life: acquire, sometimes renew, sometimes give the subnet back or let it lapse.
-task<void> node_life(virtual_scheduler& s, store_t& store, config::network_config cfg,
-                     std::string ip, int rounds, node_state& st) {
+template <class Store>
+task<void> node_life(virtual_scheduler& s, Store& store, config::network_config cfg, std::string ip,
+                     int rounds, node_state& st) {
   lease::lease_attrs attrs;
   attrs.public_ip = net::ipv4_address::parse(ip);
   for (int r = 0; r < rounds; ++r) {
@@ -165,4 +169,123 @@ TEST(MemoryStore, KeeperReportsExpiryAfterALongOutage) {
   ASSERT_TRUE(loss.has_value());
   EXPECT_EQ(loss->reason, lease::lease_loss_reason::expired) << loss->detail;
   EXPECT_TRUE(etcd.keys().empty());
+}
+
+namespace {
+
+using memory_kv = sim::memory_kv<virtual_scheduler>;
+
+// memory_kv whose removals arrive with the subnet and revision only.
+class forgetful_kv : public memory_kv {
+ public:
+  using memory_kv::memory_kv;
+  task<lease::kv_changes> watch(std::int64_t revision) {
+    auto got = co_await memory_kv::watch(revision);
+    for (auto& c : got.changes) {
+      if (c.type != lease::lease_event_type::removed) continue;
+      lease::lease bare;
+      bare.subnet = c.value.subnet;
+      bare.revision = c.value.revision;
+      c = {lease::lease_event_type::removed, bare, false};
+    }
+    co_return got;
+  }
+};
+static_assert(lease::lease_kv<forgetful_kv>);
+
+struct watcher_view {
+  std::map<net::ipv4_cidr, lease::lease> leases;
+  std::vector<std::string> wrong;  // what the watch reported that it should not have
+  int resyncs = 0, removals = 0;
+  bool stopped = false;
+};
+
+// Lists, then watches with pauses between calls (history may be compacted in a pause).
+template <class Store>
+task<void> watch_all(virtual_scheduler& s, Store& store, const bool& stop, watcher_view& v) {
+  auto list = co_await store.list_leases();
+  for (const auto& l : list.leases)
+    v.leases[l.subnet] = l;
+  auto revision = list.revision;
+  while (!stop) {
+    co_await sleep_for(s, std::chrono::milliseconds(s.random().between(0, 3000)));
+    auto w = co_await store.watch_leases(revision);
+    if (w.revision < revision) v.wrong.push_back("the resume revision went backwards");
+    revision = w.revision;
+    v.resyncs += w.resynced;
+    for (const auto& e : w.events) {
+      if (e.type == lease::lease_event_type::added) {
+        v.leases[e.value.subnet] = e.value;
+        continue;
+      }
+      ++v.removals;
+      auto it = v.leases.find(e.value.subnet);
+      if (it == v.leases.end()) {
+        v.wrong.push_back("removed " + e.value.subnet.to_string() + ", which was never added");
+        continue;
+      }
+      if (it->second.create_revision != e.value.create_revision ||
+          it->second.attrs != e.value.attrs)
+        v.wrong.push_back("removed " + e.value.subnet.to_string() + " names another claim");
+      v.leases.erase(it);
+    }
+  }
+  v.stopped = true;
+}
+
+template <class KV>
+void watcher_follows_the_store() {
+  using store_t = lease::basic_lease_store<KV>;
+  const auto seed = *rc::gen::arbitrary<std::uint64_t>();
+  const int nodes = *rc::gen::inRange(2, 12);
+  const int rounds = *rc::gen::inRange(1, 5);
+  const auto history = static_cast<std::size_t>(*rc::gen::inRange(3, 60));
+  virtual_scheduler s(seed);
+  sim::memory_etcd<virtual_scheduler> etcd(s, "/coreos.com/network", history);
+  etcd.set_latency(1ms, 20ms);
+  etcd.put_config(R"({"Network":"10.9.0.0/26","SubnetLen":30,"Backend":{"Type":"ali-vpc"}})");
+  auto cfg = config::parse_network_config(*etcd.config());
+  std::vector<std::unique_ptr<store_t>> stores;
+  std::vector<node_state> state(nodes);
+  for (int i = 0; i < nodes; ++i) {
+    stores.push_back(std::make_unique<store_t>(etcd, "n" + std::to_string(i)));
+    spawn(s, node_life(s, *stores[i], cfg, "192.168.7." + std::to_string(i + 1), rounds, state[i]));
+  }
+  for (int k = 0; k < 3; ++k)
+    s.call_at(s.now() + std::chrono::milliseconds(s.random().between(0, 20000)),
+              [&etcd] { etcd.compact(); });
+  store_t watcher(etcd, "watcher", sim::memory_store_options{.watch_wait = 2000ms});
+  bool stop = false;
+  watcher_view view;
+  spawn(s, watch_all(s, watcher, stop, view));
+  s.run_for(50s);  // in the middle of things
+  RC_ASSERT(view.wrong.empty());
+  s.run_for(70s);  // every node is done and every TTL has run out
+  stop = true;
+  s.run_for(10s);
+  RC_ASSERT(view.stopped);
+  for (const auto& w : view.wrong)
+    RC_FAIL(w);
+  std::map<net::ipv4_cidr, lease::lease> stored;
+  for (const auto& [key, e] : etcd.keys())
+    stored[e.parsed->subnet] = etcd.to_lease(key, e);
+  RC_ASSERT(view.leases.size() == stored.size());
+  for (const auto& [subnet, l] : stored) {
+    auto it = view.leases.find(subnet);
+    RC_ASSERT(it != view.leases.end());
+    RC_ASSERT(it->second.create_revision == l.create_revision);
+    RC_ASSERT(it->second.lease_id == l.lease_id);
+    RC_ASSERT(it->second.attrs == l.attrs);
+  }
+  RC_TAG(view.resyncs > 0 ? "resynced" : "no resync");
+}
+
+}  // namespace
+
+RC_GTEST_PROP(BasicLeaseStore, WatcherFollowsTheStore, ()) {
+  watcher_follows_the_store<memory_kv>();
+}
+
+RC_GTEST_PROP(BasicLeaseStore, WatcherFollowsAStoreThatForgetsRemovedValues, ()) {
+  watcher_follows_the_store<forgetful_kv>();
 }
