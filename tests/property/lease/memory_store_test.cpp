@@ -210,7 +210,7 @@ task<void> watch_all(virtual_scheduler& s, Store& store, const bool& stop, watch
   while (!stop) {
     co_await sleep_for(s, std::chrono::milliseconds(s.random().between(0, 3000)));
     auto w = co_await store.watch_leases(revision);
-    if (w.revision < revision) v.wrong.push_back("the resume revision went backwards");
+    if (w.revision < revision) v.wrong.emplace_back("the resume revision went backwards");
     revision = w.revision;
     v.resyncs += w.resynced;
     for (const auto& e : w.events) {
@@ -221,12 +221,12 @@ task<void> watch_all(virtual_scheduler& s, Store& store, const bool& stop, watch
       ++v.removals;
       auto it = v.leases.find(e.value.subnet);
       if (it == v.leases.end()) {
-        v.wrong.push_back("removed " + e.value.subnet.to_string() + ", which was never added");
+        v.wrong.emplace_back("removed " + e.value.subnet.to_string() + ", which was never added");
         continue;
       }
       if (it->second.create_revision != e.value.create_revision ||
           it->second.attrs != e.value.attrs)
-        v.wrong.push_back("removed " + e.value.subnet.to_string() + " names another claim");
+        v.wrong.emplace_back("removed " + e.value.subnet.to_string() + " names another claim");
       v.leases.erase(it);
     }
   }
