@@ -7,7 +7,7 @@
 
 #include <alivpc/lease/etcd_v2_store.hpp>
 #include <alivpc/lease/etcd_v3_store.hpp>
-#include <alivpc/lease/memory_store.hpp>
+#include <alivpc/sim/memory_etcd.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -94,11 +94,11 @@ BENCHMARK(BM_EtcdV2Renew)->Unit(benchmark::kMicrosecond);
 // The model's own cost per acquire (zero latency) with 1000 leases already held.
 void BM_MemoryAcquireWith1000Leases(benchmark::State& state) {
   virtual_scheduler s(1);
-  lease::memory_etcd<virtual_scheduler> etcd(s);
+  sim::memory_etcd<virtual_scheduler> etcd(s);
   etcd.set_latency(clock_duration::zero());
   etcd.put_config(R"({"Network":"10.0.0.0/8","SubnetLen":24,"Backend":{"Type":"ali-vpc"}})");
   auto cfg = config::parse_network_config(*etcd.config());
-  lease::memory_store<virtual_scheduler> store(etcd);
+  sim::memory_store<virtual_scheduler> store(etcd);
   std::uint32_t n = 0;
   for (int i = 0; i < 1000; ++i) {
     lease::lease_attrs a;

@@ -73,14 +73,11 @@ class etcd_store {
       reason_ = "using the etcd v3 API: this etcd serves no v2 API";
       co_return;
     }
-    fail(error_kind::not_found,
-         "no network config at " + key + " in etcd at " + v3->describe() +
-             ": looked in the v3 key space and in the v2 key space; publish one with "
-             "`etcdctl put " +
-             key +
-             " '{\"Network\":\"10.24.0.0/16\",\"Backend\":{\"Type\":\"ali-vpc\"}}'` (v3) or "
-             "`ETCDCTL_API=2 etcdctl set " +
-             key + " '{\"Network\":\"10.24.0.0/16\",\"Backend\":{\"Type\":\"ali-vpc\"}}'` (v2)");
+    fail(error_kind::not_found, "no network config at " + key + " in etcd at " + v3->describe() +
+                                    ": looked in the v3 key space and in the v2 key space; "
+                                    "publish one with `" +
+                                    detail::publish_command("v3", key) + "` (v3) or `" +
+                                    detail::publish_command("v2", key) + "` (v2)");
   }
 
   etcd_api api() const noexcept { return api_; }

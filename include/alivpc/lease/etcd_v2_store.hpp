@@ -1,116 +1,96 @@
-// lease_store on etcd's v2 keys API (flannel up to v0.17, and where the seed's
-// `etcdctl set <prefix>/config ...` writes). A lease is a key with a TTL, created with
-// prevExist=false so only one node can create it; a key without TTL is a reservation. The watch is
-// a long poll (?wait=true&recursive=true&waitIndex=N); when etcd has cleared that index
-// (errorCode 401) the store re-lists and reports the difference.
+// etcd's v2 keys API as a lease_kv (flannel up to v0.17, and where the seed's
+// `etcdctl set <prefix>/config ...` writes), and etcd_v2_store, the lease algorithm over it. A
+// claim is a key with a TTL, created with prevExist=false; a key without TTL is a reservation.
+// The watch is a long poll (?wait=true&recursive=true&waitIndex=N); etcd's errorCode 401 (that
+// index was cleared) is reported as compaction.
 #pragma once
 
 #include <alivpc/config/network_config.hpp>
 #include <alivpc/detail/percent_encoding.hpp>
 #include <alivpc/http/endpoint_pool.hpp>
+#include <alivpc/lease/basic_lease_store.hpp>
 #include <alivpc/lease/detail/etcd_json.hpp>
 #include <alivpc/lease/etcd_options.hpp>
-#include <alivpc/lease/detail/store_common.hpp>
-#include <alivpc/lease/lease_store.hpp>
-#include <alivpc/lease/subnet_allocator.hpp>
+#include <alivpc/lease/kv.hpp>
 #include <alivpc/runtime/asio_scheduler.hpp>
 
 #include <charconv>
-#include <map>
 
 namespace alivpc::lease {
 
-class etcd_v2_store {
+class etcd_v2_kv {
  public:
-  etcd_v2_store(asio_scheduler& sched, etcd_options opts)
+  etcd_v2_kv(asio_scheduler& sched, etcd_options opts)
       : sched_(sched),
         opts_(std::move(opts)),
         pool_(sched.io(), opts_.endpoints, opts_.http, opts_.backoff) {}
-  etcd_v2_store(const etcd_v2_store&) = delete;
-  etcd_v2_store& operator=(const etcd_v2_store&) = delete;
+  etcd_v2_kv(const etcd_v2_kv&) = delete;
+  etcd_v2_kv& operator=(const etcd_v2_kv&) = delete;
 
-  const etcd_options& options() const noexcept { return opts_; }
   std::string describe() const { return "etcd v2 at " + pool_.describe(); }
+  static std::string_view api() { return "v2"; }
+  std::string config_key() const { return opts_.config_key(); }
+  int max_claim_attempts() const { return opts_.max_claim_attempts; }
+  prng& random() { return sched_.random(); }
+  // A 404 without JSON was seen: no v2 keys API here (etcd 3.4+ without --enable-v2).
+  bool api_absent() const { return api_absent_; }
 
-  task<std::optional<std::string>> get_config_text() {
-    auto a = co_await call("GET", keys_path(opts_.config_key()), "");
-    if (a.answer.error_code == 100) co_return std::nullopt;
-    check(a, "read the network config");
-    if (!a.answer.node) detail::bad_answer(a.ctx, "config answer without node");
-    co_return a.answer.node->value;
+  task<std::optional<std::string>> get_config() {
+    auto n = co_await node_at(opts_.config_key(), "read the network config");
+    if (!n) co_return std::nullopt;
+    co_return n->value;
   }
 
-  task<config::network_config> get_network_config() {
-    auto text = co_await get_config_text();
-    if (!text)
-      fail(error_kind::not_found,
-           detail::no_config_message("v2", opts_.config_key(), pool_.describe()));
-    co_return config::parse_network_config(*text);
+  task<std::optional<lease>> get(net::ipv4_cidr subnet) {
+    auto n = co_await node_at(key_of(subnet), "read the lease key");
+    if (!n) co_return std::nullopt;
+    co_return to_lease(*n);
   }
 
-  task<lease_list> list_leases() {
-    auto out = co_await scan();
-    known_.clear();
-    for (const auto& l : out.leases)
-      known_[subnet_key(l.subnet)] = l;
+  task<lease_list> list(list_detail /*v2 answers every TTL with the key*/) {
+    auto a = co_await call("GET", keys_path(opts_.subnets_dir()) + "?recursive=true", "");
+    lease_list out;
+    if (a.answer.error_code == 100) {  // no subnets directory yet
+      out.revision = a.etcd_index ? a.etcd_index : a.answer.index;
+      out.store = {a.cluster_id, out.revision};
+      co_return out;
+    }
+    check(a, "list the subnet leases");
+    out.revision = a.etcd_index;
+    out.store = {a.cluster_id, a.etcd_index};
+    if (a.answer.node)
+      for (const auto& n : a.answer.node->nodes)
+        if (auto l = to_lease(n)) out.leases.push_back(std::move(*l));
     co_return out;
   }
 
-  task<lease> acquire_lease(const config::network_config& cfg, const lease_attrs& attrs,
-                            std::optional<net::ipv4_cidr> previous, std::chrono::seconds ttl) {
-    const std::string value = format_lease_value(attrs);
-    const std::string ttl_text = std::to_string(ttl.count());
-    for (int attempt = 0; attempt < opts_.max_claim_attempts; ++attempt) {
-      auto snap = co_await scan();
-      std::vector<net::ipv4_cidr> taken;
-      std::optional<lease> mine;
-      for (const auto& l : snap.leases) {
-        // Same PublicIP but another instance id is another node's lease: taken, never adopted.
-        const bool ours = same_owner(l.attrs, attrs);
-        if (ours && !mine && detail::lease_fits(cfg, l)) {
-          mine = l;
-          continue;
-        }
-        if (ours && !l.is_reservation()) {
-          auto q = "?prevIndex=" + std::to_string(l.revision);
-          co_await call("DELETE", keys_path(key_of(l.subnet)) + q, "");  // no longer fits: drop it
-          continue;
-        }
-        taken.push_back(l.subnet);
-      }
-      if (mine && mine->is_reservation()) co_return *mine;
-      if (mine) {
-        // Refresh our live lease in place, only if nobody changed it since we looked.
-        auto q = "?prevIndex=" + std::to_string(mine->revision);
-        auto a = co_await call("PUT", keys_path(key_of(mine->subnet)) + q, form(value, ttl_text));
-        if (a.answer.error_code == 0 && a.answer.node) co_return made(*a.answer.node, attrs, a.ctx);
-        if (a.answer.error_code != 100 && a.answer.error_code != 101) check(a, "refresh our lease");
-        continue;
-      }
-      auto subnet = allocate_subnet(cfg, taken, previous, sched_.random());
-      auto a = co_await call("PUT", keys_path(key_of(subnet)) + "?prevExist=false",
-                             form(value, ttl_text));
-      if (a.answer.error_code == 0 && a.answer.node) co_return made(*a.answer.node, attrs, a.ctx);
-      if (a.answer.error_code != 105) check(a, "create the lease key");
-      if (previous && *previous == subnet) previous.reset();  // lost the race: choose again
-    }
-    fail(error_kind::conflict, describe() + ": acquire lease: lost the race for a subnet " +
-                                   std::to_string(opts_.max_claim_attempts) + " times");
+  task<std::optional<lease>> create(net::ipv4_cidr subnet, const std::string& value,
+                                    std::chrono::seconds ttl) {
+    auto a = co_await call("PUT", keys_path(key_of(subnet)) + "?prevExist=false", form(value, ttl));
+    if (a.answer.error_code == 0 && a.answer.node) co_return made(*a.answer.node, a.ctx);
+    if (a.answer.error_code != 105) check(a, "create the lease key");
+    co_return std::nullopt;
   }
 
-  task<lease> renew_lease(const lease& l, std::chrono::seconds ttl) {
-    const std::string key = key_of(l.subnet);
-    if (l.is_reservation()) {
-      auto a = co_await call("GET", keys_path(key), "");
-      if (a.answer.error_code == 100)
-        fail(error_kind::not_found, a.ctx + ": the reservation " + key + " was deleted");
-      check(a, "check our reservation");
-      co_return l;
-    }
-    // prevValue: only our own value is refreshed; a key someone else re-created is not ours.
-    const std::string value = format_lease_value(l.attrs);
+  task<std::optional<lease>> replace(const lease& l, const std::string& value,
+                                     std::chrono::seconds ttl) {
+    auto q = "?prevIndex=" + std::to_string(l.revision);
+    auto a = co_await call("PUT", keys_path(key_of(l.subnet)) + q, form(value, ttl));
+    if (a.answer.error_code == 0 && a.answer.node) co_return made(*a.answer.node, a.ctx);
+    if (a.answer.error_code != 100 && a.answer.error_code != 101) check(a, "refresh our lease");
+    co_return std::nullopt;
+  }
+
+  task<void> remove(const lease& l) {
+    auto q = "?prevIndex=" + std::to_string(l.revision);
+    co_await call("DELETE", keys_path(key_of(l.subnet)) + q, "");
+  }
+
+  // prevValue: only our own value is refreshed; a key someone else re-created is not ours.
+  task<wall_time> keepalive(const lease& l, std::chrono::seconds ttl) {
+    const std::string key = key_of(l.subnet), value = format_lease_value(l.attrs);
     auto q = "?prevValue=" + alivpc::detail::percent_encode(value);
-    auto a = co_await call("PUT", keys_path(key) + q, form(value, std::to_string(ttl.count())));
+    auto a = co_await call("PUT", keys_path(key) + q, form(value, ttl));
     if (a.answer.error_code == 100)
       fail(error_kind::not_found, a.ctx + ": the lease key " + key + " expired or was deleted");
     if (a.answer.error_code == 101)
@@ -118,20 +98,17 @@ class etcd_v2_store {
            a.ctx + ": the lease key " + key + " now belongs to another node");
     check(a, "renew the lease");
     if (!a.answer.node) detail::bad_answer(a.ctx, "renew answer without node");
-    co_return made(*a.answer.node, l.attrs, a.ctx);
+    co_return *made(*a.answer.node, a.ctx).expiration;
   }
 
-  // Deletes our key (only while it still holds our value). Reservations are left alone.
-  task<void> revoke_lease(const lease& l) {
-    if (l.is_reservation()) co_return;
-    const std::string key = key_of(l.subnet);
+  // Deletes our key, only while it still holds our value.
+  task<void> release(const lease& l) {
     auto q = "?prevValue=" + alivpc::detail::percent_encode(format_lease_value(l.attrs));
-    auto a = co_await call("DELETE", keys_path(key) + q, "");
+    auto a = co_await call("DELETE", keys_path(key_of(l.subnet)) + q, "");
     if (a.answer.error_code != 100 && a.answer.error_code != 101) check(a, "delete the lease key");
-    known_.erase(subnet_key(l.subnet));
   }
 
-  task<watch_result> watch_leases(std::int64_t revision) {
+  task<kv_changes> watch(std::int64_t revision) {
     const auto deadline = sched_.now() + opts_.watch_wait;
     const std::string target =
         keys_path(opts_.subnets_dir()) +
@@ -182,53 +159,35 @@ class etcd_v2_store {
       if (status != 0) check_json_answer(status, content_type, body, ctx);
       // A body cut short by our time limit holds no complete event: nothing happened.
       auto j = alivpc::detail::parse_json_bounded(body, error_kind::parse, ctx);
-      if (body.empty() || j.is_discarded()) co_return watch_result{{}, revision, false, seen_store};
+      kv_changes out;
+      out.store = seen_store;
+      if (body.empty() || j.is_discarded()) co_return out;
       auto ans = detail::parse_v2_answer(body, ctx);
-      if (ans.error_code == 401) co_return co_await resync();  // history cleared
+      out.compacted = ans.error_code == 401;  // history cleared
+      if (out.compacted) co_return out;
       if (ans.error_code != 0 || status >= 300)
         fail(status >= 500 ? error_kind::transient : error_kind::permanent,
              ctx + ": etcd answered HTTP " + std::to_string(status) + ": " + ans.message);
       if (!ans.node) detail::bad_answer(ctx, "watch event without node", body);
-      watch_result out;
-      out.store = seen_store;
-      out.revision = std::max(revision, ans.node->modified_index);
-      const std::string dir = opts_.subnets_dir();
+      out.revision = ans.node->modified_index;
       const bool gone =
           ans.action == "delete" || ans.action == "expire" || ans.action == "compareAndDelete";
       if (gone) {
         const std::string& old_value = ans.prev_node ? ans.prev_node->value : std::string();
-        if (auto l = detail::lease_from_entry(ans.node->key, dir, old_value)) {
-          auto k = subnet_key(l->subnet);
-          if (!ans.prev_node)
-            if (auto it = known_.find(k); it != known_.end()) l = it->second;
+        if (auto l = detail::lease_from_entry(ans.node->key, opts_.subnets_dir(), old_value)) {
           l->revision = ans.node->modified_index;
           if (ans.prev_node) l->create_revision = ans.prev_node->created_index;
-          if (ans.action == "expire" && !l->expiration) l->expiration = sched_.wall_now();
-          known_.erase(k);
-          out.events.push_back({lease_event_type::removed, std::move(*l)});
+          if (ans.action == "expire") l->expiration = sched_.wall_now();
+          out.changes.push_back(
+              {lease_event_type::removed, std::move(*l), ans.prev_node.has_value()});
         }
       } else if (auto l = to_lease(*ans.node)) {
-        known_[subnet_key(l->subnet)] = *l;
-        out.events.push_back({lease_event_type::added, std::move(*l)});
+        out.changes.push_back({lease_event_type::added, std::move(*l)});
       }
       co_return out;
     }
     if (last_error) throw *last_error;
-    co_return watch_result{{}, revision, false, {}};
-  }
-
-  // For --etcd-api=auto: the config text (nullopt when the key is absent), or api_available =
-  // false when the endpoint has no v2 keys API (etcd 3.4+ without --enable-v2 answers 404 text).
-  task<detail::config_probe> probe_config() {
-    detail::config_probe p;
-    try {
-      p.text = co_await get_config_text();
-    } catch (const error& e) {
-      if (!api_absent_) throw;
-      p.api_available = false;
-      p.why = e.what();
-    }
-    co_return p;
+    co_return kv_changes{};
   }
 
  private:
@@ -280,8 +239,8 @@ class etcd_v2_store {
     return opts_.subnets_dir() + subnet_key(subnet);
   }
   static std::string keys_path(const std::string& key) { return "/v2/keys" + key; }
-  static std::string form(const std::string& value, const std::string& ttl) {
-    return "value=" + alivpc::detail::percent_encode(value) + "&ttl=" + ttl;
+  static std::string form(const std::string& value, std::chrono::seconds ttl) {
+    return "value=" + alivpc::detail::percent_encode(value) + "&ttl=" + std::to_string(ttl.count());
   }
 
   task<v2_call> call_on(http::client& c, std::string method, std::string target, std::string body) {
@@ -315,6 +274,15 @@ class etcd_v2_store {
     co_return co_await pool_.with_failover(sched_, op);
   }
 
+  // One key; nullopt when it does not exist.
+  task<std::optional<detail::v2_node>> node_at(std::string key, const char* what) {
+    auto a = co_await call("GET", keys_path(key), "");
+    if (a.answer.error_code == 100) co_return std::nullopt;
+    check(a, what);
+    if (!a.answer.node) detail::bad_answer(a.ctx, std::string(what) + ": answer without node");
+    co_return a.answer.node;
+  }
+
   void check(const v2_call& a, const char* what) {
     if (a.answer.error_code == 0 && a.status < 300) return;
     fail(a.answer.error_code == 100 ? error_kind::not_found : error_kind::permanent,
@@ -332,53 +300,21 @@ class etcd_v2_store {
     return l;
   }
 
-  lease made(const detail::v2_node& n, const lease_attrs& attrs, const std::string& ctx) {
+  lease made(const detail::v2_node& n, const std::string& ctx) {
     auto l = to_lease(n);
     if (!l) detail::bad_answer(ctx, "written key " + n.key.substr(0, 100) + " is not a subnet key");
-    l->attrs = attrs;
     if (!l->expiration) detail::bad_answer(ctx, "written lease key has no TTL");
-    known_[subnet_key(l->subnet)] = *l;
     return *l;
-  }
-
-  task<lease_list> scan() {
-    auto a = co_await call("GET", keys_path(opts_.subnets_dir()) + "?recursive=true", "");
-    lease_list out;
-    if (a.answer.error_code == 100) {  // no subnets directory yet
-      out.revision = a.etcd_index ? a.etcd_index : a.answer.index;
-      out.store = {a.cluster_id, out.revision};
-      co_return out;
-    }
-    check(a, "list the subnet leases");
-    out.revision = a.etcd_index;
-    out.store = {a.cluster_id, a.etcd_index};
-    if (a.answer.node)
-      for (const auto& n : a.answer.node->nodes)
-        if (auto l = to_lease(n)) out.leases.push_back(std::move(*l));
-    co_return out;
-  }
-
-  task<watch_result> resync() {
-    auto before = known_;
-    auto now = co_await list_leases();
-    watch_result out;
-    out.revision = now.revision;
-    out.resynced = true;
-    out.store = now.store;
-    // One claim: the same createdIndex (a renewal changes modifiedIndex, not the claim).
-    out.events = detail::diff_snapshots(before, known_, [](const lease& a, const lease& b) {
-      return a.create_revision == b.create_revision;
-    });
-    co_return out;
   }
 
   asio_scheduler& sched_;
   etcd_options opts_;
   http::endpoint_pool pool_;
-  std::map<std::string, lease> known_;
   bool api_absent_ = false;  // answered 404 without JSON: no v2 keys API here
 };
 
+static_assert(lease_kv<etcd_v2_kv>);
+using etcd_v2_store = basic_lease_store<etcd_v2_kv>;
 static_assert(lease_store<etcd_v2_store>);
 
 }  // namespace alivpc::lease

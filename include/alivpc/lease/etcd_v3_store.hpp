@@ -1,177 +1,126 @@
-// lease_store on etcd's v3 API through its JSON gateway (etcd 3.4: POST only, int64 fields as
-// JSON strings, fields at their default value omitted, base64 keys and values).
+// etcd's v3 API through its JSON gateway as a lease_kv (etcd 3.4: POST only, int64 fields as
+// JSON strings, fields at their default value omitted, base64 keys and values), and
+// etcd_v3_store, the lease algorithm over it.
 //
-// A lease is an etcd lease (TTL) plus the subnet key attached to it, created by a txn that only
-// succeeds when the key does not exist (create_revision == 0), so two nodes can never hold one
-// subnet. A key without an etcd lease is a reservation: honoured for its node, never converted
-// or taken. Every call goes through an endpoint_pool (failover + jittered backoff).
+// A claim is an etcd lease (TTL) plus the subnet key attached to it, created by a txn that only
+// succeeds when the key does not exist (create_revision == 0). A key without an etcd lease is a
+// reservation. Every call goes through an endpoint_pool (failover + jittered backoff).
 #pragma once
 
 #include <alivpc/config/network_config.hpp>
 #include <alivpc/detail/base64.hpp>
 #include <alivpc/http/endpoint_pool.hpp>
+#include <alivpc/lease/basic_lease_store.hpp>
 #include <alivpc/lease/detail/etcd_json.hpp>
-#include <alivpc/lease/detail/store_common.hpp>
 #include <alivpc/lease/etcd_options.hpp>
-#include <alivpc/lease/lease_store.hpp>
-#include <alivpc/lease/subnet_allocator.hpp>
+#include <alivpc/lease/kv.hpp>
 #include <alivpc/runtime/asio_scheduler.hpp>
 
 #include <map>
-#include <set>
 
 namespace alivpc::lease {
 
-class etcd_v3_store {
+class etcd_v3_kv {
  public:
-  etcd_v3_store(asio_scheduler& sched, etcd_options opts)
+  etcd_v3_kv(asio_scheduler& sched, etcd_options opts)
       : sched_(sched),
         opts_(without_basic_auth(std::move(opts), credentials_)),
         pool_(sched.io(), opts_.endpoints, opts_.http, opts_.backoff) {}
-  etcd_v3_store(const etcd_v3_store&) = delete;
-  etcd_v3_store& operator=(const etcd_v3_store&) = delete;
+  etcd_v3_kv(const etcd_v3_kv&) = delete;
+  etcd_v3_kv& operator=(const etcd_v3_kv&) = delete;
 
-  const etcd_options& options() const noexcept { return opts_; }
   std::string describe() const { return "etcd v3 at " + pool_.describe(); }
+  static std::string_view api() { return "v3"; }
+  std::string config_key() const { return opts_.config_key(); }
+  int max_claim_attempts() const { return opts_.max_claim_attempts; }
+  prng& random() { return sched_.random(); }
+  // A non-JSON 404 was seen: the gateway answers its own 404s (gRPC NotFound) in JSON.
+  bool api_absent() const { return api_absent_; }
 
-  // The raw config text, or nullopt when the key does not exist (used by --etcd-api=auto).
-  task<std::optional<std::string>> get_config_text() {
-    const nlohmann::json request_body = {{"key", b64(opts_.config_key())}};
-    auto a = co_await post("/v3/kv/range", request_body);
-    auto r = detail::parse_v3_range(a.body, a.ctx);
+  task<std::optional<std::string>> get_config() {
+    auto r = co_await range(opts_.config_key());
     if (r.kvs.empty()) co_return std::nullopt;
     co_return r.kvs.front().value;
   }
 
-  // For --etcd-api=auto: the config text (nullopt when the key is absent), or api_available =
-  // false when the endpoint has no v3 gateway (HTTP 404 without a gateway JSON error: an etcd
-  // before 3.4 serves /v3beta or /v3alpha only, or a proxy in front passes /v2 only).
-  task<detail::config_probe> probe_config() {
-    detail::config_probe p;
-    try {
-      p.text = co_await get_config_text();
-    } catch (const error& e) {
-      if (!api_absent_) throw;
-      p.api_available = false;
-      p.why = e.what();
-    }
-    co_return p;
+  task<std::optional<lease>> get(net::ipv4_cidr subnet) {
+    auto r = co_await range(key_of(subnet));
+    if (r.kvs.empty()) co_return std::nullopt;
+    co_return to_lease(r.kvs.front());
   }
 
-  task<config::network_config> get_network_config() {
-    auto text = co_await get_config_text();
-    if (!text)
-      fail(error_kind::not_found,
-           detail::no_config_message("v3", opts_.config_key(), pool_.describe()));
-    co_return config::parse_network_config(*text);
-  }
-
-  task<lease_list> list_leases() {
-    auto snap = co_await scan();
+  task<lease_list> list(list_detail want) {
+    const std::string dir = opts_.subnets_dir();
+    auto r = co_await range(dir, detail::prefix_range_end(dir));
     lease_list out;
-    out.revision = snap.revision;
-    out.store = {snap.cluster_id, snap.revision};
+    out.revision = r.revision;
+    out.store = {r.cluster_id, r.revision};
     std::map<std::int64_t, std::int64_t> ttl_of;  // etcd lease id -> remaining seconds
-    for (auto& l : snap.leases) {
-      if (l.lease_id == 0) {
-        out.leases.push_back(l);
-        continue;
+    for (const auto& kv : r.kvs) {
+      auto l = to_lease(kv);
+      if (!l) continue;
+      if (l->lease_id != 0 && want == list_detail::with_expiry) {
+        auto it = ttl_of.find(l->lease_id);
+        if (it == ttl_of.end())
+          it = ttl_of.emplace(l->lease_id, co_await time_to_live(l->lease_id)).first;
+        if (it->second <= 0) continue;  // its lease just ended: the key is going away
+        l->expiration = sched_.wall_now() + std::chrono::seconds(it->second);
       }
-      auto it = ttl_of.find(l.lease_id);
-      if (it == ttl_of.end())
-        it = ttl_of.emplace(l.lease_id, co_await time_to_live(l.lease_id)).first;
-      if (it->second <= 0) continue;  // its lease just ended: the key is going away
-      l.expiration = sched_.wall_now() + std::chrono::seconds(it->second);
-      out.leases.push_back(l);
+      out.leases.push_back(std::move(*l));
     }
-    known_.clear();
-    for (const auto& l : out.leases)
-      known_[subnet_key(l.subnet)] = l;
     co_return out;
   }
 
-  task<lease> acquire_lease(const config::network_config& cfg, const lease_attrs& attrs,
-                            std::optional<net::ipv4_cidr> previous, std::chrono::seconds ttl) {
-    const std::string value = format_lease_value(attrs);
-    for (int attempt = 0; attempt < opts_.max_claim_attempts; ++attempt) {
-      auto snap = co_await scan();
-      std::vector<net::ipv4_cidr> taken;
-      std::optional<lease> mine;
-      for (const auto& l : snap.leases) {
-        // Same PublicIP but another instance id is another node's lease: taken, never adopted.
-        const bool ours = same_owner(l.attrs, attrs);
-        if (ours && !mine && detail::lease_fits(cfg, l)) {
-          mine = l;
-          continue;
-        }
-        if (ours && !l.is_reservation()) {
-          co_await delete_if_unchanged(l);  // flannel drops our lease that no longer fits
-          continue;
-        }
-        taken.push_back(l.subnet);
-      }
-      if (mine && mine->is_reservation()) co_return *mine;
-      if (mine) {
-        // Move our live lease onto a fresh etcd lease with the requested TTL and current attrs.
-        auto g = co_await grant(ttl);
-        auto key = opts_.subnets_dir() + subnet_key(mine->subnet);
-        nlohmann::json cmp = {
-            {"target", "MOD"}, {"key", b64(key)}, {"mod_revision", std::to_string(mine->revision)}};
-        auto t = co_await txn(cmp, key, value, g.id);
-        if (t.succeeded) {
-          co_await revoke_quietly(mine->lease_id);
-          co_return made(mine->subnet, attrs, g, t.revision, mine->create_revision);
-        }
-        co_await revoke_quietly(g.id);
-        continue;  // it changed under us: look again
-      }
-      auto subnet = allocate_subnet(cfg, taken, previous, sched_.random());
-      auto g = co_await grant(ttl);
-      auto key = opts_.subnets_dir() + subnet_key(subnet);
-      nlohmann::json cmp = {{"target", "CREATE"}, {"key", b64(key)}, {"create_revision", "0"}};
-      auto t = co_await txn(cmp, key, value, g.id);
-      if (t.succeeded) co_return made(subnet, attrs, g, t.revision, t.revision);
-      co_await revoke_quietly(g.id);
-      if (previous && *previous == subnet) previous.reset();  // someone else has it now
+  task<std::optional<lease>> create(net::ipv4_cidr subnet, const std::string& value,
+                                    std::chrono::seconds ttl) {
+    auto key = key_of(subnet);
+    const nlohmann::json absent = {
+        {"target", "CREATE"}, {"key", b64(key)}, {"create_revision", "0"}};
+    auto g = co_await grant(ttl);
+    const nlohmann::json write = put(key, value, g.id);
+    auto t = co_await txn(absent, write);
+    if (t.succeeded) co_return made(subnet, g, t.revision, t.revision);
+    co_await revoke_quietly(g.id);
+    co_return std::nullopt;
+  }
+
+  task<std::optional<lease>> replace(const lease& l, const std::string& value,
+                                     std::chrono::seconds ttl) {
+    auto key = key_of(l.subnet);
+    auto g = co_await grant(ttl);
+    const nlohmann::json compare = unchanged(key, l.revision), write = put(key, value, g.id);
+    auto t = co_await txn(compare, write);
+    if (t.succeeded) {
+      co_await revoke_quietly(l.lease_id);
+      co_return made(l.subnet, g, t.revision, l.create_revision);
     }
-    fail(error_kind::conflict, describe() + ": acquire lease: lost the race for a subnet " +
-                                   std::to_string(opts_.max_claim_attempts) + " times");
+    co_await revoke_quietly(g.id);
+    co_return std::nullopt;
   }
 
-  task<lease> renew_lease(const lease& l, std::chrono::seconds /*ttl: fixed at grant*/) {
-    const std::string key = opts_.subnets_dir() + subnet_key(l.subnet);
-    lease out = l;
-    if (!l.is_reservation()) {
-      const nlohmann::json request_body = {{"ID", std::to_string(l.lease_id)}};
-      auto a = co_await post("/v3/lease/keepalive", request_body);
-      auto ttl = detail::parse_v3_keepalive(a.body, a.ctx);
-      if (!ttl)
-        fail(error_kind::not_found, a.ctx + ": the lease of " + l.subnet.to_string() +
-                                        " (etcd lease " + std::to_string(l.lease_id) +
-                                        ") expired or was revoked");
-      out.expiration = sched_.wall_now() + std::chrono::seconds(*ttl);
-    }
-    const nlohmann::json request_body = {{"key", b64(key)}};
-    auto a = co_await post("/v3/kv/range", request_body);
-    auto r = detail::parse_v3_range(a.body, a.ctx);
-    if (r.kvs.empty())
-      fail(error_kind::not_found, a.ctx + ": the key " + key + " of our lease was deleted");
-    if (r.kvs.front().lease != l.lease_id)
-      fail(error_kind::not_found, a.ctx + ": the key " + key + " now belongs to another lease");
-    out.revision = r.kvs.front().mod_revision;
-    out.create_revision = r.kvs.front().create_revision;
-    co_return out;
+  task<wall_time> keepalive(const lease& l, std::chrono::seconds /*ttl: fixed at grant*/) {
+    const nlohmann::json request_body = {{"ID", std::to_string(l.lease_id)}};
+    auto a = co_await post("/v3/lease/keepalive", request_body);
+    auto ttl = detail::parse_v3_keepalive(a.body, a.ctx);
+    if (!ttl)
+      fail(error_kind::not_found, a.ctx + ": the lease of " + l.subnet.to_string() +
+                                      " (etcd lease " + std::to_string(l.lease_id) +
+                                      ") expired or was revoked");
+    co_return sched_.wall_now() + std::chrono::seconds(*ttl);
   }
 
-  // Deletes the key (by revoking its etcd lease). A reservation belongs to the operator and is
-  // left in place.
-  task<void> revoke_lease(const lease& l) {
-    if (l.is_reservation() || l.lease_id == 0) co_return;
-    co_await revoke_quietly(l.lease_id);
-    known_.erase(subnet_key(l.subnet));
+  task<void> remove(const lease& l) {
+    auto key = key_of(l.subnet);
+    // Named arguments: GCC 12 mishandles temporaries inside co_await expressions.
+    const nlohmann::json compare = unchanged(key, l.revision);
+    const nlohmann::json erase = {{"request_delete_range", {{"key", b64(key)}}}};
+    co_await txn(compare, erase);
   }
 
-  task<watch_result> watch_leases(std::int64_t revision) {
+  // Revoking the etcd lease deletes the key attached to it.
+  task<void> release(const lease& l) { return revoke_quietly(l.lease_id); }
+
+  task<kv_changes> watch(std::int64_t revision) {
     const auto deadline = sched_.now() + opts_.watch_wait;
     const std::string dir = opts_.subnets_dir();
     nlohmann::json create = {{"create_request",
@@ -239,32 +188,23 @@ class etcd_v3_store {
         continue;
       }
       if (status != 200 && status != 0) detail::throw_v3_error(status, error_body, ctx);
-      if (compacted) co_return co_await resync();
-      watch_result out;
+      kv_changes out;
+      out.compacted = compacted;
       out.store = seen_store;
-      // Resume after the last delivered event, never at the header revision: with a backlog
-      // etcd sends a batch of 1,000 revisions under the header of the newest, and the rest
-      // would be skipped.
-      out.revision = revision;
       for (auto& e : events) {
         out.revision = std::max(out.revision, e.kv.mod_revision);
-        if (auto ev = co_await to_event(e)) out.events.push_back(std::move(*ev));
+        if (auto c = co_await to_change(e)) out.changes.push_back(std::move(*c));
       }
       co_return out;
     }
     if (last_error) throw *last_error;
-    co_return watch_result{{}, revision, false, {}};
+    co_return kv_changes{};
   }
 
  private:
   struct answer {
     std::string body;
     std::string ctx;
-  };
-  struct snapshot {
-    std::vector<lease> leases;  // expiration: unset for reservations, a placeholder otherwise
-    std::int64_t revision = 0;
-    std::string cluster_id;
   };
 
   static std::string b64(std::string_view s) { return alivpc::detail::base64_encode(s); }
@@ -336,25 +276,27 @@ class etcd_v3_store {
     co_return co_await pool_.with_failover(sched_, op);
   }
 
-  task<snapshot> scan() {
-    const std::string dir = opts_.subnets_dir();
-    const nlohmann::json request_body = {{"key", b64(dir)},
-                                         {"range_end", b64(detail::prefix_range_end(dir))}};
+  std::string key_of(net::ipv4_cidr subnet) const {
+    return opts_.subnets_dir() + subnet_key(subnet);
+  }
+
+  // One key, or every key from `key` up to `range_end`.
+  task<detail::v3_range_result> range(std::string key, std::string range_end = {}) {
+    nlohmann::json request_body = {{"key", b64(key)}};
+    if (!range_end.empty()) request_body["range_end"] = b64(range_end);
     auto a = co_await post("/v3/kv/range", request_body);
-    auto r = detail::parse_v3_range(a.body, a.ctx);
-    snapshot s;
-    s.revision = r.revision;
-    s.cluster_id = r.cluster_id;
-    for (const auto& kv : r.kvs) {
-      auto l = detail::lease_from_entry(kv.key, dir, kv.value);
-      if (!l) continue;
-      l->revision = kv.mod_revision;
-      l->create_revision = kv.create_revision;
-      l->lease_id = kv.lease;
-      if (kv.lease != 0) l->expiration = sched_.wall_now();
-      s.leases.push_back(std::move(*l));
-    }
-    co_return s;
+    co_return detail::parse_v3_range(a.body, a.ctx);
+  }
+
+  // A subnet key as a lease; its expiration is a placeholder (now) when it has an etcd lease.
+  std::optional<lease> to_lease(const detail::v3_kv& kv) const {
+    auto l = detail::lease_from_entry(kv.key, opts_.subnets_dir(), kv.value);
+    if (!l) return std::nullopt;
+    l->revision = kv.mod_revision;
+    l->create_revision = kv.create_revision;
+    l->lease_id = kv.lease;
+    if (kv.lease != 0) l->expiration = sched_.wall_now();
+    return l;
   }
 
   task<std::int64_t> time_to_live(std::int64_t id) {
@@ -369,15 +311,21 @@ class etcd_v3_store {
     co_return detail::parse_v3_grant(a.body, a.ctx);
   }
 
-  task<detail::v3_txn_result> txn(const nlohmann::json& compare, const std::string& key,
-                                  const std::string& value, std::int64_t lease_id) {
-    nlohmann::json put = {{"key", b64(key)}, {"value", b64(value)}};
-    if (lease_id) put["lease"] = std::to_string(lease_id);
-    const nlohmann::json request_body = {
-        {"compare", nlohmann::json::array({compare})},
-        {"success", nlohmann::json::array({{{"request_put", put}}})}};
+  // One compare, one request on success.
+  task<detail::v3_txn_result> txn(const nlohmann::json& compare, const nlohmann::json& success) {
+    const nlohmann::json request_body = {{"compare", nlohmann::json::array({compare})},
+                                         {"success", nlohmann::json::array({success})}};
     auto a = co_await post("/v3/kv/txn", request_body);
     co_return detail::parse_v3_txn(a.body, a.ctx);
+  }
+  static nlohmann::json unchanged(const std::string& key, std::int64_t mod_revision) {
+    return {{"target", "MOD"}, {"key", b64(key)}, {"mod_revision", std::to_string(mod_revision)}};
+  }
+  static nlohmann::json put(const std::string& key, const std::string& value,
+                            std::int64_t lease_id) {
+    nlohmann::json p = {
+        {"key", b64(key)}, {"value", b64(value)}, {"lease", std::to_string(lease_id)}};
+    return {{"request_put", p}};
   }
 
   task<void> revoke_quietly(std::int64_t id) {
@@ -390,73 +338,37 @@ class etcd_v3_store {
     }
   }
 
-  task<void> delete_if_unchanged(const lease& l) {
-    auto key = opts_.subnets_dir() + subnet_key(l.subnet);
-    nlohmann::json cmp = {
-        {"target", "MOD"}, {"key", b64(key)}, {"mod_revision", std::to_string(l.revision)}};
-    const nlohmann::json request_body = {
-        {"compare", nlohmann::json::array({cmp})},
-        {"success", nlohmann::json::array({{{"request_delete_range", {{"key", b64(key)}}}}})}};
-    co_await post("/v3/kv/txn", request_body);
-  }
-
-  lease made(net::ipv4_cidr subnet, const lease_attrs& attrs, const detail::v3_grant_result& g,
-             std::int64_t revision, std::int64_t create_revision) {
+  lease made(net::ipv4_cidr subnet, const detail::v3_grant_result& g, std::int64_t revision,
+             std::int64_t create_revision) const {
     lease l;
     l.subnet = subnet;
-    l.attrs = attrs;
     l.expiration = sched_.wall_now() + std::chrono::seconds(g.ttl);
     l.revision = revision;
     l.lease_id = g.id;
     l.create_revision = create_revision;
-    known_[subnet_key(subnet)] = l;
     return l;
   }
 
-  task<std::optional<lease_event>> to_event(const detail::v3_watch_event& e) {
-    const std::string dir = opts_.subnets_dir();
+  task<std::optional<kv_change>> to_change(const detail::v3_watch_event& e) {
     if (e.is_delete) {
       std::string_view value = e.prev_kv ? std::string_view(e.prev_kv->value) : std::string_view{};
-      auto l = detail::lease_from_entry(e.kv.key, dir, value);
+      auto l = detail::lease_from_entry(e.kv.key, opts_.subnets_dir(), value);
       if (!l) co_return std::nullopt;
-      auto k = subnet_key(l->subnet);
-      if (!e.prev_kv)
-        if (auto it = known_.find(k); it != known_.end()) l = it->second;
       if (e.prev_kv) {
         l->lease_id = e.prev_kv->lease;
         l->create_revision = e.prev_kv->create_revision;
         if (e.prev_kv->lease) l->expiration = sched_.wall_now();
       }
       l->revision = e.kv.mod_revision;
-      known_.erase(k);
-      co_return lease_event{lease_event_type::removed, std::move(*l)};
+      co_return kv_change{lease_event_type::removed, std::move(*l), e.prev_kv.has_value()};
     }
-    auto l = detail::lease_from_entry(e.kv.key, dir, e.kv.value);
+    auto l = to_lease(e.kv);
     if (!l) co_return std::nullopt;
-    l->revision = e.kv.mod_revision;
-    l->lease_id = e.kv.lease;
-    l->create_revision = e.kv.create_revision;
     if (e.kv.lease) {
       auto ttl = co_await time_to_live(e.kv.lease);
       l->expiration = sched_.wall_now() + std::chrono::seconds(std::max<std::int64_t>(ttl, 0));
     }
-    known_[subnet_key(l->subnet)] = *l;
-    co_return lease_event{lease_event_type::added, std::move(*l)};
-  }
-
-  // History was compacted: list afresh and report the difference from what we knew.
-  task<watch_result> resync() {
-    auto before = known_;
-    auto now = co_await list_leases();
-    watch_result out;
-    out.revision = now.revision;
-    out.resynced = true;
-    out.store = now.store;
-    // One claim: the same etcd lease and the same creation (a reservation has no lease id).
-    out.events = detail::diff_snapshots(before, known_, [](const lease& a, const lease& b) {
-      return a.lease_id == b.lease_id && a.create_revision == b.create_revision;
-    });
-    co_return out;
+    co_return kv_change{lease_event_type::added, std::move(*l)};
   }
 
   asio_scheduler& sched_;
@@ -464,10 +376,11 @@ class etcd_v3_store {
   std::string token_;
   etcd_options opts_;
   http::endpoint_pool pool_;
-  std::map<std::string, lease> known_;  // the last known state, for diffs after compaction
-  bool api_absent_ = false;             // a non-JSON 404: no v3 gateway at this endpoint
+  bool api_absent_ = false;  // a non-JSON 404: no v3 gateway at this endpoint
 };
 
+static_assert(lease_kv<etcd_v3_kv>);
+using etcd_v3_store = basic_lease_store<etcd_v3_kv>;
 static_assert(lease_store<etcd_v3_store>);
 
 }  // namespace alivpc::lease

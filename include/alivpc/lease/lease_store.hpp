@@ -1,5 +1,6 @@
 // What the backend needs from a lease store. Models: lease::etcd_v3_store, lease::etcd_v2_store
-// (real etcd over HTTP/HTTPS) and lease::memory_store (the simulator's etcd model).
+// (real etcd over HTTP/HTTPS) and sim::memory_store (the simulator's etcd model), each
+// basic_lease_store over a lease_kv, and lease::etcd_store, which picks one of the two etcd stores.
 #pragma once
 
 #include <alivpc/config/network_config.hpp>

@@ -5,7 +5,7 @@
 
 #include <alivpc/lease/etcd_v2_store.hpp>
 #include <alivpc/lease/etcd_v3_store.hpp>
-#include <alivpc/lease/memory_store.hpp>
+#include <alivpc/sim/memory_etcd.hpp>
 #include <alivpc/runtime/virtual_scheduler.hpp>
 #include <alivpc_test/etcd_process.hpp>
 #include <alivpc_test/run_task.hpp>
@@ -86,18 +86,18 @@ using v3_harness = etcd_harness<lease::etcd_v3_store, 3>;
 using v2_harness = etcd_harness<lease::etcd_v2_store, 2>;
 
 struct memory_harness {
-  using store_type = lease::memory_store<virtual_scheduler>;
+  using store_type = sim::memory_store<virtual_scheduler>;
   using scheduler_type = virtual_scheduler;
   static constexpr const char* name = "memory";
   static bool available() { return true; }
 
   virtual_scheduler sched{99};
-  lease::memory_etcd<virtual_scheduler> etcd{sched};
+  sim::memory_etcd<virtual_scheduler> etcd{sched};
   int clients = 0;
 
   std::unique_ptr<store_type> make_store() {
     return std::make_unique<store_type>(etcd, "node" + std::to_string(++clients),
-                                        lease::memory_store_options{.watch_wait = 2s});
+                                        sim::memory_store_options{.watch_wait = 2s});
   }
   template <class T>
   T run(task<T> t) {

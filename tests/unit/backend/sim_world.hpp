@@ -44,7 +44,7 @@ struct world {
   }
   virtual_scheduler s;
   sim::vpc_model model;
-  lease::memory_etcd<virtual_scheduler> etcd;
+  sim::memory_etcd<virtual_scheduler> etcd;
   std::unique_ptr<sim::cluster> c;
 };
 

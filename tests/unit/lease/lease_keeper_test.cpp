@@ -1,7 +1,7 @@
 // lease_keeper on virtual time against the memory etcd: what the watch must not miss, and what
 // it must not mistake for a loss.
 #include <alivpc/lease/lease_keeper.hpp>
-#include <alivpc/lease/memory_store.hpp>
+#include <alivpc/sim/memory_etcd.hpp>
 #include <alivpc/runtime/virtual_scheduler.hpp>
 
 #include <gtest/gtest.h>
@@ -10,18 +10,18 @@ using namespace std::chrono_literals;
 using namespace alivpc;
 
 namespace {
-using store_t = lease::memory_store<virtual_scheduler>;
+using store_t = sim::memory_store<virtual_scheduler>;
 using keeper_t = lease::lease_keeper<store_t, virtual_scheduler>;
 
 struct world {
-  world() : s(7), etcd(s), store(etcd, "n1", {.watch_wait = 5000ms}) {
+  world() : s(7), etcd(s), store(etcd, "n1", sim::memory_store_options{.watch_wait = 5000ms}) {
     etcd.put_config(R"({"Network":"10.9.0.0/16","Backend":{"Type":"ali-vpc"}})");
     cfg = config::parse_network_config(*etcd.config());
     attrs.public_ip = net::ipv4_address::parse("192.168.0.1");
     attrs.backend_data = {{"InstanceId", "i-one"}};
   }
   virtual_scheduler s;
-  lease::memory_etcd<virtual_scheduler> etcd;
+  sim::memory_etcd<virtual_scheduler> etcd;
   store_t store;
   config::network_config cfg;
   lease::lease_attrs attrs;

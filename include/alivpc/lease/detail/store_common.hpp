@@ -1,4 +1,4 @@
-// Rules every lease_store model shares (etcd v3, etcd v2, memory).
+// Rules of basic_lease_store, on their own for tests.
 #pragma once
 
 #include <alivpc/config/network_config.hpp>
@@ -7,33 +7,40 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace alivpc::lease {
 
 namespace detail {
 
+// Whether two values of one key are one claim: the same TTL lease (none on v2 and for
+// reservations) and the same creation (v3 create_revision, v2 createdIndex).
+inline bool same_claim(const lease& a, const lease& b) {
+  return a.lease_id == b.lease_id && a.create_revision == b.create_revision;
+}
+
 // The events that turn one snapshot of the subnets (by key) into the next, for a watch that had
-// to re-list (history compacted or cleared): removed keys, then new or changed ones. `same`
-// says whether two values of one key are the same claim (v3: lease id and create_revision; v2:
-// createdIndex; memory: the lease id). A key deleted and re-created in the gap (not the same
-// claim) is a `removed` of the old claim followed by an `added` of the new one, so a watcher
-// that tracks claims (e.g. routes per owner) sees the old owner go.
-template <class Same>
-std::vector<lease_event> diff_snapshots(const std::map<std::string, lease>& before,
-                                        const std::map<std::string, lease>& after, Same same) {
+// to re-list (history compacted or cleared): removed keys, then new or changed ones. A key
+// deleted and re-created in the gap (another claim) is a `removed` of the old claim followed by
+// an `added` of the new one, so a watcher that tracks claims (e.g. routes per owner) sees the
+// old owner go.
+inline std::vector<lease_event> diff_snapshots(const std::map<std::string, lease>& before,
+                                               const std::map<std::string, lease>& after) {
   std::vector<lease_event> events;
   for (const auto& [k, l] : before) {
     auto it = after.find(k);
-    if (it == after.end() || !same(l, it->second)) events.push_back({lease_event_type::removed, l});
+    if (it == after.end() || !same_claim(l, it->second))
+      events.push_back({lease_event_type::removed, l});
   }
   for (const auto& [k, l] : after) {
     auto it = before.find(k);
-    if (it == before.end() || it->second.attrs != l.attrs || !same(it->second, l))
+    if (it == before.end() || it->second.attrs != l.attrs || !same_claim(it->second, l))
       events.push_back({lease_event_type::added, l});
   }
   return events;
 }
+
 // What --etcd-api=auto learns from one API: the config text (nullopt: no such key), or that the
 // endpoint does not serve this API at all (why: the error that showed it).
 struct config_probe {
@@ -41,6 +48,13 @@ struct config_probe {
   std::optional<std::string> text;
   std::string why;
 };
+
+// The etcdctl command that publishes an example network config at `key` in the "v3" or "v2"
+// key space.
+inline std::string publish_command(std::string_view api, const std::string& key) {
+  return (api == "v2" ? "ETCDCTL_API=2 etcdctl set " : "etcdctl put ") + key +
+         " '{\"Network\":\"10.24.0.0/16\",\"Backend\":{\"Type\":\"ali-vpc\"}}'";
+}
 
 // Does an existing lease still fit the network config (else flannel drops and re-allocates)?
 inline bool lease_fits(const config::network_config& cfg, const lease& l) {
@@ -50,13 +64,6 @@ inline bool lease_fits(const config::network_config& cfg, const lease& l) {
          l.subnet.network() <= cfg.subnet_max;
 }
 
-inline std::string no_config_message(const std::string& api, const std::string& key,
-                                     const std::string& where) {
-  const bool v2 = api == "v2";
-  return "no network config at " + key + " in the etcd " + api + " key space on " + where +
-         "; publish one with: " + (v2 ? "ETCDCTL_API=2 etcdctl set " : "etcdctl put ") + key +
-         " '{\"Network\":\"10.24.0.0/16\",\"Backend\":{\"Type\":\"ali-vpc\"}}'";
-}
 }  // namespace detail
 
 }  // namespace alivpc::lease

@@ -6,10 +6,10 @@
 #include <alivpc/backend/basic_backend.hpp>
 #include <alivpc/backend/wait_for_config.hpp>
 #include <alivpc/cloud/observed_route_api.hpp>
-#include <alivpc/lease/memory_store.hpp>
 #include <alivpc/lease/observed_store.hpp>
 #include <alivpc/runtime/virtual_scheduler.hpp>
 #include <alivpc/sim/fake_host_network.hpp>
+#include <alivpc/sim/memory_etcd.hpp>
 #include <alivpc/sim/vpc_model.hpp>
 #include <alivpc/sim/vpc_route_client.hpp>
 
@@ -32,7 +32,7 @@ struct life {
   }
 };
 
-using sim_raw_store = lease::memory_store<virtual_scheduler>;
+using sim_raw_store = memory_store<virtual_scheduler>;
 using sim_raw_cloud = vpc_route_client<virtual_scheduler>;
 using sim_store = lease::observed_store<sim_raw_store, life>;
 using sim_cloud = cloud::observed_route_api<sim_raw_cloud, life>;
@@ -60,7 +60,7 @@ class cluster {
     fake_host_network host;
     // One incarnation of the node's process: its policies, their kill switch and its backend.
     struct process {
-      process(lease::memory_etcd<virtual_scheduler>& etcd, virtual_scheduler& s, vpc_model& model,
+      process(memory_etcd<virtual_scheduler>& etcd, virtual_scheduler& s, vpc_model& model,
               const std::string& instance_id, retry_policy retry)
           : raw_store(etcd, instance_id),
             raw_cloud(s, model, instance_id, "sim", retry),
@@ -82,7 +82,7 @@ class cluster {
     std::vector<std::unique_ptr<process>> graveyard;  // killed processes (frames may still run)
   };
 
-  cluster(virtual_scheduler& s, vpc_model& model, lease::memory_etcd<virtual_scheduler>& etcd,
+  cluster(virtual_scheduler& s, vpc_model& model, memory_etcd<virtual_scheduler>& etcd,
           cluster_options o = {})
       : s_(s), model_(model), etcd_(etcd), o_(std::move(o)) {
     o_.backend.subnet_file.clear();
@@ -193,7 +193,7 @@ class cluster {
 
   virtual_scheduler& s_;
   vpc_model& model_;
-  lease::memory_etcd<virtual_scheduler>& etcd_;
+  memory_etcd<virtual_scheduler>& etcd_;
   cluster_options o_;
   std::string vpc_id_, vswitch_id_;
   std::vector<std::unique_ptr<node>> nodes_;

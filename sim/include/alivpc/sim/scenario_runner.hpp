@@ -113,7 +113,7 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
   for (auto& f : sc.faults)
     mc.faults.push_back({f.action, f.rate, to_fault_kind(f.code)});
   vpc_model model(mc, sc.seed ^ 0x5eedull);
-  lease::memory_etcd<virtual_scheduler> etcd(s);
+  memory_etcd<virtual_scheduler> etcd(s);
   etcd.set_latency(2ms, 3ms);
 
   cluster_options co;

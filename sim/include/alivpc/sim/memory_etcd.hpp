@@ -1,18 +1,16 @@
 // The simulator's etcd: memory_etcd<S> is one cluster's state (keys, revisions, TTL leases
-// that expire on the scheduler's clock, a bounded event history with compaction), and
-// memory_store<S> is one node's client of it, modelling lease_store with the same semantics as
-// the etcd stores: atomic create-if-absent claims, lost races re-choose, keys without a lease are
-// reservations. Every call takes an injectable latency (its effect lands after it, so calls of
-// different nodes interleave as they would on a network) and fails during an injected outage.
-// Runs on virtual_scheduler (deterministic) or asio_scheduler.
+// that expire on the scheduler's clock, a bounded event history with compaction), memory_kv<S>
+// is one node's client of it (a lease::lease_kv), and memory_store<S> the production lease
+// algorithm over that client. Every call takes an injectable latency (its effect lands after it,
+// so calls of different nodes interleave as they would on a network) and fails during an injected
+// outage. Runs on virtual_scheduler (deterministic) or asio_scheduler.
 #pragma once
 
 #include <alivpc/config/network_config.hpp>
 #include <alivpc/error.hpp>
+#include <alivpc/lease/basic_lease_store.hpp>
 #include <alivpc/lease/detail/etcd_json.hpp>
-#include <alivpc/lease/detail/store_common.hpp>
-#include <alivpc/lease/lease_store.hpp>
-#include <alivpc/lease/subnet_allocator.hpp>
+#include <alivpc/lease/kv.hpp>
 #include <alivpc/runtime/scheduler.hpp>
 #include <alivpc/runtime/virtual_scheduler.hpp>
 
@@ -21,7 +19,7 @@
 #include <memory>
 #include <string>
 
-namespace alivpc::lease {
+namespace alivpc::sim {
 
 template <scheduler S>
 class memory_etcd {
@@ -29,8 +27,8 @@ class memory_etcd {
   struct entry {
     std::string value;
     std::int64_t create_revision = 0, mod_revision = 0;
-    std::int64_t lease_id = 0;    // 0: a reservation
-    std::optional<lease> parsed;  // key + value parsed once at write time (lists stay cheap)
+    std::int64_t lease_id = 0;           // 0: a reservation
+    std::optional<lease::lease> parsed;  // key + value parsed once at write time (lists stay cheap)
   };
   struct ttl_lease {
     std::chrono::seconds ttl{0};
@@ -75,7 +73,7 @@ class memory_etcd {
     ++incarnation_;
     changed_.notify();
   }
-  store_identity identity() const {
+  lease::store_identity identity() const {
     return {"sim-cluster-" + std::to_string(incarnation_), revision_};
   }
   bool is_down() const noexcept { return down_; }
@@ -90,13 +88,13 @@ class memory_etcd {
   void remove_config() { config_.reset(); }
   const std::optional<std::string>& config() const noexcept { return config_; }
   // A key without a lease: a reservation.
-  void reserve(net::ipv4_cidr subnet, const lease_attrs& attrs) {
-    put_key(subnet_key(subnet), format_lease_value(attrs), 0);
+  void reserve(net::ipv4_cidr subnet, const lease::lease_attrs& attrs) {
+    put_key(lease::subnet_key(subnet), lease::format_lease_value(attrs), 0);
   }
   // `etcdctl del <key>`: true when the key existed.
-  bool erase(net::ipv4_cidr subnet) { return delete_key(subnet_key(subnet)); }
+  bool erase(net::ipv4_cidr subnet) { return delete_key(lease::subnet_key(subnet)); }
 
-  // --- the store's primitives (no latency; memory_store adds it) -----------------------------
+  // --- the store's primitives (no latency; memory_kv adds it) --------------------------------
   std::int64_t grant(std::chrono::seconds ttl) {
     std::int64_t id = ++next_lease_;
     auto& l = leases_[id];
@@ -145,8 +143,8 @@ class memory_etcd {
     return delete_key(key);
   }
 
-  lease to_lease(const std::string& /*key*/, const entry& e) const {
-    lease out = e.parsed ? *e.parsed : lease{};
+  lease::lease to_lease(const std::string& /*key*/, const entry& e) const {
+    lease::lease out = e.parsed ? *e.parsed : lease::lease{};
     out.revision = e.mod_revision;
     out.lease_id = e.lease_id;
     out.create_revision = e.create_revision;
@@ -154,8 +152,8 @@ class memory_etcd {
       if (auto exp = expiry_of(e.lease_id)) out.expiration = *exp;
     return out;
   }
-  lease_list list() const {
-    lease_list out;
+  lease::lease_list list() const {
+    lease::lease_list out;
     out.revision = revision_;
     out.store = identity();
     for (const auto& [k, e] : kv_) {
@@ -165,10 +163,10 @@ class memory_etcd {
     return out;
   }
   // Events after `revision`, or nullopt when that part of history was compacted.
-  std::optional<std::vector<std::pair<std::int64_t, lease_event>>> events_after(
+  std::optional<std::vector<std::pair<std::int64_t, lease::lease_event>>> events_after(
       std::int64_t revision) const {
     if (revision < compacted_) return std::nullopt;
-    std::vector<std::pair<std::int64_t, lease_event>> out;
+    std::vector<std::pair<std::int64_t, lease::lease_event>> out;
     for (const auto& h : history_)
       if (h.first > revision) out.push_back(h);
     return out;
@@ -205,8 +203,8 @@ class memory_etcd {
     e.mod_revision = revision_;
     e.value = value;
     e.lease_id = lease_id;
-    e.parsed = detail::lease_from_entry(key, "", value);
-    record(lease_event_type::added, to_lease(key, e));
+    e.parsed = lease::detail::lease_from_entry(key, "", value);
+    record(lease::lease_event_type::added, to_lease(key, e));
   }
   bool delete_key(const std::string& key) {
     auto it = kv_.find(key);
@@ -215,11 +213,11 @@ class memory_etcd {
     kv_.erase(it);
     ++revision_;
     l.revision = revision_;
-    record(lease_event_type::removed, l);
+    record(lease::lease_event_type::removed, l);
     return true;
   }
-  void record(lease_event_type type, lease l) {
-    history_.emplace_back(revision_, lease_event{type, std::move(l)});
+  void record(lease::lease_event_type type, lease::lease l) {
+    history_.emplace_back(revision_, lease::lease_event{type, std::move(l)});
     while (history_.size() > history_limit_) {
       compacted_ = history_.front().first;
       history_.pop_front();
@@ -233,7 +231,7 @@ class memory_etcd {
   std::optional<std::string> config_;
   std::map<std::string, entry> kv_;  // subnet key ("10.24.5.0-24") -> entry
   std::map<std::int64_t, ttl_lease> leases_;
-  std::deque<std::pair<std::int64_t, lease_event>> history_;
+  std::deque<std::pair<std::int64_t, lease::lease_event>> history_;
   std::int64_t revision_ = 1, compacted_ = 0, next_lease_ = 7000, incarnation_ = 1;
   clock_duration latency_ = std::chrono::milliseconds(1), jitter_{0};
   bool down_ = false;
@@ -246,121 +244,95 @@ struct memory_store_options {
 };
 
 template <scheduler S>
-class memory_store {
+class memory_kv {
  public:
-  explicit memory_store(memory_etcd<S>& etcd, std::string name = "node",
-                        memory_store_options opts = {})
+  explicit memory_kv(memory_etcd<S>& etcd, std::string name = "node",
+                     memory_store_options opts = {})
       : etcd_(etcd), name_(std::move(name)), opts_(opts) {}
 
   std::string describe() const { return "memory etcd (client " + name_ + ")"; }
+  static std::string_view api() { return "v3"; }
+  std::string config_key() const { return etcd_.prefix() + "/config"; }
+  int max_claim_attempts() const { return opts_.max_claim_attempts; }
+  prng& random() { return etcd_.sched().random(); }
+  static bool api_absent() { return false; }
 
-  task<config::network_config> get_network_config() {
+  task<std::optional<std::string>> get_config() {
     co_await rpc("get config");
-    if (!etcd_.config())
-      fail(error_kind::not_found,
-           detail::no_config_message("v3", etcd_.prefix() + "/config", describe()));
-    co_return config::parse_network_config(*etcd_.config());
+    co_return etcd_.config();
   }
 
-  task<lease_list> list_leases() {
-    co_await rpc("list leases");
-    auto out = etcd_.list();
-    remember(out);
-    co_return out;
-  }
-
-  task<lease> acquire_lease(const config::network_config& cfg, const lease_attrs& attrs,
-                            std::optional<net::ipv4_cidr> previous, std::chrono::seconds ttl) {
-    const std::string value = format_lease_value(attrs);
-    for (int attempt = 0; attempt < opts_.max_claim_attempts; ++attempt) {
-      co_await rpc("list leases");
-      auto snap = etcd_.list();
-      std::vector<net::ipv4_cidr> taken;
-      std::optional<lease> mine;
-      for (const auto& l : snap.leases) {
-        const bool ours = same_owner(l.attrs, attrs);
-        if (ours && !mine && detail::lease_fits(cfg, l)) {
-          mine = l;
-          continue;
-        }
-        if (ours && !l.is_reservation()) {
-          co_await rpc("delete stale lease");
-          etcd_.delete_if_unchanged(subnet_key(l.subnet), l.revision);
-          continue;
-        }
-        taken.push_back(l.subnet);
-      }
-      if (mine && mine->is_reservation()) co_return *mine;
-      if (mine) {
-        co_await rpc("refresh lease");
-        auto id = etcd_.grant(ttl);
-        if (etcd_.replace_if_unchanged(subnet_key(mine->subnet), mine->revision, value, id)) {
-          etcd_.revoke(mine->lease_id);
-          co_return current(mine->subnet);
-        }
-        etcd_.revoke(id);
-        continue;
-      }
-      auto subnet = allocate_subnet(cfg, taken, previous, etcd_.sched().random());
-      co_await rpc("claim subnet");
-      auto id = etcd_.grant(ttl);
-      if (etcd_.create_if_absent(subnet_key(subnet), value, id)) co_return current(subnet);
-      etcd_.revoke(id);
-      if (previous && *previous == subnet) previous.reset();
-    }
-    fail(error_kind::conflict, describe() + ": acquire lease: lost the race for a subnet " +
-                                   std::to_string(opts_.max_claim_attempts) + " times");
-  }
-
-  task<lease> renew_lease(const lease& l,
-                          std::chrono::seconds /*ttl: fixed at grant, as etcd v3*/) {
-    co_await rpc("renew lease");
-    const auto key = subnet_key(l.subnet);
-    if (!l.is_reservation() && !etcd_.keepalive(l.lease_id))
-      fail(error_kind::not_found, describe() + ": renew lease: the lease of " +
-                                      l.subnet.to_string() + " expired or was revoked");
+  task<std::optional<lease::lease>> get(net::ipv4_cidr subnet) {
+    co_await rpc("read key");
+    const auto key = lease::subnet_key(subnet);
     auto it = etcd_.keys().find(key);
-    if (it == etcd_.keys().end())
-      fail(error_kind::not_found,
-           describe() + ": renew lease: the key of " + l.subnet.to_string() + " was deleted");
-    if (it->second.lease_id != l.lease_id)
-      fail(error_kind::not_found,
-           describe() + ": renew lease: " + l.subnet.to_string() + " now belongs to another lease");
+    if (it == etcd_.keys().end()) co_return std::nullopt;
     co_return etcd_.to_lease(key, it->second);
   }
 
-  task<void> revoke_lease(const lease& l) {
-    if (l.is_reservation() || l.lease_id == 0) co_return;
-    co_await rpc("revoke lease");
-    etcd_.revoke(l.lease_id);
-    known_.erase(subnet_key(l.subnet));
+  task<lease::lease_list> list(lease::list_detail /*every lease's expiry is at hand*/) {
+    co_await rpc("list leases");
+    co_return etcd_.list();
   }
 
-  task<watch_result> watch_leases(std::int64_t revision) {
+  task<std::optional<lease::lease>> create(net::ipv4_cidr subnet, const std::string& value,
+                                           std::chrono::seconds ttl) {
+    co_await rpc("claim subnet");
+    auto id = etcd_.grant(ttl);
+    if (etcd_.create_if_absent(lease::subnet_key(subnet), value, id)) co_return current(subnet);
+    etcd_.revoke(id);
+    co_return std::nullopt;
+  }
+
+  task<std::optional<lease::lease>> replace(const lease::lease& l, const std::string& value,
+                                            std::chrono::seconds ttl) {
+    co_await rpc("refresh lease");
+    auto id = etcd_.grant(ttl);
+    if (etcd_.replace_if_unchanged(lease::subnet_key(l.subnet), l.revision, value, id)) {
+      etcd_.revoke(l.lease_id);
+      co_return current(l.subnet);
+    }
+    etcd_.revoke(id);
+    co_return std::nullopt;
+  }
+
+  task<void> remove(const lease::lease& l) {
+    co_await rpc("delete stale lease");
+    etcd_.delete_if_unchanged(lease::subnet_key(l.subnet), l.revision);
+  }
+
+  task<wall_time> keepalive(const lease::lease& l,
+                            std::chrono::seconds /*ttl: fixed at grant, as v3*/) {
+    co_await rpc("renew lease");
+    if (!etcd_.keepalive(l.lease_id))
+      fail(error_kind::not_found, describe() + ": renew lease: the lease of " +
+                                      l.subnet.to_string() + " expired or was revoked");
+    co_return *etcd_.expiry_of(l.lease_id);
+  }
+
+  task<void> release(const lease::lease& l) {
+    if (l.lease_id == 0) co_return;
+    co_await rpc("revoke lease");
+    etcd_.revoke(l.lease_id);
+  }
+
+  task<lease::kv_changes> watch(std::int64_t revision) {
     const auto deadline = etcd_.sched().now() + opts_.watch_wait;
     co_await rpc("watch");
     const auto answered_by = etcd_.identity().cluster_id;
     for (;;) {
       if (etcd_.identity().cluster_id != answered_by)
         fail(error_kind::transient, describe() + ": watch: connection lost (etcd restarted)");
+      lease::kv_changes out;
+      out.store = etcd_.identity();
       auto evs = etcd_.events_after(revision);
-      if (!evs) co_return resync();
-      if (!evs->empty()) {
-        watch_result out;
-        out.store = etcd_.identity();
-        out.revision = revision;
-        for (auto& [rev, ev] : *evs) {
-          out.revision = std::max(out.revision, rev);
-          if (ev.type == lease_event_type::added)
-            known_[subnet_key(ev.value.subnet)] = ev.value;
-          else
-            known_.erase(subnet_key(ev.value.subnet));
-          out.events.push_back(std::move(ev));
-        }
-        co_return out;
+      out.compacted = !evs;
+      if (out.compacted) co_return out;
+      for (auto& [rev, ev] : *evs) {
+        out.revision = std::max(out.revision, rev);
+        out.changes.push_back({ev.type, std::move(ev.value)});
       }
-      if (etcd_.sched().now() >= deadline)
-        co_return watch_result{{}, revision, false, etcd_.identity()};
+      if (!out.changes.empty() || etcd_.sched().now() >= deadline) co_return out;
       co_await etcd_.changed().wait_until(deadline);
       if (etcd_.is_down())
         fail(error_kind::transient, describe() + ": watch: connection lost (injected outage)");
@@ -376,38 +348,20 @@ class memory_store {
            describe() + ": " + what + ": etcd unreachable (injected outage)");
   }
 
-  lease current(net::ipv4_cidr subnet) {
-    auto key = subnet_key(subnet);
-    auto l = etcd_.to_lease(key, etcd_.keys().at(key));
-    known_[key] = l;
-    return l;
-  }
-
-  void remember(const lease_list& list) {
-    known_.clear();
-    for (const auto& l : list.leases)
-      known_[subnet_key(l.subnet)] = l;
-  }
-
-  watch_result resync() {
-    auto before = known_;
-    auto now = etcd_.list();
-    remember(now);
-    watch_result out;
-    out.revision = now.revision;
-    out.resynced = true;
-    out.store = now.store;
-    out.events = detail::diff_snapshots(
-        before, known_, [](const lease& a, const lease& b) { return a.lease_id == b.lease_id; });
-    return out;
+  lease::lease current(net::ipv4_cidr subnet) const {
+    auto key = lease::subnet_key(subnet);
+    return etcd_.to_lease(key, etcd_.keys().at(key));
   }
 
   memory_etcd<S>& etcd_;
   std::string name_;
   memory_store_options opts_;
-  std::map<std::string, lease> known_;
 };
 
-static_assert(lease_store<memory_store<virtual_scheduler>>);
+template <scheduler S>
+using memory_store = lease::basic_lease_store<memory_kv<S>>;
 
-}  // namespace alivpc::lease
+static_assert(lease::lease_kv<memory_kv<virtual_scheduler>>);
+static_assert(lease::lease_store<memory_store<virtual_scheduler>>);
+
+}  // namespace alivpc::sim

@@ -1,0 +1,170 @@
+// flannel's subnet lease algorithm, once, over a lease_kv (kv.hpp): etcd_v3_store, etcd_v2_store
+// and the simulator's sim::memory_store are its instances. A claim is a key created only when
+// absent (two nodes never hold one subnet) with a TTL; a key without TTL is a reservation,
+// honoured for its node, never converted or taken. The last known state of every key lets a
+// removal without its old value, and a re-list after compaction, report the claims they end.
+#pragma once
+
+#include <alivpc/config/network_config.hpp>
+#include <alivpc/error.hpp>
+#include <alivpc/lease/detail/store_common.hpp>
+#include <alivpc/lease/kv.hpp>
+#include <alivpc/lease/lease_store.hpp>
+#include <alivpc/lease/subnet_allocator.hpp>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace alivpc::lease {
+
+template <lease_kv KV>
+class basic_lease_store {
+ public:
+  template <class... Args>
+  requires std::constructible_from<KV, Args&&...>
+  explicit basic_lease_store(Args&&... args) : kv_(std::forward<Args>(args)...) {}
+  basic_lease_store(const basic_lease_store&) = delete;
+  basic_lease_store& operator=(const basic_lease_store&) = delete;
+
+  std::string describe() const { return kv_.describe(); }
+
+  // For --etcd-api=auto: the config text (nullopt when the key is absent), or api_available =
+  // false when the endpoint does not serve this API (a v3 gateway or v2 keys API answering 404
+  // without JSON: an etcd before 3.4 or without --enable-v2, or a proxy that passes one only).
+  task<detail::config_probe> probe_config() {
+    detail::config_probe p;
+    try {
+      p.text = co_await kv_.get_config();
+    } catch (const error& e) {
+      if (!kv_.api_absent()) throw;
+      p.api_available = false;
+      p.why = e.what();
+    }
+    co_return p;
+  }
+
+  task<config::network_config> get_network_config() {
+    auto text = co_await kv_.get_config();
+    if (!text)
+      fail(error_kind::not_found,
+           "no network config at " + kv_.config_key() + " in the " + std::string(kv_.api()) +
+               " key space of " + kv_.describe() +
+               "; publish one with: " + detail::publish_command(kv_.api(), kv_.config_key()));
+    co_return config::parse_network_config(*text);
+  }
+
+  task<lease_list> list_leases() {
+    auto out = co_await kv_.list(list_detail::with_expiry);
+    known_.clear();
+    for (const auto& l : out.leases)
+      known_[subnet_key(l.subnet)] = l;
+    co_return out;
+  }
+
+  task<lease> acquire_lease(const config::network_config& cfg, const lease_attrs& attrs,
+                            std::optional<net::ipv4_cidr> previous, std::chrono::seconds ttl) {
+    const std::string value = format_lease_value(attrs);
+    for (int attempt = 0; attempt < kv_.max_claim_attempts(); ++attempt) {
+      auto snap = co_await kv_.list(list_detail::claims);
+      std::vector<net::ipv4_cidr> taken;
+      std::optional<lease> mine;
+      for (const auto& l : snap.leases) {
+        // Same PublicIP but another instance id is another node's lease: taken, never adopted.
+        const bool ours = same_owner(l.attrs, attrs);
+        if (ours && !mine && detail::lease_fits(cfg, l)) {
+          mine = l;
+          continue;
+        }
+        if (ours && !l.is_reservation()) {
+          co_await kv_.remove(l);  // flannel drops our lease that no longer fits
+          continue;
+        }
+        taken.push_back(l.subnet);
+      }
+      if (mine && mine->is_reservation()) co_return *mine;
+      std::optional<lease> got;
+      if (mine) {
+        // Our live lease, onto a fresh TTL with the current attrs; if it changed, look again.
+        got = co_await kv_.replace(*mine, value, ttl);
+      } else {
+        auto subnet = allocate_subnet(cfg, taken, previous, kv_.random());
+        got = co_await kv_.create(subnet, value, ttl);
+        if (!got && previous == subnet) previous.reset();  // someone else has it now
+      }
+      if (got) {
+        got->attrs = attrs;
+        known_[subnet_key(got->subnet)] = *got;
+        co_return *got;
+      }
+    }
+    fail(error_kind::conflict, kv_.describe() + ": acquire lease: lost the race for a subnet " +
+                                   std::to_string(kv_.max_claim_attempts()) + " times");
+  }
+
+  // Extends the TTL, then checks that the key still holds this claim.
+  task<lease> renew_lease(const lease& l, std::chrono::seconds ttl) {
+    lease out = l;
+    if (!l.is_reservation()) out.expiration = co_await kv_.keepalive(l, ttl);
+    auto now = co_await kv_.get(l.subnet);
+    const std::string what = kv_.describe() + ": renew lease: " + l.subnet.to_string();
+    if (!now) fail(error_kind::not_found, what + ": its key was deleted");
+    if (now->lease_id != l.lease_id)
+      fail(error_kind::not_found, what + ": its key now belongs to another lease");
+    out.revision = now->revision;
+    out.create_revision = now->create_revision;
+    co_return out;
+  }
+
+  // Ends the claim (and with it the key). A reservation belongs to the operator: left in place.
+  task<void> revoke_lease(const lease& l) {
+    if (l.is_reservation()) co_return;
+    co_await kv_.release(l);
+    known_.erase(subnet_key(l.subnet));
+  }
+
+  task<watch_result> watch_leases(std::int64_t revision) {
+    auto got = co_await kv_.watch(revision);
+    if (got.compacted) co_return co_await resync();
+    watch_result out;
+    out.store = got.store;
+    // Resume after the last delivered change, never at a later header revision: with a backlog
+    // etcd v3 sends a batch of 1,000 revisions under the header of the newest.
+    out.revision = std::max(revision, got.revision);
+    for (auto& c : got.changes) {
+      const auto key = subnet_key(c.value.subnet);
+      auto it = known_.find(key);
+      if (c.type == lease_event_type::added) {
+        known_[key] = c.value;
+      } else if (it != known_.end()) {
+        if (!c.has_value) {  // the store did not say what was removed: what we knew was
+          const auto removed_at = c.value.revision;
+          c.value = it->second;
+          c.value.revision = removed_at;
+        }
+        known_.erase(it);
+      }
+      out.events.push_back({c.type, std::move(c.value)});
+    }
+    co_return out;
+  }
+
+ private:
+  // History was compacted: list afresh and report the difference from what we knew.
+  task<watch_result> resync() {
+    auto before = known_;
+    auto now = co_await list_leases();
+    watch_result out;
+    out.revision = now.revision;
+    out.resynced = true;
+    out.store = now.store;
+    out.events = detail::diff_snapshots(before, known_);
+    co_return out;
+  }
+
+  KV kv_;
+  std::map<std::string, lease> known_;  // the last known state of every key, by subnet key
+};
+
+}  // namespace alivpc::lease
