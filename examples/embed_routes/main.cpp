@@ -10,7 +10,7 @@
 //       [PUBLIC_IP [SUBNET_FILE]]]]
 // The network config must be in etcd (e.g. `etcdctl set /coreos.com/network/config
 // '{"Network":"10.24.0.0/16","Backend":{"Type":"ali-vpc"}}'`).
-#include <utility>  // before Asio
+#include <alivpc/runtime/asio_prelude.hpp>
 
 #include <alivpc/backend/basic_backend.hpp>
 #include <alivpc/cloud/aliyun_route_api.hpp>

@@ -5,7 +5,7 @@
 // accept errors (out of file descriptors) back off instead of spinning.
 #pragma once
 
-#include <utility>  // before Asio: Boost 1.74 + GCC 12 coroutine support needs it
+#include <alivpc/runtime/asio_prelude.hpp>
 
 #include <alivpc/runtime/log.hpp>
 

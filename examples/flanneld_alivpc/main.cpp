@@ -4,7 +4,7 @@
 // Composition: etcd_store (v3/v2 over Beast) + aliyun_route_api (OpenAPI over Beast + OpenSSL)
 // + rtnetlink_host + asio_scheduler, each observed for /metrics, under basic_backend.
 // Exit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 fatal error (after saying why), 2 usage.
-#include <utility>  // before Asio: Boost 1.74 + GCC 12 coroutine support needs it
+#include <alivpc/runtime/asio_prelude.hpp>
 
 #include <alivpc/backend/basic_backend.hpp>
 #include <alivpc/backend/wait_for_config.hpp>
@@ -74,7 +74,6 @@ struct daemon_state {
   boost::asio::io_context io;
   asio_scheduler sched{io};
   call_counter etcd_calls{"etcd"}, cloud_calls{"cloud"};
-  std::uint64_t cloud_retries = 0, cloud_throttles = 0;
   std::unique_ptr<lease::etcd_store> etcd;
   std::unique_ptr<store_t> store;
   std::unique_ptr<cloud_api> raw_cloud;
@@ -119,17 +118,9 @@ struct daemon_state {
     };
     o.credentials.access_key_id = setting("AccessKeyID");
     o.credentials.access_key_secret = cloud::secret(setting("AccessKeySecret"));
-    if (flags.strategy == "classic") {  // the original made one attempt and died on any error
-      o.retry.max_transient_attempts = 1;
-      o.retry.max_conflict_attempts = 1;
-    }
+    if (flags.strategy == "classic") o.retry = cloud::retry_options::single_attempt();
     o.route_table_quota = flags.route_table_quota;
-    o.log = [this, l = log.child("cloud")](cloud::log_level level, std::string_view m,
-                                           const log_fields& fields) {
-      if (m.find(" throttled: ") != std::string_view::npos) ++cloud_throttles;
-      if (m.find("retrying in") != std::string_view::npos) ++cloud_retries;
-      l.log(static_cast<log_level>(static_cast<int>(level)), m, fields);
-    };
+    o.log = log.child("cloud");
     return o;
   }
 
@@ -295,9 +286,11 @@ int main(int argc, char** argv) {
               },
               [&]() -> std::string {
                 static const backend::backend_status empty;
-                return render_metrics(d.backend ? d.backend->status() : empty, d.cloud_calls,
-                                      d.etcd_calls, std::chrono::system_clock::now(),
-                                      d.cloud_retries, d.cloud_throttles, d.operator_facts());
+                return render_metrics(
+                    d.backend ? d.backend->status() : empty, d.cloud_calls, d.etcd_calls,
+                    std::chrono::system_clock::now(),
+                    d.raw_cloud ? d.raw_cloud->counters() : cloud::client_counters{},
+                    d.operator_facts());
               }},
           health_server::limits{}, d.log.child("healthz"));
       d.log.info("serving /healthz and /metrics on " + d.flags.healthz_ip + ":" +

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <alivpc/backend/backend_options.hpp>
+#include <alivpc/cloud/rpc_client.hpp>
 #include <alivpc/error.hpp>
 
 #include <chrono>
@@ -73,8 +74,9 @@ inline double unix_seconds(alivpc::wall_time t) {
 
 inline std::string render_metrics(const alivpc::backend::backend_status& st,
                                   const call_counter& cloud, const call_counter& etcd,
-                                  alivpc::wall_time now, std::uint64_t cloud_retries,
-                                  std::uint64_t cloud_throttles, const operator_facts& facts = {}) {
+                                  alivpc::wall_time now,
+                                  const alivpc::cloud::client_counters& client,
+                                  const operator_facts& facts = {}) {
   using alivpc::backend::route_state;
   std::string out;
   auto gauge = [&](const char* name, const char* help, double v) {
@@ -146,8 +148,9 @@ inline std::string render_metrics(const alivpc::backend::backend_status& st,
           "stale entries for our subnet left alone while our lease was not confirmed by etcd",
           st.fenced_replacements_skipped);
   counter("alivpc_errors_total", "errors reported and retried", st.errors);
-  counter("alivpc_cloud_retries_total", "cloud API attempts retried", cloud_retries);
-  counter("alivpc_cloud_throttles_total", "Throttling answers from the cloud API", cloud_throttles);
+  counter("alivpc_cloud_retries_total", "cloud API attempts retried", client.retries);
+  counter("alivpc_cloud_throttles_total", "Throttling answers from the cloud API",
+          client.throttled);
   out +=
       "# HELP alivpc_route_state 1 for the current state of our route in each table\n# TYPE "
       "alivpc_route_state gauge\n";

@@ -3,7 +3,7 @@
 //   [Key=Value ...]
 // Keys come from ACCESS_KEY_ID / ACCESS_KEY_SECRET (never from the command line, so they do not
 // end up in shell history or `ps`). The demo uses it to show DescribeRouteTables.
-#include <utility>  // before Asio: Boost 1.74 + GCC 12 coroutine support needs it
+#include <alivpc/runtime/asio_prelude.hpp>
 
 #include <alivpc/cloud/rpc_client.hpp>
 #include <alivpc/detail/bounded_json.hpp>

@@ -1,6 +1,6 @@
 // alivpc-emulator: the Alibaba Cloud VPC/ECS route API and ECS metadata service on loopback,
 // backed by sim::vpc_model in real time. See sim/README.md for flags and fidelity limits.
-#include <utility>  // before Asio
+#include <alivpc/runtime/asio_prelude.hpp>
 
 #include <alivpc/detail/bounded_json.hpp>
 #include <alivpc/sim/emulator_server.hpp>

@@ -26,6 +26,7 @@
 #include <alivpc/lease/subnet_file.hpp>
 #include <alivpc/netlink/host_network.hpp>
 #include <alivpc/runtime/log.hpp>
+#include <alivpc/runtime/backoff.hpp>
 #include <alivpc/runtime/scheduler.hpp>
 
 #include <algorithm>
@@ -90,8 +91,7 @@ class basic_backend {
     log_.info("using interface " + ext_.link.name + " address " + ext_.address.to_string() +
               " public IP " + ext_.public_ip.to_string() + " MTU " + std::to_string(ext_.mtu));
     // 3. Who we are, and the VPC we are in.
-    // Operations and their names are named locals: GCC 12 mishandles temporaries (strings,
-    // lambdas) inside a co_await expression.
+    // Operations and their names are named locals (GCC 12: see task.hpp).
     auto read_identity = [&] { return cloud_.identity(); };
     auto identity = co_await with_retry("read instance metadata", read_identity);
     if (!identity) co_return co_await finish();
@@ -231,12 +231,10 @@ class basic_backend {
       spawn_route_withdrawal(old);
       // Losses in quick succession (two nodes that take each other's claims) back off instead
       // of fighting at etcd's speed.
-      if (last_loss_ && sched_.now() - *last_loss_ < std::chrono::minutes(1)) {
-        co_await wake_.wait_until(sched_.now() + jittered(loss_backoff_));
-        loss_backoff_ = std::min<clock_duration>(loss_backoff_ * 2, opts_.error_backoff_max);
-      } else {
-        loss_backoff_ = std::chrono::seconds(1);
-      }
+      if (last_loss_ && sched_.now() - *last_loss_ < std::chrono::minutes(1))
+        co_await wake_.wait_until(sched_.now() + loss_backoff_.next(sched_.random()));
+      else
+        loss_backoff_.reset();
       last_loss_ = sched_.now();
       if (stopping_) break;
       if (!co_await acquire_lease(old)) break;
@@ -275,7 +273,7 @@ class basic_backend {
     const auto until = sched_.now() + opts_.lost_route_hold;
     while (!stopping_ && !holding(subnet) && sched_.now() < until)
       co_await wake_.wait_until(until);
-    clock_duration backoff = std::chrono::seconds(1);
+    auto backoff = error_backoff();
     std::vector<std::string> left = tables_;
     bool said = false;
     while (!stopping_ && !holding(subnet) && !left.empty()) {
@@ -287,8 +285,7 @@ class basic_backend {
       std::function<bool()> abandon = [this, subnet] { return stopping_ || holding(subnet); };
       left = co_await remove_our_routes(subnet, left, what, abandon);
       if (left.empty()) break;
-      co_await wake_.wait_until(sched_.now() + jittered(backoff));
-      backoff = std::min<clock_duration>(backoff * 2, opts_.error_backoff_max);
+      co_await wake_.wait_until(sched_.now() + backoff.next(sched_.random()));
     }
     --withdrawals_running_;
     lease_task_done_.notify();
@@ -342,19 +339,18 @@ class basic_backend {
 
   task<void> keep_routes() {
     auto next = sched_.now();
-    clock_duration retry = std::chrono::seconds(1);
+    auto retry = error_backoff();
     while (!stopping_ && !fatal_) {
       if (std::exchange(reconcile_now_, false)) next = sched_.now();
       if (status_.current_lease && sched_.now() >= next) {
         const bool ok = co_await reconcile_all();
         if (stopping_ || fatal_) break;
         if (ok) {
-          retry = std::chrono::seconds(1);
+          retry.reset();
           next = sched_.now() + opts_.reconcile_period;
           co_await check_config();
         } else {
-          next = sched_.now() + jittered(retry);
-          retry = std::min<clock_duration>(retry * 2, opts_.error_backoff_max);
+          next = sched_.now() + retry.next(sched_.random());
         }
         continue;
       }
@@ -588,14 +584,14 @@ class basic_backend {
     const auto deadline = sched_.now() + opts_.release_timeout;
     log_.info("releasing lease " + l.subnet.to_string() + " and its routes");
     std::vector<std::string> left = tables_;
-    clock_duration backoff = std::chrono::milliseconds(500);
+    // No jitter: nothing else waits on the same service at this moment.
+    backoff retry({std::chrono::milliseconds(500), std::chrono::seconds(5), jitter::none});
     const std::string what = "release";
     std::function<bool()> never = [] { return false; };
     while (!left.empty() && sched_.now() < deadline) {
       left = co_await remove_our_routes(l.subnet, left, what, never);
       if (left.empty()) break;
-      co_await sleep_until(sched_, std::min(deadline, sched_.now() + backoff));
-      backoff = std::min<clock_duration>(backoff * 2, std::chrono::seconds(5));
+      co_await sleep_until(sched_, std::min(deadline, sched_.now() + retry.next(sched_.random())));
     }
     if (!left.empty()) {
       std::string tables;
@@ -705,7 +701,7 @@ class basic_backend {
   template <class Fn>
   auto with_retry(std::string what, Fn fn)
       -> task<std::optional<typename decltype(fn())::value_type>> {
-    clock_duration backoff = std::chrono::seconds(1);
+    auto retry = error_backoff();
     while (!stopping_) {
       try {
         co_return co_await fn();
@@ -715,8 +711,8 @@ class basic_backend {
           throw;
         note_error(what, e);
       }
-      co_await wake_.wait_until(sched_.now() + jittered(backoff));  // (not inside the handler)
-      backoff = std::min<clock_duration>(backoff * 2, opts_.error_backoff_max);
+      co_await wake_.wait_until(sched_.now() +
+                                retry.next(sched_.random()));  // (not in the handler)
     }
     co_return std::nullopt;
   }
@@ -749,11 +745,13 @@ class basic_backend {
     log_.error(status_.last_error + " (will retry)");
   }
 
+  // Retries after errors: from 1 s, doubling up to --error-backoff-max, with equal jitter (half
+  // fixed, half random) so that many nodes spread out but none retries at once.
+  backoff error_backoff() const {
+    return backoff({std::chrono::seconds(1), opts_.error_backoff_max, jitter::equal});
+  }
   clock_duration jittered(clock_duration d) {
-    // Equal jitter: half fixed, half random, so retries of many nodes spread out.
-    auto half = d / 2;
-    return half + clock_duration(static_cast<clock_duration::rep>(
-                      sched_.random().below(static_cast<std::uint64_t>(half.count()) + 1)));
+    return backoff_delay({d, d, jitter::equal}, 0, sched_.random());
   }
 
   void set_ready(bool ready) {
@@ -786,7 +784,7 @@ class basic_backend {
   std::uint64_t lease_generation_ = 0;
   int withdrawals_running_ = 0;
   std::optional<time_point> last_loss_;
-  clock_duration loss_backoff_ = std::chrono::seconds(1);
+  backoff loss_backoff_ = error_backoff();
   bool stopping_ = false, reconcile_now_ = false, lease_task_running_ = false;
 };
 

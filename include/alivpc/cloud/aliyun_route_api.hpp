@@ -15,7 +15,7 @@
 
 #include <alivpc/cloud/api_error.hpp>
 #include <alivpc/cloud/credentials.hpp>
-#include <alivpc/cloud/logging.hpp>
+#include <alivpc/runtime/log.hpp>
 #include <alivpc/cloud/metadata_client.hpp>
 #include <alivpc/cloud/responses.hpp>
 #include <alivpc/cloud/retry_policy.hpp>
@@ -60,7 +60,7 @@ struct aliyun_options {
   retry_options retry;
   metadata_options metadata;
   credentials_options credentials;
-  log_function log;
+  logger log;  // the cloud client's events (retries, throttling, credential refreshes)
 };
 
 inline std::string default_endpoint(api_flavour f, std::string_view region) {
@@ -88,7 +88,7 @@ class basic_aliyun_route_api {
   basic_aliyun_route_api(S& s, boost::asio::io_context& io, aliyun_options o)
       : basic_aliyun_route_api(s, http_transport(io), std::move(o)) {}
 
-  // ---- cloud_route_api ---------------------------------------------------------------------
+  // ---- cloud_route_api (parameters by value: the coroutine frames own them; see task.hpp) --
 
   task<void> ensure_credentials() { co_await creds_->ensure(); }
 
@@ -97,10 +97,7 @@ class basic_aliyun_route_api {
     co_return id;
   }
 
-  task<vpc_info> describe_vpc(const std::string& vpc_id_ref) {
-    // Kept in the coroutine frame: the caller's string may be gone once this task suspends.
-    // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is the point
-    std::string vpc_id = vpc_id_ref;
+  task<vpc_info> describe_vpc(std::string vpc_id) {
     auto* rpc_ptr = co_await client();
     auto& rpc = *rpc_ptr;
     for (std::int64_t page = 1;; ++page) {
@@ -125,10 +122,7 @@ class basic_aliyun_route_api {
                                     " (DescribeVpcs on " + rpc.endpoint().to_string() + ")");
   }
 
-  task<std::vector<std::string>> list_route_table_ids(const std::string& vrouter_id_ref) {
-    // Kept in the coroutine frame: the caller's string may be gone once this task suspends.
-    // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is the point
-    std::string vrouter_id = vrouter_id_ref;
+  task<std::vector<std::string>> list_route_table_ids(std::string vrouter_id) {
     co_await client();
     if (o_.flavour == api_flavour::vpc && !no_route_table_list_) {
       try {
@@ -137,18 +131,15 @@ class basic_aliyun_route_api {
       } catch (const api_error& e) {
         if (!unsupported_action(e)) throw;
         no_route_table_list_ = true;
-        detail::log(o_.log, log_level::info,
-                    "DescribeRouteTableList is not available here; using DescribeVRouters");
+        o_.log.log(log_level::info,
+                   "DescribeRouteTableList is not available here; using DescribeVRouters");
       }
     }
     auto result = co_await route_table_ids_from_vrouters(vrouter_id);
     co_return result;
   }
 
-  task<std::vector<route_entry>> list_route_entries(const std::string& table_id_ref) {
-    // Kept in the coroutine frame: the caller's string may be gone once this task suspends.
-    // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is the point
-    std::string table_id = table_id_ref;
+  task<std::vector<route_entry>> list_route_entries(std::string table_id) {
     co_await client();
     if (o_.flavour == api_flavour::vpc && !no_route_entry_list_) {
       try {
@@ -157,16 +148,15 @@ class basic_aliyun_route_api {
       } catch (const api_error& e) {
         if (!unsupported_action(e)) throw;
         no_route_entry_list_ = true;
-        detail::log(o_.log, log_level::info,
-                    "DescribeRouteEntryList is not available here; using DescribeRouteTables");
+        o_.log.log(log_level::info,
+                   "DescribeRouteEntryList is not available here; using DescribeRouteTables");
       }
     }
     auto result = co_await entries_from_route_tables(table_id);
     co_return result;
   }
 
-  task<void> create_route_entry(const route_spec& route_ref) {
-    route_spec route = route_ref;
+  task<void> create_route_entry(route_spec route) {
     auto* rpc_ptr = co_await client();
     auto& rpc = *rpc_ptr;
     auto params = region_params();
@@ -193,12 +183,12 @@ class basic_aliyun_route_api {
     for (const auto& e : entries) {
       if (e.destination != route.destination) continue;
       if (e.next_hop_id == route.next_hop_id) {
-        detail::log(o_.log, log_level::debug,
-                    "route " + route.destination.to_string() + " in " + route.route_table_id +
-                        " already exists with our next hop " + route.next_hop_id,
-                    {{"table", route.route_table_id},
-                     {"subnet", route.destination.to_string()},
-                     {"route_entry_id", e.route_entry_id}});
+        o_.log.log(log_level::debug,
+                   "route " + route.destination.to_string() + " in " + route.route_table_id +
+                       " already exists with our next hop " + route.next_hop_id,
+                   {{"table", route.route_table_id},
+                    {"subnet", route.destination.to_string()},
+                    {"route_entry_id", e.route_entry_id}});
         co_return;
       }
       fail(error_kind::conflict,
@@ -216,8 +206,7 @@ class basic_aliyun_route_api {
                                     " but no entry for that destination is listed");
   }
 
-  task<void> delete_route_entry(const route_spec& route_ref) {
-    route_spec route = route_ref;
+  task<void> delete_route_entry(route_spec route) {
     auto* rpc_ptr = co_await client();
     auto& rpc = *rpc_ptr;
     auto params = region_params();
@@ -233,10 +222,10 @@ class basic_aliyun_route_api {
       parse_request_id(body, "DeleteRouteEntry");
     } catch (const api_error& e) {
       if (e.error_class() != api_error_class::not_found) throw;
-      detail::log(o_.log, log_level::debug,
-                  "route " + route.destination.to_string() + " in " + route.route_table_id +
-                      " was already gone",
-                  {{"table", route.route_table_id}, {"subnet", route.destination.to_string()}});
+      o_.log.log(log_level::debug,
+                 "route " + route.destination.to_string() + " in " + route.route_table_id +
+                     " was already gone",
+                 {{"table", route.route_table_id}, {"subnet", route.destination.to_string()}});
     }
   }
 
@@ -245,8 +234,9 @@ class basic_aliyun_route_api {
   const aliyun_options& options() const noexcept { return o_; }
   metadata_client<S>& metadata() noexcept { return *metadata_; }
   credential_chain<S>& credential_source() noexcept { return *creds_; }
-  // The OpenAPI client once the endpoint is known (after the first cloud call), else nullptr.
-  const rpc_client<S>* rpc() const noexcept { return rpc_ ? rpc_.get() : nullptr; }
+  // What the OpenAPI client has done so far (zero before its first call): for metrics.
+  client_counters counters() const noexcept { return rpc_ ? rpc_->counters() : client_counters{}; }
+
   // The endpoint used (resolving the region from metadata when needed).
   task<std::string> endpoint() {
     auto* rpc = co_await client();

@@ -6,7 +6,7 @@
 // stops at once with a message listing the three ways. Secrets are never logged or put in errors.
 #pragma once
 
-#include <alivpc/cloud/logging.hpp>
+#include <alivpc/runtime/log.hpp>
 #include <alivpc/cloud/metadata_client.hpp>
 #include <alivpc/cloud/secret.hpp>
 #include <alivpc/error.hpp>
@@ -70,8 +70,7 @@ inline constexpr std::string_view credentials_help =
 template <scheduler S>
 class credential_chain {
  public:
-  credential_chain(S& s, metadata_client<S>& metadata, credentials_options o = {},
-                   log_function log = {})
+  credential_chain(S& s, metadata_client<S>& metadata, credentials_options o = {}, logger log = {})
       : s_(s), metadata_(metadata), o_(std::move(o)), log_(std::move(log)) {}
 
   // Settles where credentials come from; throws permanent (or invalid_argument for a half-given
@@ -111,11 +110,11 @@ class credential_chain {
         }
         auto fetched = co_await metadata_.fetch_ram_credentials(role_);
         current_ = from_ram(std::move(fetched));
-        detail::log(log_, log_level::info,
-                    "using the credentials of RAM role " + role_ + " (key id " +
-                        current_->access_key_id + ", expires " +
-                        format_timestamp(*current_->expiration) + ")",
-                    {{"role", role_}, {"expiration", format_timestamp(*current_->expiration)}});
+        log_.log(log_level::info,
+                 "using the credentials of RAM role " + role_ + " (key id " +
+                     current_->access_key_id + ", expires " +
+                     format_timestamp(*current_->expiration) + ")",
+                 {{"role", role_}, {"expiration", format_timestamp(*current_->expiration)}});
         co_return;
       } catch (const error& e) {
         why = std::string("RAM role from ") + metadata_.base().to_string() + ": " + e.what();
@@ -138,16 +137,15 @@ class credential_chain {
       auto fetched = co_await metadata_.fetch_ram_credentials(role_);
       auto fresh = from_ram(std::move(fetched));
       ++refreshes_;
-      detail::log(log_, log_level::info,
-                  "refreshed the credentials of RAM role " + role_ + " (expires " +
-                      format_timestamp(*fresh.expiration) + ")");
+      log_.log(log_level::info, "refreshed the credentials of RAM role " + role_ + " (expires " +
+                                    format_timestamp(*fresh.expiration) + ")");
       current_ = std::move(fresh);
     } catch (const error& e) {
       if (s_.wall_now() >= *current_->expiration) throw;
-      detail::log(log_, log_level::warning,
-                  std::string("refreshing the RAM role credentials failed, the current ones are "
-                              "still valid: ") +
-                      e.what());
+      log_.log(log_level::warning,
+               std::string("refreshing the RAM role credentials failed, the current ones are "
+                           "still valid: ") +
+                   e.what());
     }
     co_return *current_;
   }
@@ -170,7 +168,7 @@ class credential_chain {
   S& s_;
   metadata_client<S>& metadata_;
   credentials_options o_;
-  log_function log_;
+  logger log_;
   std::optional<credentials> current_;
   std::string role_;
   std::size_t refreshes_ = 0;

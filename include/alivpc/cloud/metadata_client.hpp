@@ -7,7 +7,8 @@
 #pragma once
 
 #include <alivpc/cloud/detail/json_fields.hpp>
-#include <alivpc/cloud/logging.hpp>
+#include <alivpc/runtime/backoff.hpp>
+#include <alivpc/runtime/log.hpp>
 #include <alivpc/cloud/route_api.hpp>
 #include <alivpc/cloud/secret.hpp>
 #include <alivpc/cloud/signer.hpp>
@@ -128,7 +129,7 @@ template <scheduler S>
 class metadata_client {
  public:
   metadata_client(S& s, const transport_factory& transport, metadata_options o = {},
-                  log_function log = {})
+                  logger log = {})
       : s_(s), o_(std::move(o)), base_(http::url::parse(o_.base_url)), log_(std::move(log)) {
     http::client_options co;
     co.connect_timeout = o_.timeout;
@@ -193,7 +194,9 @@ class metadata_client {
   std::size_t requests_sent() const noexcept { return requests_; }
 
   task<std::string> get_uncached(std::string path) {
-    auto backoff = std::chrono::duration_cast<clock_duration>(o_.retry_backoff);
+    // A few quick attempts against a local service: doubling, no jitter, no cap needed.
+    const auto first = std::chrono::duration_cast<clock_duration>(o_.retry_backoff);
+    backoff retry({first, first * (1 << 10), jitter::none});
     for (int attempt = 1;; ++attempt) {
       try {
         http::request req;
@@ -214,12 +217,10 @@ class metadata_client {
         fail(kind, "metadata " + item_url(path) + ": HTTP " + std::to_string(res.status));
       } catch (const error& e) {
         if (e.kind() != error_kind::transient || attempt >= o_.max_attempts) throw;
-        detail::log(
-            log_, log_level::debug,
-            std::string("metadata attempt ") + std::to_string(attempt) + " failed: " + e.what());
+        log_.log(log_level::debug, std::string("metadata attempt ") + std::to_string(attempt) +
+                                       " failed: " + e.what());
       }
-      co_await sleep_for(s_, backoff);
-      backoff *= 2;
+      co_await sleep_for(s_, retry.next(s_.random()));
     }
   }
 
@@ -247,9 +248,8 @@ class metadata_client {
                                       std::to_string(res.status));
     if (res.status != 200 || res.body.empty()) {
       plain_mode_ = true;
-      detail::log(log_, log_level::info,
-                  "metadata " + base_.to_string() + ": no session token (HTTP " +
-                      std::to_string(res.status) + "); using plain requests");
+      log_.log(log_level::info, "metadata " + base_.to_string() + ": no session token (HTTP " +
+                                    std::to_string(res.status) + "); using plain requests");
       co_return std::nullopt;
     }
     token_ = detail::trim_space(res.body);
@@ -262,7 +262,7 @@ class metadata_client {
   S& s_;
   metadata_options o_;
   http::url base_;
-  log_function log_;
+  logger log_;
   send_function send_;
   std::map<std::string, std::string> cache_;
   std::optional<instance_identity> identity_;

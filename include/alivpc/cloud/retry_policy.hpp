@@ -12,6 +12,7 @@
 
 #include <alivpc/cloud/api_error.hpp>
 #include <alivpc/error.hpp>
+#include <alivpc/runtime/backoff.hpp>
 #include <alivpc/runtime/prng.hpp>
 #include <alivpc/runtime/scheduler.hpp>
 
@@ -35,6 +36,14 @@ struct retry_options {
   milliseconds throttle_max_interval{10000};  // never slower than this
   double throttle_growth = 2.0;               // gap *= growth on each Throttling
   double recovery_factor = 0.8;               // gap *= factor on each success
+
+  // One attempt per call and no retry, as the original flannel backend (the classic strategy).
+  static retry_options single_attempt() {
+    retry_options o;
+    o.max_transient_attempts = 1;
+    o.max_conflict_attempts = 1;
+    return o;
+  }
 };
 
 enum class retry_reason { transient, conflict };
@@ -47,29 +56,26 @@ struct retry_decision {
 // What to do after attempt number `attempt` (1 = the first try) failed with `e`.
 inline std::optional<retry_decision> decide_retry(const retry_options& o, const error& e,
                                                   int attempt, prng& rng) {
-  auto capped = [&](milliseconds base) {
-    // base * 2^(attempt-1), capped, computed without overflow.
-    auto limit = std::chrono::duration_cast<clock_duration>(o.max_backoff);
-    clock_duration d = std::chrono::duration_cast<clock_duration>(base);
-    for (int i = 1; i < attempt && d < limit; ++i)
-      d *= 2;
-    return std::min(d, limit);
+  // base * 2^(attempt-1), capped at max_backoff.
+  auto policy = [&](milliseconds base, jitter spread) {
+    return backoff_policy{base, o.max_backoff, spread};
   };
-  auto jitter = [&](clock_duration up_to) {
-    return clock_duration(static_cast<clock_duration::rep>(rng.below(
-        static_cast<std::uint64_t>(std::max<clock_duration::rep>(up_to.count(), 0)) + 1)));
-  };
+  const auto retry_number = static_cast<unsigned>(std::max(attempt - 1, 0));
   if (e.kind() == error_kind::transient) {
     if (attempt >= o.max_transient_attempts) return std::nullopt;
-    return retry_decision{retry_reason::transient, jitter(capped(o.initial_backoff))};
+    return retry_decision{
+        retry_reason::transient,
+        backoff_delay(policy(o.initial_backoff, jitter::full), retry_number, rng)};
   }
   // Only the service's "busy" conflicts are retried: a duplicate entry is a conflict too, but
   // waiting does not make it go away.
   auto* api = dynamic_cast<const api_error*>(&e);
   if (api && api->error_class() == api_error_class::conflict) {
     if (attempt >= o.max_conflict_attempts) return std::nullopt;
-    auto base = capped(o.conflict_wait);
-    return retry_decision{retry_reason::conflict, base + jitter(base)};
+    // The wait plus up to the same again: equal jitter over twice the wait.
+    auto base = backoff_ceiling(policy(o.conflict_wait, jitter::equal), retry_number);
+    return retry_decision{retry_reason::conflict,
+                          backoff_delay({2 * base, 2 * base, jitter::equal}, 0, rng)};
   }
   return std::nullopt;
 }

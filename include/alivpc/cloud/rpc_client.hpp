@@ -9,7 +9,7 @@
 
 #include <alivpc/cloud/api_error.hpp>
 #include <alivpc/cloud/credentials.hpp>
-#include <alivpc/cloud/logging.hpp>
+#include <alivpc/runtime/log.hpp>
 #include <alivpc/cloud/responses.hpp>
 #include <alivpc/cloud/retry_policy.hpp>
 #include <alivpc/cloud/signer.hpp>
@@ -87,13 +87,20 @@ inline http::request build_rpc_request(const http::url& endpoint, signature_vers
   return req;
 }
 
+// What one client has done so far, for metrics.
+struct client_counters {
+  std::uint64_t attempts = 0;   // requests sent
+  std::uint64_t retries = 0;    // attempts that failed and were tried again
+  std::uint64_t throttled = 0;  // Throttling answers
+};
+
 template <scheduler S>
 class rpc_client {
  public:
   using credentials_source = std::function<task<credentials>()>;
 
   rpc_client(S& s, http::url endpoint, send_function send, credentials_source creds,
-             rpc_options o = {}, log_function log = {})
+             rpc_options o = {}, logger log = {})
       : s_(s),
         endpoint_(std::move(endpoint)),
         send_(std::move(send)),
@@ -121,13 +128,13 @@ class rpc_client {
         if (!e.request_id().empty()) fields.push_back({"request_id", e.request_id()});
         if (e.is_throttling()) {
           limiter_.on_throttled();
-          detail::log(log_, log_level::warning,
-                      action + " throttled: slowing this client to one request every " +
-                          std::to_string(
-                              std::chrono::duration_cast<std::chrono::milliseconds>(limiter_.gap())
-                                  .count()) +
-                          " ms",
-                      fields);
+          log_.log(log_level::warning,
+                   action + " throttled: slowing this client to one request every " +
+                       std::to_string(
+                           std::chrono::duration_cast<std::chrono::milliseconds>(limiter_.gap())
+                               .count()) +
+                       " ms",
+                   fields);
         }
         retry = decide_retry(o_.retry, e, attempt, s_.random());
         if (!retry) throw;
@@ -147,7 +154,7 @@ class rpc_client {
       note += std::to_string(
           std::chrono::duration_cast<std::chrono::milliseconds>(retry->wait).count());
       note += " ms";
-      detail::log(log_, log_level::info, note, fields);
+      log_.log(log_level::info, note, fields);
       co_await sleep_for(s_, retry->wait);
     }
   }
@@ -169,8 +176,9 @@ class rpc_client {
   }
 
   const rate_limiter& limiter() const noexcept { return limiter_; }
-  std::size_t attempts() const noexcept { return attempts_; }
-  std::size_t retries() const noexcept { return retries_; }
+  client_counters counters() const noexcept {
+    return {attempts_, retries_, limiter_.throttled_count()};
+  }
 
  private:
   S& s_;
@@ -178,9 +186,9 @@ class rpc_client {
   send_function send_;
   credentials_source creds_;
   rpc_options o_;
-  log_function log_;
+  logger log_;
   rate_limiter limiter_;
-  std::size_t attempts_ = 0, retries_ = 0;
+  std::uint64_t attempts_ = 0, retries_ = 0;
 };
 
 }  // namespace alivpc::cloud

@@ -2,7 +2,7 @@
 // http::client (HTTPS on an io_context) or over an in-process fake on virtual time.
 #pragma once
 
-#include <utility>  // before Asio
+#include <alivpc/runtime/asio_prelude.hpp>
 
 #include <alivpc/http/client.hpp>
 #include <alivpc/http/url.hpp>

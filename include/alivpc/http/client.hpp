@@ -13,7 +13,7 @@
 // - HTTP status codes are not errors here: the caller reads response::status.
 #pragma once
 
-#include <utility>  // before Asio: Boost 1.74 + GCC 12 coroutine support needs it
+#include <alivpc/runtime/asio_prelude.hpp>
 
 #include <alivpc/detail/base64.hpp>
 #include <alivpc/error.hpp>

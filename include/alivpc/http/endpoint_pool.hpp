@@ -4,6 +4,7 @@
 // scheduler's prng) and goes round again, until give_up_after has passed.
 #pragma once
 
+#include <alivpc/runtime/backoff.hpp>
 #include <alivpc/detail/strings.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/http/client.hpp>
@@ -21,15 +22,9 @@ struct backoff_options {
   std::chrono::milliseconds initial{100};
   std::chrono::milliseconds max{10000};            // the cap of the exponential growth
   std::chrono::milliseconds give_up_after{60000};  // 0: retry forever
+  // Full jitter: many clients of one etcd spread out the most.
+  backoff_policy policy() const { return {initial, max, jitter::full}; }
 };
-
-// Full jitter (AWS architecture blog): uniform in [0, min(max, initial * 2^round)].
-inline std::chrono::milliseconds full_jitter_delay(prng& rng, unsigned round,
-                                                   const backoff_options& b) {
-  const auto shift = std::min(round, 30u);
-  const auto ceiling = std::min<std::int64_t>(b.max.count(), b.initial.count() << shift);
-  return std::chrono::milliseconds(rng.between(0, std::max<std::int64_t>(ceiling, 0)));
-}
 
 inline std::vector<url> parse_endpoints(std::string_view comma_separated) {
   std::vector<url> out;
@@ -86,8 +81,7 @@ class endpoint_pool {
 
   // Runs op(client&) -> task<T> with failover and backoff; rethrows non-transient errors at once.
   // op is taken by reference and must outlive the returned task: inside a coroutine, name it
-  // (`auto op = [..](http::client& c) {..}; co_await pool.with_failover(s, op);`), because GCC 12
-  // mishandles lambda temporaries in co_await expressions.
+  // (`auto op = [..](http::client& c) {..}; co_await pool.with_failover(s, op);`; see task.hpp).
   template <scheduler S, class Op>
   auto with_failover(S& sched, Op&& op) -> decltype(op(std::declval<client&>())) {
     const auto started = sched.now();
@@ -110,7 +104,7 @@ class endpoint_pool {
                                           std::to_string(failures) + " attempts on " + describe() +
                                           ")");
       }
-      co_await sleep_for(sched, full_jitter_delay(sched.random(), round, backoff_));
+      co_await sleep_for(sched, backoff_delay(backoff_.policy(), round, sched.random()));
     }
   }
 

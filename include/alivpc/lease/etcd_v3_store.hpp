@@ -182,7 +182,7 @@ class etcd_v3_kv {
         pool_.note_failure(*last_error, sched_.now());
         c.reset();
         pool_.advance();
-        auto pause = http::full_jitter_delay(sched_.random(), round, opts_.backoff);
+        auto pause = backoff_delay(opts_.backoff.policy(), round, sched_.random());
         if (sched_.now() + pause > deadline) break;
         co_await sleep_for(sched_, pause);
         continue;

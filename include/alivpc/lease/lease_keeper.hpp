@@ -16,6 +16,7 @@
 // (route work, a slow cloud) can delay it; the expiry itself is a timer too.
 #pragma once
 
+#include <alivpc/runtime/backoff.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/lease/lease_store.hpp>
 #include <alivpc/runtime/scheduler.hpp>
@@ -51,27 +52,17 @@ struct lease_loss {
   std::optional<lease> taken_by{};  // for `taken`: the claim now on the key, when known
 };
 
-struct retry_backoff {
-  std::chrono::milliseconds initial{1000};
-  std::chrono::milliseconds max{60000};  // flannel retries a failed renewal after 1 min
-};
-
 struct keeper_options {
   std::chrono::seconds ttl = std::chrono::hours(24);             // lease TTL (flannel: 24 h)
   std::chrono::seconds renew_margin = std::chrono::minutes(60);  // --subnet-lease-renew-margin
-  retry_backoff backoff;
+  // Full jitter, from 1 s up to 1 min (flannel retries a failed renewal after 1 min).
+  backoff_policy backoff{std::chrono::seconds(1), std::chrono::minutes(1), jitter::full};
   // The watch reconnects faster than renewals retry: after an outage, a key deleted (or an etcd
   // rebuilt) meanwhile is noticed within seconds of etcd's return.
-  retry_backoff watch_backoff{std::chrono::milliseconds(500), std::chrono::milliseconds(5000)};
+  backoff_policy watch_backoff{std::chrono::milliseconds(500), std::chrono::seconds(5),
+                               jitter::full};
   bool watch = true;  // watch the subnets to notice a deleted key at once
 };
-
-// Full jitter: uniform in [0, min(max, initial * 2^attempt)].
-inline clock_duration jittered_backoff(prng& rng, unsigned attempt, const retry_backoff& b) {
-  const auto ceiling =
-      std::min<std::int64_t>(b.max.count(), b.initial.count() << std::min(attempt, 30u));
-  return std::chrono::milliseconds(rng.between(0, std::max<std::int64_t>(ceiling, 0)));
-}
 
 template <lease_store Store, scheduler S>
 class lease_keeper {
@@ -149,7 +140,7 @@ class lease_keeper {
         fail(error_kind::cancelled,
              std::string("acquire lease stopped; last error: ") + failure->what());
       if (on_acquire_retry) on_acquire_retry(*failure);
-      co_await wake_.wait_until(s_.now() + jittered_backoff(s_.random(), attempt, opts_.backoff));
+      co_await wake_.wait_until(s_.now() + backoff_delay(opts_.backoff, attempt, s_.random()));
       if (stopped_)
         fail(error_kind::cancelled,
              std::string("acquire lease stopped; last error: ") + failure->what());
@@ -216,9 +207,9 @@ class lease_keeper {
         break;
       }
       renew_failing_ = true;
-      next = s_.now() +
-             std::max<clock_duration>(jittered_backoff(s_.random(), failures++, opts_.backoff),
-                                      std::chrono::milliseconds(1));
+      next =
+          s_.now() + std::max<clock_duration>(backoff_delay(opts_.backoff, failures++, s_.random()),
+                                              std::chrono::milliseconds(1));
     }
     // The watch call in flight is not waited for (a stop must be prompt, a new claim must not
     // wait for it): it ends on its own and, being of an old generation, acts on nothing.
@@ -301,7 +292,7 @@ class lease_keeper {
         watch_failing_ = true;
         listed = false;
         co_await wake_.wait_until(s_.now() +
-                                  jittered_backoff(s_.random(), failures++, opts_.watch_backoff));
+                                  backoff_delay(opts_.watch_backoff, failures++, s_.random()));
       }
     }
     --watches_in_flight_;

@@ -138,7 +138,10 @@ inline temp_file create_temp_beside(const std::filesystem::path& path) {
                              dir.string() + ": " + ec.message());
   for (int attempt = 0;; ++attempt) {
     temp_file t;
-    t.path = dir / ("." + path.filename().string() + ".tmp." + random_suffix());
+    // Appended, not `"." + ...`: GCC 12 at -O3 reports a false -Wrestrict on that temporary.
+    std::string name = ".";
+    name.append(path.filename().string()).append(".tmp.").append(random_suffix());
+    t.path = dir / name;
     t.fd = ::open(t.path.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0644);
     if (t.fd < 0 && errno == EEXIST && attempt < 8) continue;
     if (t.fd < 0)

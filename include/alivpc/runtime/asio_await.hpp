@@ -7,7 +7,7 @@
 // The handler resumes the coroutine on the io_context thread that completed the operation.
 #pragma once
 
-#include <utility>  // before Asio: Boost 1.74 + GCC 12 coroutine support needs it
+#include <alivpc/runtime/asio_prelude.hpp>
 
 #include <coroutine>
 #include <optional>

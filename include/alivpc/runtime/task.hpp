@@ -1,9 +1,15 @@
 // task<T>: a lazy coroutine. It starts when awaited (or when spawned onto a scheduler) and
 // resumes its awaiter by symmetric transfer, so long chains of co_await never grow the stack.
 // Exceptions thrown inside travel to the awaiter.
+//
+// GCC 12 and coroutines, said once for the whole project: GCC 12 mishandles temporaries inside
+// a co_await expression (a lambda or string temporary may be destroyed twice, or too early).
+// So, inside a coroutine, operations, callbacks and their names are named locals before they
+// are awaited; and a coroutine takes by value what its frame must own beyond its first
+// suspension (a reference parameter may dangle once the caller's temporary is gone).
 #pragma once
 
-#include <utility>  // before Asio: Boost 1.74 + GCC 12 coroutine support needs it
+#include <alivpc/runtime/asio_prelude.hpp>
 
 #include <coroutine>
 #include <exception>

@@ -2,7 +2,7 @@
 // pointed at it, with every request it sends recorded and every log line kept.
 #pragma once
 
-#include <utility>  // before Asio
+#include <alivpc/runtime/asio_prelude.hpp>
 
 #include <alivpc/cloud/aliyun_route_api.hpp>
 #include <alivpc_test/emulator_http.hpp>
@@ -74,7 +74,9 @@ struct env {
     o.retry.initial_backoff = std::chrono::milliseconds(20);
     o.retry.max_backoff = std::chrono::milliseconds(500);
     o.retry.conflict_wait = std::chrono::milliseconds(300);
-    o.log = [this](cloud::log_level, std::string_view m) { logs.emplace_back(m); };
+    o.log = alivpc::logger(
+        [this](alivpc::log_level, std::string_view, std::string_view m) { logs.emplace_back(m); },
+        alivpc::log_level::debug);
     return o;
   }
 

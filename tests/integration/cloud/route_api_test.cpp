@@ -199,7 +199,7 @@ TEST(Cloud, TransientFaultsAreRetriedUntilSuccess) {
                 e.count("DescribeVpcs", "InternalError") +
                 e.count("DescribeRouteEntryList", "ServiceUnavailable"),
             0);
-  EXPECT_GT(api->rpc()->retries(), 0u);
+  EXPECT_GT(api->counters().retries, 0u);
 }
 
 TEST(Cloud, ExhaustedTransientBudgetIsATransientErrorNamingTheAction) {
@@ -230,7 +230,7 @@ TEST(Cloud, ThrottlingSlowsTheClientDownAndEverythingStillSucceeds) {
   e.run(many());
   EXPECT_GT(e.count("DescribeRouteEntryList", "Throttling.User"), 0);
   EXPECT_EQ(e.count("DescribeRouteEntryList", "Success"), 640);
-  EXPECT_GT(api->rpc()->limiter().throttled_count(), 0u);
+  EXPECT_GT(api->counters().throttled, 0u);
   // Slowed down for real: far fewer throttled answers than calls past the bucket.
   EXPECT_LT(e.count("DescribeRouteEntryList", "Throttling.User"), 40);
 }

@@ -9,7 +9,7 @@
 //   "testsecret"); alivpc_test::send(emu.url(), q)  // -> http_result {status, body}
 #pragma once
 
-#include <utility>  // before Asio
+#include <alivpc/runtime/asio_prelude.hpp>
 
 #include <alivpc/cloud/signer.hpp>
 

@@ -81,8 +81,10 @@ struct chain_fixture {
   std::vector<std::string> logs;
   cloud::metadata_client<vsched> metadata{sched, md.net.factory(), {}, log_fn()};
 
-  cloud::log_function log_fn() {
-    return [this](cloud::log_level, std::string_view m) { logs.emplace_back(m); };
+  alivpc::logger log_fn() {
+    return alivpc::logger(
+        [this](alivpc::log_level, std::string_view, std::string_view m) { logs.emplace_back(m); },
+        alivpc::log_level::debug);
   }
   cloud::credential_chain<vsched> chain(cloud::credentials_options o) {
     o.getenv = env.fn();

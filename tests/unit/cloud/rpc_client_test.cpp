@@ -38,7 +38,9 @@ struct fixture {
     return cloud::rpc_client<alivpc::virtual_scheduler>(
         sched, alivpc::http::url::parse("https://vpc.cn-hangzhou.aliyuncs.com"), net.sender(),
         [sts] { return give(static_creds(sts)); }, std::move(o),
-        [this](cloud::log_level, std::string_view m) { logs.emplace_back(m); });
+        alivpc::logger([this](alivpc::log_level, std::string_view,
+                              std::string_view m) { logs.emplace_back(m); },
+                       alivpc::log_level::debug));
   }
 };
 
@@ -147,7 +149,7 @@ TEST(RpcClient, RetriesKeepParametersAndRenewNonceAndTimestamp) {
   // The conflict wait is at least a second, so the last timestamp differs from the others.
   EXPECT_GE(dates.size(), 2u);
   EXPECT_GE(f.net.log[2].at - f.net.log[1].at, 1s);
-  EXPECT_EQ(rpc.retries(), 2u);
+  EXPECT_EQ(rpc.counters().retries, 2u);
   EXPECT_EQ(f.logs.size(), 2u);
 }
 
@@ -262,6 +264,6 @@ TEST(RpcClient, AuthErrorsAreNotRetriedByTheClient) {
       EXPECT_EQ(e.kind(), alivpc::error_kind::permanent) << code;
     }
     EXPECT_EQ(f.net.log.size(), 1u) << code << " was retried";
-    EXPECT_EQ(rpc.retries(), 0u) << code;
+    EXPECT_EQ(rpc.counters().retries, 0u) << code;
   }
 }

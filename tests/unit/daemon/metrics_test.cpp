@@ -26,9 +26,11 @@ TEST(DaemonMetrics, OperatorFactsBecomeTheFamiliesTheAlertsUse) {
   f.credentials_expiry = now + std::chrono::hours(1);
   f.route_table_entries = {{"vtb-1", 40}};
   f.route_table_quota = 48;
-  auto m = render_metrics(st, cloud, etcd, now, 0, 0, f);
+  auto m = render_metrics(st, cloud, etcd, now, {0, 4, 2}, f);
   EXPECT_TRUE(has(m, "\nalivpc_lease_expiry_timestamp_seconds 1800086400")) << m;
   EXPECT_TRUE(has(m, "\nalivpc_lease_renew_margin_seconds 3600")) << m;
+  EXPECT_TRUE(has(m, "\nalivpc_cloud_retries_total 4\n")) << m;
+  EXPECT_TRUE(has(m, "\nalivpc_cloud_throttles_total 2\n")) << m;
   EXPECT_TRUE(has(m, "\nalivpc_credentials_expiry_timestamp_seconds 1800003600")) << m;
   EXPECT_TRUE(has(m, "\nalivpc_route_table_entries{table=\"vtb-1\"} 40\n")) << m;
   EXPECT_TRUE(has(m, "\nalivpc_route_table_quota{table=\"vtb-1\"} 48\n")) << m;
@@ -42,7 +44,7 @@ TEST(DaemonMetrics, WhatIsNotKnownIsLeftOutRatherThanGuessed) {
   call_counter cloud("cloud"), etcd("etcd");
   operator_facts f;
   f.route_table_entries = {{"vtb-1", 3}};
-  auto m = render_metrics(st, cloud, etcd, alivpc::wall_time(), 0, 0, f);
+  auto m = render_metrics(st, cloud, etcd, alivpc::wall_time(), {}, f);
   EXPECT_FALSE(has(m, "alivpc_lease_expiry_timestamp_seconds")) << "no lease";
   EXPECT_FALSE(has(m, "alivpc_credentials_expiry_timestamp_seconds")) << "long-lived keys";
   EXPECT_FALSE(has(m, "alivpc_route_table_quota")) << "quota not given";

@@ -61,9 +61,9 @@ TEST(Backoff, FullJitterStaysUnderTheCap) {
   http::backoff_options b{.initial = std::chrono::milliseconds(100),
                           .max = std::chrono::milliseconds(1000)};
   for (unsigned round = 0; round < 40; ++round) {
-    auto d = http::full_jitter_delay(rng, round, b);
-    EXPECT_GE(d.count(), 0);
-    EXPECT_LE(d.count(), std::min<long>(1000, 100L << std::min(round, 30u)));
+    auto d = alivpc::backoff_delay(b.policy(), round, rng);
+    EXPECT_GE(d, std::chrono::milliseconds(0));
+    EXPECT_LE(d, std::chrono::milliseconds(std::min<long>(1000, 100L << std::min(round, 30u))));
   }
 }
 

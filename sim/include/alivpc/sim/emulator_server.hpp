@@ -3,7 +3,7 @@
 // latency, then writes it (keep-alive) or, for an injected drop, closes without answering.
 #pragma once
 
-#include <utility>  // before Asio: Boost 1.74 + GCC 12 coroutine support needs it
+#include <alivpc/runtime/asio_prelude.hpp>
 
 #include <alivpc/sim/emulator_service.hpp>
 
