@@ -10,7 +10,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: demo test deps build deb asan tsan fuzz-build fuzz fuzz-smoke bench soak format format-check tidy tidy-ci clean
+.PHONY: demo test deps build deb asan tsan fuzz-build fuzz fuzz-smoke bench soak mutation-check format format-check tidy tidy-ci clean
 
 deps:
 	@scripts/install-deps.sh
@@ -82,15 +82,21 @@ bench: deps
 
 # The seed sweep: SOAK_WORLDS random fault worlds (default 1,000) of SOAK_HOURS virtual hours
 # (default 48) through the real backend, optimised, one shard per core; 0 violations expected.
-# `make test` runs four of them (tests/property/sweep).
+# `make test` runs four of them (tests/simulation/sweep).
 SOAK_BUILD ?= build-soak
 SOAK_WORLDS ?= 1000
 SOAK_HOURS ?= 48
 soak: deps
-	cmake -S . -B $(SOAK_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DALIVPC_TEST_KINDS=property \
+	cmake -S . -B $(SOAK_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DALIVPC_TEST_KINDS=simulation \
 	  -DALIVPC_SANITIZE_TESTS=OFF -DALIVPC_BUILD_BENCH=OFF -DALIVPC_BUILD_EXAMPLES=OFF
-	cmake --build $(SOAK_BUILD) -j $(JOBS) --target alivpc_property_sweep
-	scripts/soak.sh $(SOAK_BUILD)/tests/alivpc_property_sweep $(SOAK_WORLDS) $(SOAK_HOURS) $(JOBS)
+	cmake --build $(SOAK_BUILD) -j $(JOBS) --target alivpc_simulation_sweep
+	scripts/soak.sh $(SOAK_BUILD)/tests/alivpc_simulation_sweep $(SOAK_WORLDS) $(SOAK_HOURS) $(JOBS)
+	$(MAKE) --no-print-directory mutation-check
+
+# The simulator runs the production client: breaking its classification of TaskConflict must
+# make a simulator property fail (scripts/mutation_check.sh; a Release build in a temp copy).
+mutation-check: deps
+	scripts/mutation_check.sh
 
 format:
 	git ls-files '*.hpp' '*.cpp' | xargs clang-format -i

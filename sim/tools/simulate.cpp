@@ -102,16 +102,17 @@ int main(int argc, char** argv) {
           if (outcome != "Success") failed += n;
         }
       std::printf(
-          "%-8s nodes=%d ready p50=%.1fs p95=%.1fs max=%.1fs never=%d fatal=%d | api calls=%llu "
+          "%-8s nodes=%d ready p50=%.1fs p95=%.1fs max=%.1fs never=%d fatal=%d restarts=%d | "
+          "api calls=%llu "
           "failed=%llu | "
           "safety=%s misrouted=%llu node-s | live=%s | %.0f virtual s, %llu events, %.2f wall s\n",
           st.c_str(), r.nodes, sim::scenario_report::percentile(r.ready_seconds, 0.5),
           sim::scenario_report::percentile(r.ready_seconds, 0.95),
           sim::scenario_report::percentile(r.ready_seconds, 1.0), r.never_ready, r.fatal_exits,
-          static_cast<unsigned long long>(calls), static_cast<unsigned long long>(failed),
-          r.safe() ? "ok" : "VIOLATED", static_cast<unsigned long long>(r.misrouted_node_seconds),
-          r.live ? "yes" : "no", r.virtual_seconds,
-          static_cast<unsigned long long>(r.events_executed), wall);
+          j["restarts_total"].get<int>(), static_cast<unsigned long long>(calls),
+          static_cast<unsigned long long>(failed), r.safe() ? "ok" : "VIOLATED",
+          static_cast<unsigned long long>(r.misrouted_node_seconds), r.live ? "yes" : "no",
+          r.virtual_seconds, static_cast<unsigned long long>(r.events_executed), wall);
       if (!r.live) std::printf("         liveness: %s\n", r.liveness_detail.c_str());
       for (auto& v : r.safety_violations)
         std::printf("         safety: %s\n", v.c_str());

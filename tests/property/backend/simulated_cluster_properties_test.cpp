@@ -62,6 +62,31 @@ RC_GTEST_PROP(SimulatedCluster, RobustIsSafeAndConvergesAfterFaults, ()) {
   RC_ASSERT(r.live);
 }
 
+// Nodes that start together keep the VPC busy: it takes one route write at a time, and a write
+// to one table makes the others answer TaskConflict. That is the normal state of a cluster, and
+// the client absorbs it (the conflict class of cloud/api_error.hpp, retried by rpc_client): in a
+// world without injected faults no daemon reports an error. scripts/mutation_check.sh breaks the
+// classification of TaskConflict and expects this property to fail.
+RC_GTEST_PROP(SimulatedCluster, ABusyVpcIsNeverAnError, ()) {
+  nlohmann::json j{
+      {"name", "busy"},
+      {"seed", *rc::gen::inRange<std::uint64_t>(0, 1u << 30)},
+      {"nodes", *rc::gen::inRange(2, 7)},
+      {"route_tables", *rc::gen::inRange(1, 3)},
+      {"duration", "30m"},
+      {"network",
+       {{"Network", "10.24.0.0/22"}, {"SubnetLen", 26}, {"Backend", {{"Type", "ali-vpc"}}}}},
+      {"write_delay", std::to_string(*rc::gen::inRange(500, 4000)) + "ms"},
+      {"latency", {{"*", {{"kind", "uniform"}, {"min", "10ms"}, {"max", "200ms"}}}}},
+      {"start_spread", "5s"}};
+  auto r = sim::run_scenario(sim::parse_scenario_json(j));
+  RC_LOG() << "scenario: " << j.dump() << "\nreport: " << r.to_json().dump() << "\n";
+  RC_CLASSIFY(r.api_calls["CreateRouteEntry"]["TaskConflict"] > 0u, "TaskConflict answered");
+  RC_ASSERT(r.backend_errors == 0u);
+  RC_ASSERT(r.safe());
+  RC_ASSERT(r.live);
+}
+
 RC_GTEST_PROP(SimulatedCluster, ClassicIsSafeEvenWhenItDies, ()) {
   auto j = *any_scenario();
   j["strategy"] = "classic";
@@ -102,24 +127,4 @@ TEST(SimulatedCluster, ClassicLosesNodesToWriteConflictsThatRobustRidesOut) {
   EXPECT_EQ(robust.fatal_exits, 0);
   EXPECT_GT(classic.fatal_exits, 0);
   EXPECT_FALSE(classic.live);
-}
-
-// The shipped lease-safety scenarios (sim/scenarios/): the cloud failing past the renewal time,
-// a full table for two days with a 24 h TTL, compaction during etcd outages, leases released
-// and claimed again, an etcd rebuilt from nothing (twice, once during an outage). Every safety
-// invariant holds; each converges except where the full table leaves nodes waiting by design.
-TEST(SimulatedCluster, ShippedLeaseSafetyScenariosHoldEveryInvariant) {
-  for (const char* name : {"cloud-outage-past-renewal", "full-table-day",
-                           "compaction-during-outage", "release-reacquire", "etcd-wipe"}) {
-    std::ifstream in(std::string(ALIVPC_SOURCE_DIR) + "/sim/scenarios/" + name + ".json");
-    std::stringstream text;
-    text << in.rdbuf();
-    auto r = sim::run_scenario(sim::parse_scenario(text.str()));
-    EXPECT_TRUE(r.safe()) << name << ": " << r.to_json().dump();
-    EXPECT_EQ(r.misrouted_node_seconds, 0u) << name;
-    EXPECT_EQ(r.fatal_exits, 0) << name;
-    if (std::string(name) != "full-table-day") {
-      EXPECT_TRUE(r.live) << name << ": " << r.liveness_detail;
-    }
-  }
 }

@@ -56,6 +56,19 @@ task<void> node_life(virtual_scheduler& s, Store& store, config::network_config 
   }
 }
 
+// `n` nodes on one etcd, each living `rounds` rounds of node_life from now on.
+template <class Store>
+void start_nodes(virtual_scheduler& s, sim::memory_etcd<virtual_scheduler>& etcd,
+                 const config::network_config& cfg, int n, int rounds,
+                 std::vector<std::unique_ptr<Store>>& stores, std::vector<node_state>& state) {
+  state.resize(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    stores.push_back(std::make_unique<Store>(etcd, "n" + std::to_string(i)));
+    spawn(s, node_life(s, *stores.back(), cfg, "192.168.7." + std::to_string(i + 1), rounds,
+                       state[static_cast<std::size_t>(i)]));
+  }
+}
+
 }  // namespace
 
 RC_GTEST_PROP(MemoryStoreProperty, NeverHandsOneSubnetToTwoNodes, ()) {
@@ -71,11 +84,8 @@ RC_GTEST_PROP(MemoryStoreProperty, NeverHandsOneSubnetToTwoNodes, ()) {
   etcd.put_config(R"({"Network":"10.9.0.0/26","SubnetLen":30,"Backend":{"Type":"ali-vpc"}})");
   auto cfg = config::parse_network_config(*etcd.config());
   std::vector<std::unique_ptr<store_t>> stores;
-  std::vector<node_state> state(nodes);
-  for (int i = 0; i < nodes; ++i) {
-    stores.push_back(std::make_unique<store_t>(etcd, "n" + std::to_string(i)));
-    spawn(s, node_life(s, *stores[i], cfg, "192.168.7." + std::to_string(i + 1), rounds, state[i]));
-  }
+  std::vector<node_state> state;
+  start_nodes(s, etcd, cfg, nodes, rounds, stores, state);
   if (outages) {
     for (int k = 0; k < 5; ++k) {
       auto at = s.now() + std::chrono::milliseconds(s.random().between(0, 20000));
@@ -246,11 +256,8 @@ void watcher_follows_the_store() {
   etcd.put_config(R"({"Network":"10.9.0.0/26","SubnetLen":30,"Backend":{"Type":"ali-vpc"}})");
   auto cfg = config::parse_network_config(*etcd.config());
   std::vector<std::unique_ptr<store_t>> stores;
-  std::vector<node_state> state(nodes);
-  for (int i = 0; i < nodes; ++i) {
-    stores.push_back(std::make_unique<store_t>(etcd, "n" + std::to_string(i)));
-    spawn(s, node_life(s, *stores[i], cfg, "192.168.7." + std::to_string(i + 1), rounds, state[i]));
-  }
+  std::vector<node_state> state;
+  start_nodes(s, etcd, cfg, nodes, rounds, stores, state);
   for (int k = 0; k < 3; ++k)
     s.call_at(s.now() + std::chrono::milliseconds(s.random().between(0, 20000)),
               [&etcd] { etcd.compact(); });

@@ -118,7 +118,6 @@ TEST(BackendSim, OverlapWithTheVpcIsFatalBeforeAnyLease) {
 TEST(BackendSim, ClassicStrategyDiesOnTheFirstApiError) {
   sim::cluster_options o;
   o.backend.mode = backend::strategy::classic;
-  o.cloud_retry.max_attempts = 1;
   world w(6, o);
   w.model.config().faults.push_back({"CreateRouteEntry", 1.0, sim::fault_kind::internal_error});
   auto& n = w.c->add_node();
@@ -126,6 +125,35 @@ TEST(BackendSim, ClassicStrategyDiesOnTheFirstApiError) {
   w.s.run_for(2min);
   EXPECT_TRUE(n.finished);
   EXPECT_NE(n.fatal.find("InternalError"), std::string::npos) << n.fatal;
+}
+
+// As users ran it: the DaemonSet restarts the dead daemon with CrashLoopBackOff (10 s, 20 s,
+// 40 s, ...), and once the VPC answers again the node gets ready. The exited incarnation leaves
+// nothing running behind it.
+TEST(BackendSim, ClassicIsRestartedWithCrashLoopBackOffUntilItGetsThrough) {
+  sim::cluster_options o;
+  o.backend.mode = backend::strategy::classic;
+  o.supervisor = sim::crash_loop_policy{};
+  world w(6, o);
+  w.model.config().faults.push_back({"CreateRouteEntry", 1.0, sim::fault_kind::internal_error});
+  auto& n = w.c->add_node();
+  w.c->start(n);
+  std::vector<time_point> starts;  // when each incarnation began
+  for (int i = 0; i < 200 && w.s.now() < time_point{} + 3min; ++i) {
+    if (starts.empty() || n.incarnation_started != starts.back())
+      starts.push_back(n.incarnation_started);
+    w.s.run_for(1s);
+  }
+  ASSERT_GE(starts.size(), 4u);
+  // Each wait is the exit-to-start gap: about 10 s, then 20 s, then 40 s (plus the run itself).
+  EXPECT_GE(starts[2] - starts[1], starts[1] - starts[0] + 9s);
+  EXPECT_GE(starts[3] - starts[2], starts[2] - starts[1] + 19s);
+  EXPECT_EQ(n.restarts, static_cast<int>(starts.size()) - 1);
+  w.model.config().faults.clear();
+  w.s.run_for(10min);
+  ASSERT_TRUE(n.backend->status().healthy()) << n.backend->status().last_error;
+  EXPECT_EQ(w.routes_of(n.instance_id).size(), 1u);
+  EXPECT_EQ(w.etcd.keys().size(), 1u);  // no zombie incarnation holding a second lease
 }
 
 // Found by the simulated-cluster property: a kill and a restart in the same instant. The killed

@@ -1,6 +1,5 @@
 #include <alivpc/runtime/virtual_scheduler.hpp>
 #include <alivpc/sim/vpc_model.hpp>
-#include <alivpc/sim/vpc_route_client.hpp>
 
 #include <gtest/gtest.h>
 
@@ -187,60 +186,4 @@ TEST(VpcModel, LatencyDistributionsAreSeededAndInRange) {
   alivpc::prng a(9), b(9);
   EXPECT_EQ(ln.draw(a), ln.draw(b));
   EXPECT_GT(ln.draw(a), 0ms);
-}
-
-namespace {
-alivpc::task<void> drive(sim::vpc_route_client<alivpc::virtual_scheduler>& c, std::string table,
-                         std::vector<alivpc::cloud::route_entry>& out) {
-  auto id = co_await c.identity();
-  EXPECT_EQ(id.instance_id, "i-1");
-  auto vpc = co_await c.describe_vpc(id.vpc_id);
-  auto tables = co_await c.list_route_table_ids(vpc.vrouter_id);
-  EXPECT_EQ(tables.front(), table);
-  alivpc::cloud::route_spec r{table, ipv4_cidr::parse("10.24.1.0/24"), "Instance", "i-1"};
-  co_await c.create_route_entry(r);
-  co_await c.create_route_entry(r);  // identical: success
-  alivpc::cloud::route_spec r2{table, ipv4_cidr::parse("10.24.2.0/24"), "Instance", "i-2"};
-  co_await c.create_route_entry(r2);  // conflicts with the pending one: retried
-  co_await c.delete_route_entry(r);
-  co_await c.delete_route_entry(r);  // TaskConflict then NotFound: success
-  out = co_await c.list_route_entries(table);
-}
-}  // namespace
-
-TEST(VpcRouteClient, RetriesConflictsAndTransientErrorsOnVirtualTime) {
-  sim::model_config cfg;
-  cfg.default_latency = sim::latency_distribution::fixed(50ms);
-  cfg.faults.push_back({"CreateRouteEntry", 0.3, sim::fault_kind::internal_error});
-  world w(cfg);
-  alivpc::virtual_scheduler s(1);
-  sim::retry_policy rp;
-  rp.max_attempts = 50;
-  sim::vpc_route_client<alivpc::virtual_scheduler> c(s, w.model, "i-1", "acct", rp);
-  std::vector<alivpc::cloud::route_entry> out;
-  alivpc::spawn(s, drive(c, w.table, out));
-  s.run();
-  ASSERT_EQ(out.size(), 3u + 1u);  // 2 system + 10.24.2.0/24 + deleting 10.24.1.0/24
-  EXPECT_GT(w.model.stats().count("CreateRouteEntry", "IncorrectRouteEntryStatus"), 0u);
-  EXPECT_GT(w.model.stats().count("CreateRouteEntry", "Success"), 0u);
-}
-
-TEST(VpcRouteClient, DuplicateWithAnotherNextHopIsAConflictError) {
-  sim::model_config cfg;
-  cfg.write_delay = 0ms;
-  world w(cfg);
-  w.create("10.24.1.0/24", t0, "i-2");
-  alivpc::virtual_scheduler s(1);
-  sim::vpc_route_client<alivpc::virtual_scheduler> c(s, w.model, "i-1");
-  bool conflict = false;
-  alivpc::cloud::route_spec spec{w.table, ipv4_cidr::parse("10.24.1.0/24"), "Instance", "i-1"};
-  alivpc::spawn(s, c.create_route_entry(spec), [&](const std::exception_ptr& e) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const alivpc::error& err) {
-      conflict = err.kind() == alivpc::error_kind::conflict;
-    }
-  });
-  s.run();
-  EXPECT_TRUE(conflict);
 }

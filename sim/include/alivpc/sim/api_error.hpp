@@ -1,5 +1,6 @@
 // An error answer of the Alibaba Cloud API, as the model raises it and the emulator sends it:
-// HTTP status + Code + Message. classify() maps a code to what a client should do about it.
+// HTTP status + Code + Message. What a client does about a code is the client's business
+// (cloud/api_error.hpp classifies it, once, for the daemon and the simulator alike).
 #pragma once
 
 #include <alivpc/error.hpp>
@@ -29,29 +30,5 @@ class api_failure : public std::runtime_error {
  private:
   api_error err_;
 };
-
-// What a client does with a code (aliyun-api.md section 2).
-inline error_kind classify(std::string_view code) {
-  for (std::string_view c : {"Throttling", "Throttling.User", "Throttling.Api",
-                             "ServiceUnavailable", "InternalError", "SystemBusy", "UnknownError"})
-    if (code == c) return error_kind::transient;
-  for (std::string_view c :
-       {"TaskConflict", "OperationConflict", "IncorrectRouteEntryStatus",
-        "IncorrcetRouteEntryStatus", "IncorrectStatus.RouteTableStatus", "IncorrectVpcStatus",
-        "LastTokenProcessing", "OperationFailed.DistibuteLock"})
-    if (code == c) return error_kind::conflict;
-  for (std::string_view c : {"InvalidCIDRBlock.Duplicate", "InvalidRouteEntry.Duplicate",
-                             "RouterEntryConflict.Duplicated"})
-    if (code == c) return error_kind::conflict;
-  if (code == "QuotaExceeded") return error_kind::exhausted;
-  if (code.ends_with(".NotFound") && code != "InvalidAccessKeyId.NotFound")
-    return error_kind::not_found;
-  return error_kind::permanent;
-}
-
-inline bool is_duplicate_code(std::string_view code) {
-  return code == "InvalidCIDRBlock.Duplicate" || code == "InvalidRouteEntry.Duplicate" ||
-         code == "RouterEntryConflict.Duplicated";
-}
 
 }  // namespace alivpc::sim

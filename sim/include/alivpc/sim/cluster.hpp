@@ -1,17 +1,23 @@
-// A simulated cluster: one VPC model, one etcd model and N nodes, each running the real
-// basic_backend on the virtual scheduler. Nodes can be killed (their in-flight calls fail and
-// their coroutines end, as a process that dies) and restarted (a fresh backend, same instance).
+// A simulated cluster: one VPC model behind the emulator's service, one etcd model and N nodes,
+// each running the daemon's code on the virtual scheduler: basic_backend over the production
+// cloud client (basic_aliyun_route_api: metadata, RAM-role credentials, signing, paging, retries,
+// error classification), which reaches the service through an in-process transport. Nodes can
+// be killed (their in-flight calls fail and their coroutines end, as a process that dies) and
+// restarted (a fresh backend, same instance).
 #pragma once
 
 #include <alivpc/backend/basic_backend.hpp>
 #include <alivpc/backend/wait_for_config.hpp>
+#include <alivpc/cloud/aliyun_route_api.hpp>
 #include <alivpc/cloud/observed_route_api.hpp>
 #include <alivpc/lease/observed_store.hpp>
+#include <alivpc/runtime/backoff.hpp>
 #include <alivpc/runtime/virtual_scheduler.hpp>
 #include <alivpc/sim/fake_host_network.hpp>
 #include <alivpc/sim/memory_etcd.hpp>
 #include <alivpc/sim/vpc_model.hpp>
-#include <alivpc/sim/vpc_route_client.hpp>
+#include <alivpc/sim/emulator_service.hpp>
+#include <alivpc/sim/service_transport.hpp>
 
 #include <cstdio>
 #include <memory>
@@ -33,7 +39,7 @@ struct life {
 };
 
 using sim_raw_store = memory_store<virtual_scheduler>;
-using sim_raw_cloud = vpc_route_client<virtual_scheduler>;
+using sim_raw_cloud = cloud::basic_aliyun_route_api<virtual_scheduler>;
 using sim_store = lease::observed_store<sim_raw_store, life>;
 using sim_cloud = cloud::observed_route_api<sim_raw_cloud, life>;
 using sim_backend =
@@ -42,12 +48,23 @@ using sim_backend =
 static_assert(lease::lease_store<sim_store>);
 static_assert(cloud::cloud_route_api<sim_cloud>);
 
+// How a DaemonSet's kubelet restarts a daemon that exited: Kubernetes' CrashLoopBackOff.
+struct crash_loop_policy {
+  backoff_policy backoff{std::chrono::seconds(10), std::chrono::minutes(5), jitter::none};
+  clock_duration reset_after = std::chrono::minutes(10);  // of running: the next exit waits 10 s
+};
+
 struct cluster_options {
   std::string region = "cn-hangzhou";
   net::ipv4_cidr vpc_cidr = net::ipv4_cidr::parse("192.168.0.0/16");
   std::string network_config = R"({"Network":"10.24.0.0/16","Backend":{"Type":"ali-vpc"}})";
   backend::backend_options backend;  // subnet_file is cleared: simulated nodes keep no files
-  retry_policy cloud_retry;
+  // The nodes' cloud client; the cluster fills in endpoints and credentials per node, and for
+  // the classic strategy the original backend's ways (see classic_cloud below).
+  cloud::aliyun_options cloud;
+  // Restarts a daemon that exited by itself (not one the scenario killed: that node is down
+  // until the scenario restarts it); none: an exited daemon stays down.
+  std::optional<crash_loop_policy> supervisor;
   bool verbose = false;  // print every node's log lines
 };
 
@@ -60,10 +77,11 @@ class cluster {
     fake_host_network host;
     // One incarnation of the node's process: its policies, their kill switch and its backend.
     struct process {
-      process(memory_etcd<virtual_scheduler>& etcd, virtual_scheduler& s, vpc_model& model,
-              const std::string& instance_id, retry_policy retry)
+      process(memory_etcd<virtual_scheduler>& etcd, virtual_scheduler& s,
+              service_transport<virtual_scheduler>& transport, const std::string& instance_id,
+              cloud::aliyun_options cloud_options)
           : raw_store(etcd, instance_id),
-            raw_cloud(s, model, instance_id, "sim", retry),
+            raw_cloud(s, transport.factory([this] { alive.check(); }), std::move(cloud_options)),
             stopped(s) {}
       life alive;
       sim_raw_store raw_store;
@@ -75,17 +93,31 @@ class cluster {
     };
     std::unique_ptr<process> current;
     sim_backend* backend = nullptr;  // current->backend, for tests
-    bool running = false;
-    bool finished = false;                                 // run() returned or threw
-    std::string fatal;                                     // what run() threw, if anything
+    bool running = false;     // started and not killed (a crash-looping daemon stays running)
+    bool finished = false;    // the current incarnation's run() returned or threw
+    std::string fatal;        // what run() threw, if anything
+    std::string first_fatal;  // of any incarnation
+    int exits = 0;            // incarnations that ended by themselves
+    int restarts = 0;         // by the supervisor
+    backoff crash_loop;
+    time_point incarnation_started{};
+    std::optional<timer_id> restart_timer;
+    bool stopping = false;  // stop() asked it to end: the supervisor lets it
     std::optional<time_point> started_at, first_ready_at;  // of the first incarnation
     std::vector<std::unique_ptr<process>> graveyard;  // killed processes (frames may still run)
   };
 
   cluster(virtual_scheduler& s, vpc_model& model, memory_etcd<virtual_scheduler>& etcd,
           cluster_options o = {})
-      : s_(s), model_(model), etcd_(etcd), o_(std::move(o)) {
+      : s_(s),
+        model_(model),
+        etcd_(etcd),
+        o_(std::move(o)),
+        keys_(s.random()()),
+        service_(model_, keys_, {}, s.random()()),
+        transport_(s, service_) {
     o_.backend.subnet_file.clear();
+    keys_.add_key(classic_key_id, classic_key_secret);
     auto& vpc = model_.add_vpc(o_.region, o_.vpc_cidr);
     vpc_id_ = vpc.id;
     auto& vsw = model_.add_vswitch(vpc.id, o_.region + "-h", o_.vpc_cidr);
@@ -95,6 +127,8 @@ class cluster {
   ~cluster() { shutdown(); }
 
   const std::string& vpc_id() const noexcept { return vpc_id_; }
+  emulator_service& service() noexcept { return service_; }
+  const service_transport<virtual_scheduler>& transport() const noexcept { return transport_; }
   std::vector<std::unique_ptr<node>>& nodes() noexcept { return nodes_; }
 
   // Adds a node (an ECS instance with one interface and a default route); does not start it.
@@ -114,15 +148,49 @@ class cluster {
     def.gateway = net::ipv4_address(o_.vpc_cidr.network().value() + 1);
     def.output_link_index = eth0;
     n->host.add_route(def);
+    if (o_.supervisor) n->crash_loop = backoff(o_.supervisor->backoff);
     nodes_.push_back(std::move(n));
     return *nodes_.back();
   }
 
   void start(node& n) {
     if (n.running) return;
+    launch(n);
+  }
+
+  // The process dies: nothing more is sent, nothing is cleaned up (lease and routes stay).
+  void kill(node& n) {
+    if (!n.running) return;
+    cancel_restart(n);
+    n.current->alive.dead = true;
+    n.current->stopped.set();
+    n.backend->stop();
+    n.running = false;
+    n.graveyard.push_back(std::move(n.current));
+  }
+
+  // SIGTERM: the backend returns at its next step.
+  void stop(node& n) {
+    if (!n.running) return;
+    n.stopping = true;
+    n.current->stopped.set();
+    n.backend->stop();
+  }
+
+  // Stops everything and lets every coroutine end, so no frame outlives the cluster.
+  void shutdown() {
+    shutting_down_ = true;
+    for (auto& n : nodes_) {
+      if (n->running) kill(*n);
+    }
+    s_.run_for(std::chrono::minutes(10));
+  }
+
+ private:
+  void launch(node& n) {
+    cancel_restart(n);
     // A stopped incarnation's coroutines may still be unwinding: keep its policies alive.
     if (n.current) n.graveyard.push_back(std::move(n.current));
-    n.current = std::make_unique<node::process>(etcd_, s_, model_, n.instance_id, o_.cloud_retry);
     logger log;
     if (o_.verbose) {
       log = logger(
@@ -134,12 +202,16 @@ class cluster {
           },
           getenv("ALIVPC_SIM_DEBUG") ? log_level::debug : log_level::info);
     }
+    n.current = std::make_unique<node::process>(etcd_, s_, transport_, n.instance_id,
+                                                cloud_options(n.instance_id, log.child("cloud")));
     n.current->backend = std::make_unique<sim_backend>(s_, n.current->store, n.current->cloud,
                                                        n.host, o_.backend, log);
     n.backend = n.current->backend.get();
     n.running = true;
     n.finished = false;
     n.fatal.clear();
+    n.incarnation_started = s_.now();
+    n.stopping = false;
     if (!n.started_at) n.started_at = s_.now();  // ready time counts from the first start
     n.backend->on_ready([this, &n](const backend::backend_status& st) {
       if (st.ready && !n.first_ready_at) n.first_ready_at = s_.now();
@@ -147,32 +219,32 @@ class cluster {
     spawn(s_, run_node(n, *n.current), [](const std::exception_ptr&) {});
   }
 
-  // The process dies: nothing more is sent, nothing is cleaned up (lease and routes stay).
-  void kill(node& n) {
-    if (!n.running) return;
-    n.current->alive.dead = true;
-    n.current->stopped.set();
-    n.backend->stop();
-    n.running = false;
-    n.graveyard.push_back(std::move(n.current));
-  }
+  // The classic strategy's access key (the original backend read static keys from its config).
+  static constexpr const char* classic_key_id = "LTAIsimclassic";
+  static constexpr const char* classic_key_secret = "sim-classic-secret";
 
-  // SIGTERM: the backend returns at its next step.
-  void stop(node& n) {
-    if (!n.running) return;
-    n.current->stopped.set();
-    n.backend->stop();
-  }
-
-  // Stops everything and lets every coroutine end, so no frame outlives the cluster.
-  void shutdown() {
-    for (auto& n : nodes_) {
-      if (n->running) kill(*n);
+  // One node's client: its own metadata path on the service, RAM-role credentials (STS keys
+  // that expire on virtual time) and the VPC API with V3 signatures, as the daemon's defaults;
+  // classic runs as the original flannel backend did: ECS API, V1 signatures, static keys, no
+  // retries. The endpoints are never dialled (the transport is in process); they are loopback
+  // so that nothing here could reach a network even by mistake.
+  cloud::aliyun_options cloud_options(const std::string& instance_id, logger log) const {
+    auto o = o_.cloud;
+    o.log = std::move(log);
+    if (o.vpc_endpoint.empty()) o.vpc_endpoint = "https://127.0.0.1:8443";
+    o.metadata.base_url = "http://127.0.0.1:8080/metadata/" + instance_id;
+    o.credentials.use_environment = false;
+    if (o_.backend.mode == backend::strategy::classic) {
+      o.flavour = cloud::api_flavour::ecs;
+      o.signature = cloud::signature_version::v1;
+      o.retry = cloud::retry_options::single_attempt();
+      o.credentials.access_key_id = classic_key_id;
+      o.credentials.access_key_secret = cloud::secret(classic_key_secret);
+      o.credentials.use_ram_role = false;
     }
-    s_.run_for(std::chrono::minutes(10));
+    return o;
   }
 
- private:
   // Records how this incarnation ended, on the node only while it is still the node's current
   // one: a killed process's coroutine may unwind after a restart and must not mark the new one.
   task<void> run_node(node& n, node::process& p) {
@@ -186,17 +258,43 @@ class cluster {
     } catch (const std::exception& e) {
       fatal = e.what();
     }
+    // The process has exited: whatever it still had running (a lease task after a fatal
+    // error) dies with it, and sends nothing more.
+    p.alive.dead = true;
+    p.stopped.set();
+    p.backend->stop();
     if (n.current.get() != &p) co_return;
     n.fatal = fatal;
+    if (n.first_fatal.empty()) n.first_fatal = fatal;
     n.finished = true;
+    ++n.exits;
+    if (o_.supervisor && !shutting_down_ && n.running && !n.stopping) schedule_restart(n);
+  }
+
+  void schedule_restart(node& n) {
+    if (s_.now() - n.incarnation_started >= o_.supervisor->reset_after) n.crash_loop.reset();
+    n.restart_timer = s_.call_at(s_.now() + n.crash_loop.next(s_.random()), [this, &n] {
+      n.restart_timer.reset();
+      if (!n.running || !n.finished) return;
+      ++n.restarts;
+      launch(n);
+    });
+  }
+  void cancel_restart(node& n) {
+    if (n.restart_timer) s_.cancel(*n.restart_timer);
+    n.restart_timer.reset();
   }
 
   virtual_scheduler& s_;
   vpc_model& model_;
   memory_etcd<virtual_scheduler>& etcd_;
   cluster_options o_;
+  credential_store keys_;
+  emulator_service service_;
+  service_transport<virtual_scheduler> transport_;
   std::string vpc_id_, vswitch_id_;
   std::vector<std::unique_ptr<node>> nodes_;
+  bool shutting_down_ = false;
 };
 
 }  // namespace alivpc::sim

@@ -56,7 +56,7 @@ class openapi_service {
       json body = dispatch(r, now);
       json out = {{"RequestId", request_id}};
       for (auto& [k, v] : body.items())
-        out[k] = v;
+        out[k] = std::move(v);  // a listing is large: move it, do not copy it
       model_.stats().record(r.action, "Success");
       http_answer a;
       a.body = out.dump();
@@ -333,10 +333,12 @@ class openapi_service {
       else
         hops.push_back(
             json{{"NextHopId", ""}, {"NextHopType", "local"}, {"Enabled", 1}, {"Weight", 0}});
-      j["NextHops"] = json{{"NextHop", hops}};
-      list.push_back(j);
+      j["NextHops"] = json{{"NextHop", std::move(hops)}};
+      list.push_back(std::move(j));
     }
-    return json{{"NextToken", next}, {"RouteEntrys", json{{"RouteEntry", list}}}};
+    json out{{"NextToken", next}, {"RouteEntrys", json::object()}};
+    out["RouteEntrys"]["RouteEntry"] = std::move(list);
+    return out;
   }
 
   vpc_model& model_;

@@ -7,6 +7,9 @@
 //   "duration": "2h",               // virtual time to run
 //   "network": {"Network": "10.24.0.0/16", "Backend": {"Type": "ali-vpc"}},
 //   "vpc_cidr": "192.168.0.0/16",   "quota": 200,       "write_delay": "2s",
+//   "route_tables": 1,              // custom route tables besides the system one (0..8): every
+//                                   // node's route goes into each; writes to one VPC are
+//                                   // serialised, so a busy table makes the others TaskConflict
 //   "latency": {"*": {"kind": "lognormal", "median": "120ms", "sigma": 0.5}},
 //   "throttle_per_minute": {"*": 600},
 //   "faults": [{"action": "CreateRouteEntry", "rate": 0.1, "code": "InternalError"}],
@@ -22,7 +25,10 @@
 //              {"at": "40m", "kind": "release_lease", "node": 2}],  // `etcdctl del` of its key
 //   "stale_route_grace": "10m",     // safety: a route S -> running node N while N holds no live
 //                                   // lease on S, for longer than this, is a violation
-//   "ready_without_lease_grace": "30s"  // safety: a ready node whose lease is gone, this long
+//   "ready_without_lease_grace": "30s", // safety: a ready node whose lease is gone, this long
+//   "restart_policy": "Always"      // a daemon that exits is restarted with Kubernetes'
+//                                   // CrashLoopBackOff (10s doubling to 5m, reset after 10m of
+//                                   // running), as its DaemonSet does; "Never" leaves it down
 // }
 // Durations: "500ms", "30s", "5m", "2h" (combinations like "1h30m" too).
 #pragma once
@@ -85,6 +91,7 @@ struct scenario {
   config::network_config network;
   net::ipv4_cidr vpc_cidr = net::ipv4_cidr::parse("192.168.0.0/16");
   int quota = 200;
+  int route_tables = 0;  // custom ones, besides the system table
   clock_duration write_delay = std::chrono::seconds(2);
   std::map<std::string, scenario_latency> latency;
   std::map<std::string, double> throttle_per_minute;
@@ -96,6 +103,7 @@ struct scenario {
   std::vector<scenario_event> events;
   clock_duration stale_route_grace = std::chrono::minutes(10);
   clock_duration ready_without_lease_grace = std::chrono::seconds(30);
+  bool restart_always = true;  // "restart_policy"
 };
 
 namespace detail {
@@ -150,6 +158,7 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
                                 "network",
                                 "vpc_cidr",
                                 "quota",
+                                "route_tables",
                                 "write_delay",
                                 "latency",
                                 "throttle_per_minute",
@@ -158,6 +167,9 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
                                 "lease_ttl",
                                 "renew_margin",
                                 "start_spread",
+                                "stale_route_grace",
+                                "ready_without_lease_grace",
+                                "restart_policy",
                                 "events"};
   for (auto& [key, value] : j.items()) {
     if (std::find(std::begin(known), std::end(known), key) == std::end(known))
@@ -185,6 +197,8 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
       s.vpc_cidr = *c;
     } else if (key == "quota") {
       s.quota = scenario_number<int>(key, value, 0, 100000);
+    } else if (key == "route_tables") {
+      s.route_tables = scenario_number<int>(key, value, 0, 8);
     } else if (key == "write_delay") {
       s.write_delay = parse_scenario_duration(key, value);
     } else if (key == "latency" || key == "throttle_per_minute") {
@@ -260,6 +274,10 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
       s.stale_route_grace = parse_scenario_duration(key, value);
     } else if (key == "ready_without_lease_grace") {
       s.ready_without_lease_grace = parse_scenario_duration(key, value);
+    } else if (key == "restart_policy") {
+      if (!value.is_string() || (value != "Always" && value != "Never"))
+        scenario_error(key, "expected \"Always\" or \"Never\", got " + value.dump().substr(0, 64));
+      s.restart_always = value == "Always";
     } else if (key == "events") {
       if (!value.is_array()) scenario_error(key, "expected a list");
       for (std::size_t i = 0; i < value.size(); ++i) {

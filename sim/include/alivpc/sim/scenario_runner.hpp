@@ -21,6 +21,7 @@
 #include <cmath>
 #include <deque>
 #include <map>
+#include <numeric>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,8 +34,10 @@ struct scenario_report {
   int nodes = 0;
   std::vector<double> ready_seconds;  // per node that became ready: start -> first ready
   int never_ready = 0;
-  int fatal_exits = 0;
-  std::vector<std::string> fatal_messages;     // first few
+  int fatal_exits = 0;                      // nodes whose daemon exited with an error at least once
+  std::vector<int> restarts;                // per node: daemons restarted by the supervisor
+  std::uint64_t backend_errors = 0;         // errors the running daemons reported (and retried)
+  std::vector<std::string> fatal_messages;  // first few
   std::vector<std::string> safety_violations;  // first few
   std::uint64_t safety_violation_count = 0;
   std::uint64_t misrouted_node_seconds = 0;
@@ -61,6 +64,10 @@ struct scenario_report {
                      {"ready_max_s", percentile(ready_seconds, 1.0)},
                      {"never_ready", never_ready},
                      {"fatal_exits", fatal_exits},
+                     {"backend_errors", backend_errors},
+                     {"restarts_total", std::accumulate(restarts.begin(), restarts.end(), 0)},
+                     {"restarts_max_per_node",
+                      restarts.empty() ? 0 : *std::max_element(restarts.begin(), restarts.end())},
                      {"fatal_messages", fatal_messages},
                      {"safety_violations", safety_violation_count},
                      {"safety_examples", safety_violations},
@@ -125,10 +132,14 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
   co.backend.renew_margin = std::chrono::duration_cast<std::chrono::seconds>(sc.renew_margin);
   co.backend.mode =
       sc.strategy == "classic" ? backend::strategy::classic : backend::strategy::robust;
-  if (co.backend.mode == backend::strategy::classic) co.cloud_retry.max_attempts = 1;  // no retries
+  if (sc.restart_always) co.supervisor = crash_loop_policy{};
   co.verbose = verbose;
   auto c = std::make_unique<cluster>(s, model, etcd, co);
   const std::string table = model.find_vpc(c->vpc_id())->system_table_id;
+  for (int i = 0; i < sc.route_tables; ++i)
+    model.add_custom_table(c->vpc_id());
+  // Safety is checked on the system table; liveness on every table.
+  const std::vector<std::string> tables = model.find_vpc(c->vpc_id())->table_ids;
 
   for (int i = 0; i < sc.nodes; ++i)
     c->add_node();
@@ -335,24 +346,30 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
   // Liveness: every running node healthy, with exactly its one route, Available.
   int unhealthy = 0;
   std::string first_problem;
-  std::map<std::string, std::vector<net::ipv4_cidr>> routes_by_node;
-  for (auto& e : model.entries(table, s.now()))
-    if (!e.system) routes_by_node[e.next_hop_id].push_back(e.destination);
+  std::map<std::string, std::vector<net::ipv4_cidr>> routes_by_node;  // in each table
+  for (const auto& t : tables)
+    for (auto& e : model.entries(t, s.now()))
+      if (!e.system) routes_by_node[e.next_hop_id].push_back(e.destination);
   for (auto& n : c->nodes()) {
     if (n->first_ready_at && n->started_at)
       r.ready_seconds.push_back(
           std::chrono::duration<double>(*n->first_ready_at - *n->started_at).count());
     else
       ++r.never_ready;
-    if (!n->fatal.empty()) {
+    r.restarts.push_back(n->restarts);
+    if (!n->first_fatal.empty()) {
       ++r.fatal_exits;
-      if (r.fatal_messages.size() < 3) r.fatal_messages.push_back(n->instance_id + ": " + n->fatal);
+      if (r.fatal_messages.size() < 3)
+        r.fatal_messages.push_back(n->instance_id + ": " + n->first_fatal);
     }
     if (!n->running) continue;
     auto* b = n->backend;
-    bool ok = b && !n->finished && b->status().healthy() &&
-              routes_by_node[n->instance_id].size() == 1 &&
-              routes_by_node[n->instance_id][0] == b->status().current_lease->subnet;
+    if (b) r.backend_errors += b->status().errors;
+    const auto& routes = routes_by_node[n->instance_id];
+    bool ok = b && !n->finished && b->status().healthy() && routes.size() == tables.size() &&
+              std::all_of(routes.begin(), routes.end(), [&](const net::ipv4_cidr& d) {
+                return d == b->status().current_lease->subnet;
+              });
     if (!ok) {
       ++unhealthy;
       if (first_problem.empty())
