@@ -43,7 +43,9 @@ TEST_P(ShippedScenario, RobustHoldsEveryInvariantAndConverges) {
   EXPECT_TRUE(r.safe()) << r.to_json().dump();
   EXPECT_EQ(r.misrouted_node_seconds, 0u);
   EXPECT_EQ(r.fatal_exits, 0) << r.to_json().dump();
-  if (GetParam().converges) EXPECT_TRUE(r.live) << r.liveness_detail;
+  if (GetParam().converges) {
+    EXPECT_TRUE(r.live) << r.liveness_detail;
+  }
 }
 
 TEST_P(ShippedScenario, ClassicIsSafeEvenWhenItDies) {
