@@ -253,10 +253,13 @@ int main(int argc, char** argv) {
     if (d.backend) d.backend->stop();
     // Without --release-on-exit nothing is cleaned up (lease and routes stay, as flanneld), so
     // a call still in flight is not waited for: the daemon ends within a second in every phase.
-    // --release-on-exit gets its own budget, and exit code 1 when it could not finish.
+    // --release-on-exit gets its own budget, and exit code 1 when it could not finish. The
+    // backend stops at its own deadline, but a pass already in flight then still runs the
+    // client's retries (up to about 7 s): the outer budget leaves room for that, so that the
+    // backend, not this timer, says what is left.
     const bool releasing =
         d.flags.release_on_exit && d.backend && d.backend->status().current_lease;
-    const auto budget = releasing ? d.release_timeout() + std::chrono::seconds(2)
+    const auto budget = releasing ? d.release_timeout() + std::chrono::seconds(10)
                                   : clock_duration(std::chrono::milliseconds(800));
     d.sched.call_at(d.sched.now() + budget, [&, releasing] {
       if (releasing) {
