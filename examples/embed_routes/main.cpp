@@ -41,8 +41,9 @@ class audited_routes {
   task<std::vector<std::string>> list_route_table_ids(const std::string& id) {
     return inner_.list_route_table_ids(id);
   }
-  task<std::vector<cloud::route_entry>> list_route_entries(const std::string& id) {
-    return inner_.list_route_entries(id);
+  task<std::vector<cloud::route_entry>> list_route_entries(
+      const std::string& id, const cloud::route_entry_filter& filter) {
+    return inner_.list_route_entries(id, filter);
   }
   task<void> create_route_entry(const cloud::route_spec& r) { return write("create", r, true); }
   task<void> delete_route_entry(const cloud::route_spec& r) { return write("delete", r, false); }

@@ -1,6 +1,7 @@
 // A cloud_route_api that passes every call through and remembers, per route table, how many
-// custom entries it held when last listed: the route-table-full alert needs that number, and the
-// backend lists every table on each reconcile anyway, so it costs no extra API call.
+// custom entries it held when last listed whole: the route-table-full alert needs that number,
+// and the backend lists every table whole on a lease's first pass and every
+// backend_options::full_listing_period anyway, so it costs no extra API call.
 #pragma once
 
 #include <alivpc/cloud/route_api.hpp>
@@ -26,11 +27,10 @@ class route_table_census {
   alivpc::task<std::vector<std::string>> list_route_table_ids(const std::string& id) {
     return inner_.list_route_table_ids(id);
   }
-  alivpc::task<std::vector<alivpc::cloud::route_entry>> list_route_entries(const std::string& id) {
-    // Kept in the coroutine frame: the caller's string may be gone once this task suspends.
-    // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is the point
-    std::string table = id;
-    auto entries = co_await inner_.list_route_entries(table);
+  alivpc::task<std::vector<alivpc::cloud::route_entry>> list_route_entries(
+      std::string table, alivpc::cloud::route_entry_filter filter) {
+    auto entries = co_await inner_.list_route_entries(table, filter);
+    if (!filter.empty()) co_return entries;  // a part of the table says nothing of its size
     custom_entries_[table] = static_cast<std::size_t>(
         std::count_if(entries.begin(), entries.end(), [](const alivpc::cloud::route_entry& e) {
           return e.type == alivpc::cloud::route_entry_type::custom;

@@ -34,6 +34,11 @@ struct backend_options {
   std::chrono::seconds renew_retry =
       std::chrono::minutes(1);  // flannel's retry after a failed renewal
   std::chrono::seconds reconcile_period = std::chrono::minutes(5);
+  // A reconcile lists each table whole this often (and on a lease's first pass), otherwise only
+  // the entries for our subnet: see basic_backend::listing_for. An hour is enough for the
+  // route-table-entries gauge: every node samples it, so a cluster of N reports a fresh count
+  // every hour / N, and a table fills no faster than nodes join (each join lists it whole).
+  std::chrono::seconds full_listing_period = std::chrono::hours(1);
   strategy mode = strategy::robust;
   bool release_on_exit = false;
   // Tables to program; empty: Backend.RouteTableIDs, else every table of the VPC's VRouter.

@@ -31,6 +31,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <memory>
 
 namespace alivpc::backend {
@@ -303,12 +304,11 @@ class basic_backend {
       std::optional<error> failure;
       bool gone = true;
       try {
-        auto entries = co_await cloud_.list_route_entries(t);
+        const cloud::route_entry_filter ours{subnet, next_hop_id_};
+        auto entries = co_await cloud_.list_route_entries(t, ours);
         for (auto& e : entries) {
           if (abandon()) break;
-          if (e.type != cloud::route_entry_type::custom || e.destination != subnet ||
-              e.next_hop_id != next_hop_id_)
-            continue;
+          if (e.type != cloud::route_entry_type::custom) continue;
           gone = false;
           if (e.status != cloud::route_entry_status::deleting) co_await delete_listed(e);
         }
@@ -396,7 +396,9 @@ class basic_backend {
     while (current(generation)) {
       std::optional<error> failure;
       try {
-        auto entries = co_await cloud_.list_route_entries(table);
+        const auto filter = listing_for(table, subnet);
+        auto entries = co_await cloud_.list_route_entries(table, filter);
+        if (filter.empty()) full_listings_[table] = {generation, sched_.now()};
         if (!current(generation)) co_return false;
         auto step = co_await converge(table, subnet, entries, generation, repairing);
         if (step == converge_step::available) co_return true;
@@ -421,6 +423,18 @@ class basic_backend {
           backoff * 2, failure ? clock_duration(opts_.error_backoff_max) : opts_.route_poll_max);
     }
     co_return false;
+  }
+
+  // What to list of `table`: the whole table on a lease's first pass and every
+  // full_listing_period (our old entries for other subnets are found then, and the table's size);
+  // otherwise only our subnet's entries, ours or a stale one: a routine check or a poll then
+  // costs one small answer however many nodes share the table.
+  cloud::route_entry_filter listing_for(const std::string& table, net::ipv4_cidr subnet) const {
+    auto it = full_listings_.find(table);
+    if (it != full_listings_.end() && it->second.generation == lease_generation_ &&
+        sched_.now() - it->second.at < opts_.full_listing_period)
+      return {subnet, {}};
+    return {};
   }
 
   enum class converge_step { available, waiting };
@@ -654,7 +668,8 @@ class basic_backend {
     // Any error ends the daemon, as it did.
     const auto& table = tables_.front();
     auto subnet = status_.current_lease->subnet;
-    auto entries = co_await cloud_.list_route_entries(table);
+    const cloud::route_entry_filter whole{};
+    auto entries = co_await cloud_.list_route_entries(table, whole);
     bool keep = false;
     for (auto& e : entries) {
       if (e.type != cloud::route_entry_type::custom || e.next_hop_id != next_hop_id_) continue;
@@ -674,7 +689,7 @@ class basic_backend {
     // Poll the whole table every 5 s, up to 60 s, until every entry is Available.
     for (int i = 0; i < 12; ++i) {
       co_await sleep_for(sched_, std::chrono::seconds(5));
-      auto now = co_await cloud_.list_route_entries(table);
+      auto now = co_await cloud_.list_route_entries(table, whole);
       bool all = std::all_of(now.begin(), now.end(), [](auto& e) {
         return e.status == cloud::route_entry_status::available;
       });
@@ -782,6 +797,11 @@ class basic_backend {
   std::optional<net::ipv4_cidr> lost_subnet_, written_subnet_;
   std::optional<error> fatal_;
   std::uint64_t lease_generation_ = 0;
+  struct full_listing {
+    std::uint64_t generation = 0;
+    time_point at{};
+  };
+  std::map<std::string, full_listing> full_listings_;  // by route table id
   int withdrawals_running_ = 0;
   std::optional<time_point> last_loss_;
   backoff loss_backoff_ = error_backoff();

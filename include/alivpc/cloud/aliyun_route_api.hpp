@@ -139,11 +139,16 @@ class basic_aliyun_route_api {
     co_return result;
   }
 
+  // Every entry (no default argument: GCC 12 mishandles one in a co_await, see task.hpp).
   task<std::vector<route_entry>> list_route_entries(std::string table_id) {
+    return list_route_entries(std::move(table_id), route_entry_filter{});
+  }
+  task<std::vector<route_entry>> list_route_entries(std::string table_id,
+                                                    route_entry_filter filter) {
     co_await client();
     if (o_.flavour == api_flavour::vpc && !no_route_entry_list_) {
       try {
-        auto result = co_await entries_from_entry_list(table_id);
+        auto result = co_await entries_from_entry_list(table_id, filter);
         co_return result;
       } catch (const api_error& e) {
         if (!unsupported_action(e)) throw;
@@ -152,7 +157,9 @@ class basic_aliyun_route_api {
                    "DescribeRouteEntryList is not available here; using DescribeRouteTables");
       }
     }
+    // DescribeRouteTables cannot filter: the whole table, filtered here.
     auto result = co_await entries_from_route_tables(table_id);
+    std::erase_if(result, [&](const route_entry& e) { return !filter.matches(e); });
     co_return result;
   }
 
@@ -179,7 +186,8 @@ class basic_aliyun_route_api {
     }
     if (failure->error_class() == api_error_class::quota) co_await explain_quota(route, *failure);
     // Already there: fine when it is ours.
-    auto entries = co_await list_route_entries(route.route_table_id);
+    const route_entry_filter same_destination{route.destination, {}};
+    auto entries = co_await list_route_entries(route.route_table_id, same_destination);
     for (const auto& e : entries) {
       if (e.destination != route.destination) continue;
       if (e.next_hop_id == route.next_hop_id) {
@@ -321,7 +329,8 @@ class basic_aliyun_route_api {
     co_return ids;
   }
 
-  task<std::vector<route_entry>> entries_from_entry_list(std::string table_id) {
+  task<std::vector<route_entry>> entries_from_entry_list(std::string table_id,
+                                                         route_entry_filter filter) {
     std::vector<route_entry> out;
     std::string token;
     std::set<std::string> seen_tokens;
@@ -329,12 +338,14 @@ class basic_aliyun_route_api {
       auto params = region_params();
       params["RouteTableId"] = table_id;
       params["MaxResult"] = std::to_string(o_.entry_page_size);
+      if (filter.destination) params["DestinationCidrBlock"] = filter.destination->to_string();
+      if (!filter.next_hop_id.empty()) params["NextHopId"] = filter.next_hop_id;
       if (!token.empty()) params["NextToken"] = token;
       auto body = co_await rpc_->call("DescribeRouteEntryList", params);
       auto a = parse_describe_route_entry_list(body);
       for (auto& e : a.entries) {
         if (e.route_table_id.empty()) e.route_table_id = table_id;
-        if (e.route_table_id == table_id) out.push_back(std::move(e));
+        if (e.route_table_id == table_id && filter.matches(e)) out.push_back(std::move(e));
       }
       if (a.next_token.empty()) break;
       if (!seen_tokens.insert(a.next_token).second)

@@ -21,8 +21,9 @@ class observed_route_api {
   task<std::vector<std::string>> list_route_table_ids(const std::string& id) {
     return observe(o_, "ListRouteTables", inner_.list_route_table_ids(id));
   }
-  task<std::vector<route_entry>> list_route_entries(const std::string& id) {
-    return observe(o_, "ListRouteEntries", inner_.list_route_entries(id));
+  task<std::vector<route_entry>> list_route_entries(const std::string& id,
+                                                    const route_entry_filter& filter) {
+    return observe(o_, "ListRouteEntries", inner_.list_route_entries(id, filter));
   }
   task<void> create_route_entry(const route_spec& r) {
     return observe(o_, "CreateRouteEntry", inner_.create_route_entry(r));

@@ -58,8 +58,23 @@ struct route_spec {
   friend bool operator==(const route_spec&, const route_spec&) = default;
 };
 
+// Which entries of a table a listing wants. The server is asked to filter (DescribeRouteEntryList
+// takes both), so a node's routine check costs one small answer however full the table is; the
+// client checks every entry again, so a server that ignores a filter costs time, never safety.
+struct route_entry_filter {
+  std::optional<net::ipv4_cidr> destination;  // exactly this destination
+  std::string next_hop_id;                    // exactly this next hop
+  bool empty() const noexcept { return !destination && next_hop_id.empty(); }
+  bool matches(const route_entry& e) const {
+    return (!destination || e.destination == *destination) &&
+           (next_hop_id.empty() || e.next_hop_id == next_hop_id);
+  }
+  friend bool operator==(const route_entry_filter&, const route_entry_filter&) = default;
+};
+
 template <class C>
-concept cloud_route_api = requires(C& c, const std::string& id, const route_spec& route) {
+concept cloud_route_api = requires(C& c, const std::string& id, const route_spec& route,
+                                   const route_entry_filter& filter) {
   // Fails at once (error_kind::permanent) when no credentials can be had, saying how to give them.
   { c.ensure_credentials() } -> std::same_as<task<void>>;
   // Who this instance is, from the metadata service (cached).
@@ -68,8 +83,8 @@ concept cloud_route_api = requires(C& c, const std::string& id, const route_spec
   { c.describe_vpc(id) } -> std::same_as<task<vpc_info>>;
   // Every route table id of a VRouter, all pages.
   { c.list_route_table_ids(id) } -> std::same_as<task<std::vector<std::string>>>;
-  // Every entry of one route table, all pages.
-  { c.list_route_entries(id) } -> std::same_as<task<std::vector<route_entry>>>;
+  // The entries of one route table that match `filter` (empty: every entry), all pages.
+  { c.list_route_entries(id, filter) } -> std::same_as<task<std::vector<route_entry>>>;
   // Creates an entry; an identical existing entry is success, a different one a conflict error.
   { c.create_route_entry(route) } -> std::same_as<task<void>>;
   // Deletes an entry; an entry already gone is success.

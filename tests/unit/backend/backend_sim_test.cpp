@@ -62,6 +62,31 @@ TEST(BackendSim, DriftIsRepairedWithinOneReconcilePeriod) {
   EXPECT_TRUE(n.backend->status().healthy());
 }
 
+// A routine check asks for our subnet's entries only: what the cloud sends a node does not grow
+// with the table (the whole table is listed on a lease's first pass and every
+// full_listing_period). Same seed, same nodes: listing whole every time sends far more.
+TEST(BackendSim, RoutineChecksListOnlyOurSubnet) {
+  auto routine_bytes = [](std::chrono::seconds full_listing_period) {
+    sim::cluster_options o;
+    o.backend.reconcile_period = 1min;
+    o.backend.full_listing_period = full_listing_period;
+    world w(3, o);
+    for (int i = 0; i < 20; ++i)
+      w.c->start(w.c->add_node());
+    w.s.run_for(10min);
+    for (auto& n : w.c->nodes())
+      EXPECT_TRUE(n->backend->status().healthy()) << n->instance_id;
+    const auto before = w.c->transport().answer_bytes();
+    const auto lists = w.model.stats().count("DescribeRouteEntryList", "Success");
+    w.s.run_for(30min);
+    EXPECT_GE(w.model.stats().count("DescribeRouteEntryList", "Success") - lists, 20u * 25);
+    return w.c->transport().answer_bytes() - before;
+  };
+  const auto filtered = routine_bytes(std::chrono::hours(1));
+  const auto whole = routine_bytes(std::chrono::seconds(0));
+  EXPECT_LT(filtered * 5, whole) << "filtered " << filtered << " B, whole " << whole << " B";
+}
+
 TEST(BackendSim, LostLeaseMovesTheRoute) {
   world w(3);
   auto& n = w.c->add_node();

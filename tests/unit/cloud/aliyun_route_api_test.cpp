@@ -21,6 +21,7 @@ struct fake_service {
   bool has_table_list = true;
   std::size_t quota = 100;
   std::vector<std::string> actions;
+  std::string last_target;  // of the last OpenAPI request
 
   alivpc::http::response operator()(const alivpc::http::request& r) {
     if (r.target.starts_with("/latest/api/token")) return reply(404, "");
@@ -35,6 +36,7 @@ struct fake_service {
     }
     auto action = header(r, "x-acs-action");
     actions.push_back(action);
+    last_target = r.target;
     auto p = [&](const char* n) { return query_param(r.target, n); };
     auto unknown = [] {
       return reply(404, R"({"Code":"InvalidAction.NotFound","Message":"no such action"})");
@@ -138,6 +140,27 @@ TEST(AliyunRouteApi, FallsBackWhenTheListActionsAreUnknown) {
   f.svc.actions.clear();
   f.run(f.api->list_route_entries("vtb-1"));
   EXPECT_EQ(f.svc.actions, (std::vector<std::string>{"DescribeRouteTables"}));
+}
+
+// The filter goes to the server, and every entry is checked again here: this fake server
+// ignores filters, as DescribeRouteTables (the fallback) cannot filter at all.
+TEST(AliyunRouteApi, AFilteredListingAsksTheServerAndChecksEachEntry) {
+  fixture f;
+  f.svc.entries = {{"10.24.1.0/24", "i-me"}, {"10.24.2.0/24", "i-other"}, {"10.24.3.0/24", "i-me"}};
+  const auto subnet = alivpc::net::ipv4_cidr::parse("10.24.1.0/24");
+  auto mine = f.run(f.api->list_route_entries("vtb-1", {subnet, {}}));
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].destination, subnet);
+  EXPECT_EQ(query_param(f.svc.last_target, "DestinationCidrBlock"), "10.24.1.0/24");
+  EXPECT_EQ(query_param(f.svc.last_target, "NextHopId"), "");
+  auto via_me = f.run(f.api->list_route_entries("vtb-1", {std::nullopt, "i-me"}));
+  EXPECT_EQ(via_me.size(), 2u);
+  EXPECT_EQ(query_param(f.svc.last_target, "NextHopId"), "i-me");
+  EXPECT_EQ(f.run(f.api->list_route_entries("vtb-1")).size(), 4u);  // with the System entry
+  f.svc.has_entry_list = false;
+  EXPECT_EQ(f.run(f.api->list_route_entries("vtb-1", {subnet, "i-other"})).size(), 0u);
+  EXPECT_EQ(f.run(f.api->list_route_entries("vtb-1", {std::nullopt, "i-other"})).size(), 1u);
+  EXPECT_EQ(f.svc.actions.back(), "DescribeRouteTables");
 }
 
 TEST(AliyunRouteApi, DuplicateIsSuccessWhenOursAndAConflictOtherwise) {

@@ -293,28 +293,28 @@ class openapi_service {
         from = from * 16 + static_cast<std::uint64_t>(v);
       }
     }
-    if (!dest.empty() && !net::ipv4_cidr::try_parse(dest))
+    std::optional<net::ipv4_cidr> dest_cidr;
+    if (!dest.empty() && !(dest_cidr = net::ipv4_cidr::try_parse(dest)))
       throw api_failure(
           400, "InvalidCidrBlock.Malformed",
           "Specified DestinationCidrBlock \"" + dest + "\" is not a valid CIDR block.");
-    auto all = model_.entries(table_id, now);  // throws InvalidRouteTableId.NotFound
     json list = json::array();
     std::string next;
-    for (const auto& e : all) {
+    // throws InvalidRouteTableId.NotFound
+    model_.for_each_entry(table_id, now, [&](const route_entry_record& e) {
       // The token is the (network, prefix) key of the first entry of the next page.
       std::uint64_t key = (std::uint64_t{e.destination.network().value()} << 8) |
                           static_cast<std::uint64_t>(e.destination.prefix_length());
-      if (key < from) continue;
-      if ((!dest.empty() && e.destination.to_string() != net::ipv4_cidr::parse(dest).to_string()) ||
-          (!hop.empty() && e.next_hop_id != hop) ||
+      if (!next.empty() || key < from) return;
+      if ((dest_cidr && e.destination != *dest_cidr) || (!hop.empty() && e.next_hop_id != hop) ||
           (!type.empty() && type != (e.system ? "System" : "Custom")) ||
           (!entry_id.empty() && e.id != entry_id))
-        continue;
+        return;
       if (static_cast<long>(list.size()) == max) {
         char buf[24];
         std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(key));
         next = buf;
-        break;
+        return;
       }
       json j{{"RouteEntryId", e.id},
              {"RouteTableId", e.table_id},
@@ -335,7 +335,7 @@ class openapi_service {
             json{{"NextHopId", ""}, {"NextHopType", "local"}, {"Enabled", 1}, {"Weight", 0}});
       j["NextHops"] = json{{"NextHop", std::move(hops)}};
       list.push_back(std::move(j));
-    }
+    });
     json out{{"NextToken", next}, {"RouteEntrys", json::object()}};
     out["RouteEntrys"]["RouteEntry"] = std::move(list);
     return out;

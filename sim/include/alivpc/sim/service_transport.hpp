@@ -38,6 +38,8 @@ class service_transport {
   }
 
   std::uint64_t exchanges() const noexcept { return exchanges_; }
+  // Bytes of every answer body handed back: what the cloud sent the nodes.
+  std::uint64_t answer_bytes() const noexcept { return answer_bytes_; }
 
  private:
   static task<http::response> exchange(service_transport* self, exchange_guard guard,
@@ -55,6 +57,7 @@ class service_transport {
       fail(error_kind::transient, what + ": timed out reading the answer (after " +
                                       std::to_string(timeout.count()) + " ms)");
     if (a.drop) fail(error_kind::transient, what + ": the connection was closed without an answer");
+    self->answer_bytes_ += a.body.size();
     http::response res;
     res.status = static_cast<unsigned>(a.status);
     res.headers.emplace_back("content-type", std::move(a.content_type));
@@ -64,7 +67,7 @@ class service_transport {
 
   S& s_;
   emulator_service& service_;
-  std::uint64_t exchanges_ = 0;
+  std::uint64_t exchanges_ = 0, answer_bytes_ = 0;
 };
 
 }  // namespace alivpc::sim

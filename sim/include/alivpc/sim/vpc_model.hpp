@@ -237,12 +237,18 @@ class vpc_model {
 
   // Entries of one table as of `now` (gone entries are dropped first), in destination order.
   std::vector<route_entry_record> entries(const std::string& table_id, time_point now) {
+    std::vector<route_entry_record> out;
+    for_each_entry(table_id, now, [&](const route_entry_record& e) { out.push_back(e); });
+    return out;
+  }
+
+  // The same without a copy: f(const route_entry_record&) for each, in destination order.
+  template <class F>
+  void for_each_entry(const std::string& table_id, time_point now, F&& f) {
     auto& t = table_ref(table_id);
     purge(now);
-    std::vector<route_entry_record> out;
     for (const auto& [k, e] : t.entries)
-      out.push_back(e);
-    return out;
+      f(e);
   }
 
   // ---- the gate: outages, injected faults, rate limits -----------------------------------------
@@ -343,7 +349,7 @@ class vpc_model {
       throw api_failure(400, "OperationDenied", "A system route entry cannot be deleted.");
     check_no_write_in_progress(*t, now);
     entry->gone_at = now + cfg_.write_delay;
-    purge(now);
+    next_purge_ = std::min(next_purge_, *entry->gone_at);
   }
 
   // Adds an Available custom entry at once, bypassing quota and write rules, as if someone
@@ -463,10 +469,17 @@ class vpc_model {
     }
   }
 
+  // Drops entries whose delete has finished; a no-op until the first of them is due (every
+  // request calls it, and a scan of every table each time is what made large VPCs slow).
   void purge(time_point now) {
+    if (now < next_purge_) return;
+    next_purge_ = time_point::max();
     for (auto& [id, t] : tables_)
-      std::erase_if(t.entries,
-                    [&](const auto& kv) { return kv.second.status(now) == entry_status::gone; });
+      std::erase_if(t.entries, [&](const auto& kv) {
+        const auto& e = kv.second;
+        if (e.gone_at && *e.gone_at > now) next_purge_ = std::min(next_purge_, *e.gone_at);
+        return e.status(now) == entry_status::gone;
+      });
   }
 
   admission raise_fault(fault_kind k, const std::string& action) {
@@ -498,6 +511,7 @@ class vpc_model {
   std::map<std::string, instance_record> instances_;
   std::map<std::string, std::string> enis_;  // eni id -> instance id
   std::map<std::string, route_table_record> tables_;
+  time_point next_purge_ = time_point::max();  // the earliest gone_at still in a table
   std::map<std::string, token_bucket> buckets_;
   std::map<std::string, std::pair<std::string, std::string>>
       tokens_;  // ClientToken -> (fingerprint, entry id)
