@@ -81,16 +81,20 @@ bench: deps
 	$(BENCH_BUILD)/tests/bench/alivpc_bench
 
 # The seed sweep: SOAK_WORLDS random fault worlds (default 1,000) of SOAK_HOURS virtual hours
-# (default 48) through the real backend, optimised, one shard per core; 0 violations expected.
-# `make test` runs four of them (tests/simulation/sweep).
+# (default 48) through the real backend, optimised, one shard per core; then the shipped fault
+# scenario over SOAK_SEEDS seeds (alivpc-simulate --seeds); 0 violations expected. `make test`
+# runs four worlds and a four-seed parallel sweep (tests/simulation/sweep).
 SOAK_BUILD ?= build-soak
 SOAK_WORLDS ?= 1000
 SOAK_HOURS ?= 48
+SOAK_SEEDS ?= 1000
 soak: deps
 	cmake -S . -B $(SOAK_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DALIVPC_TEST_KINDS=simulation \
 	  -DALIVPC_SANITIZE_TESTS=OFF -DALIVPC_BUILD_BENCH=OFF -DALIVPC_BUILD_EXAMPLES=OFF
-	cmake --build $(SOAK_BUILD) -j $(JOBS) --target alivpc_simulation_sweep
+	cmake --build $(SOAK_BUILD) -j $(JOBS) --target alivpc_simulation_sweep alivpc-simulate
 	scripts/soak.sh $(SOAK_BUILD)/tests/alivpc_simulation_sweep $(SOAK_WORLDS) $(SOAK_HOURS) $(JOBS)
+	$(SOAK_BUILD)/sim/alivpc-simulate --scenario sim/scenarios/faults.json --seeds $(SOAK_SEEDS) \
+	  --strategy robust --jobs $(JOBS)
 	$(MAKE) --no-print-directory mutation-check
 
 # The simulator runs the production client: breaking its classification of TaskConflict must

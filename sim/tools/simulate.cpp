@@ -1,10 +1,14 @@
 // alivpc-simulate: runs a scenario on virtual time with the real backend.
-//   alivpc-simulate --scenario sim/scenarios/steady.json [--seed N] [--strategy
-//   robust|classic|both]
-//                   [--nodes N] [--json] [--verbose]
-// Prints the seed first; the same seed replays the same run exactly. Exit code 1 when a safety
-// invariant was violated or (robust strategy) the cluster did not converge after the faults.
+//   alivpc-simulate --scenario sim/scenarios/steady.json [--seed N] [--seeds N|A..B] [--jobs J]
+//                   [--strategy robust|classic|both|all] [--nodes N] [--json] [--verbose]
+// Prints the seed first; the same seed replays the same run exactly. With --seeds, runs many
+// seeds in parallel and prints the distribution and the worst seeds to replay. Exit code 1 when
+// a safety invariant was violated or (robust strategy) the cluster did not converge after the
+// faults, in any run.
 #include <alivpc/sim/scenario_runner.hpp>
+#include <alivpc/sim/seed_sweep.hpp>
+
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -12,11 +16,126 @@
 #include <iostream>
 #include <sstream>
 
+namespace {
+
+using namespace alivpc;
+using wall_clock = std::chrono::steady_clock;
+
+constexpr const char* usage =
+    "usage: alivpc-simulate --scenario FILE.json [--seed N] [--seeds N|A..B] [--jobs J]\n"
+    "                       [--strategy robust|classic|both|all] [--nodes N] [--json] "
+    "[--verbose]\n";
+
+// Every strategy this build has, in the order reports list them.
+const std::vector<std::string> all_strategies{"robust", "classic"};
+
+// One line on stderr, rewritten in place, only when stderr is a terminal and the work has run
+// for over a second; never part of --json output (that is stdout).
+class progress_line {
+ public:
+  progress_line() : tty_(::isatty(STDERR_FILENO) == 1), start_(wall_clock::now()) {}
+  ~progress_line() { clear(); }
+  void show(double fraction, const std::string& what) {
+    if (!tty_) return;
+    const auto now = wall_clock::now();
+    const double wall = std::chrono::duration<double>(now - start_).count();
+    if (wall < 1 || now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    const double eta = fraction > 0 ? wall * (1 - fraction) / fraction : 0;
+    std::fprintf(stderr, "\r\033[K%s, %.0f%%, ETA %.0f s", what.c_str(), 100 * fraction, eta);
+    shown_ = true;
+  }
+  void clear() {
+    if (shown_) std::fprintf(stderr, "\r\033[K");
+    shown_ = false;
+  }
+  double elapsed() const {
+    return std::chrono::duration<double>(wall_clock::now() - start_).count();
+  }
+
+ private:
+  bool tty_, shown_ = false;
+  wall_clock::time_point start_, last_{};
+};
+
+std::string days(double seconds) {
+  char buf[32];
+  if (seconds >= 86400)
+    std::snprintf(buf, sizeof buf, "%.1f d", seconds / 86400);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f h", seconds / 3600);
+  return buf;
+}
+
+// Three lines of at most 100 columns per strategy.
+void print_run(const sim::scenario_report& r, double wall) {
+  auto j = r.to_json();
+  std::uint64_t failed = 0;
+  for (auto& [action, outcomes] : r.api_calls)
+    for (auto& [outcome, n] : outcomes)
+      if (outcome != "Success") failed += n;
+  std::printf("%-8s %d nodes, %s virtual in %.2f wall s (%llu events)\n", r.strategy.c_str(),
+              r.nodes, days(r.virtual_seconds).c_str(), wall,
+              static_cast<unsigned long long>(r.events_executed));
+  std::printf(
+      "         ready p50 %.1f s, p95 %.1f s, max %.1f s; never ready %d; exits %d; "
+      "restarts %d\n",
+      j["ready_p50_s"].get<double>(), j["ready_p95_s"].get<double>(),
+      j["ready_max_s"].get<double>(), r.never_ready, r.fatal_exits, j["restarts_total"].get<int>());
+  std::printf(
+      "         api calls %llu (%.1f per join, %llu failed); safety %s, misrouted %llu "
+      "node-s; converged %s\n",
+      static_cast<unsigned long long>(r.api_calls_total()), r.api_calls_per_join(),
+      static_cast<unsigned long long>(failed), r.safe() ? "ok" : "VIOLATED",
+      static_cast<unsigned long long>(r.misrouted_node_seconds), r.live ? "yes" : "no");
+  if (!r.live) std::printf("         liveness: %s\n", r.liveness_detail.c_str());
+  for (auto& v : r.safety_violations)
+    std::printf("         safety: %s\n", v.c_str());
+  for (auto& f : r.fatal_messages)
+    std::printf("         fatal: %s\n", f.c_str());
+}
+
+void print_sweep(const sim::seed_sweep& w, const nlohmann::json& j, const std::string& path,
+                 double wall) {
+  auto d = [&](const char* field) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "p50=%.1f p95=%.1f max=%.1f", j[field]["p50"].get<double>(),
+                  j[field]["p95"].get<double>(), j[field]["max"].get<double>());
+    return std::string(buf);
+  };
+  std::printf("%-8s %llu seeds (%llu..%llu) in %.1f wall s\n", w.strategy.c_str(),
+              static_cast<unsigned long long>(w.seeds.count),
+              static_cast<unsigned long long>(w.seeds.first),
+              static_cast<unsigned long long>(w.seeds.first + w.seeds.count - 1), wall);
+  std::printf("         ready p95 per seed (s): %s\n", d("ready_p95_s").c_str());
+  std::printf("         api calls per join:     %s\n", d("api_calls_per_join").c_str());
+  std::printf("         restarts per seed:      %s\n", d("restarts_total").c_str());
+  std::printf(
+      "         safety violations %llu (in %llu seeds); not converged: %llu seeds\n"
+      "         never ready %llu nodes (in %llu seeds); exits %llu\n",
+      j["safety_violations"].get<unsigned long long>(),
+      j["seeds_with_violations"].get<unsigned long long>(),
+      j["seeds_not_live"].get<unsigned long long>(),
+      j["never_ready"]["nodes"].get<unsigned long long>(),
+      j["never_ready"]["seeds"].get<unsigned long long>(),
+      j["fatal_exits"].get<unsigned long long>());
+  std::printf("         worst seeds:\n");
+  for (auto& s : j["worst_seeds"])
+    std::printf("           %llu: %s\n", s["seed"].get<unsigned long long>(),
+                s["why"].get<std::string>().c_str());
+  std::printf(
+      "         replay one: alivpc-simulate --scenario %s --strategy %s --seed %llu\n",
+      path.c_str(), w.strategy.c_str(),
+      j["worst_seeds"].empty() ? 0ull : j["worst_seeds"][0]["seed"].get<unsigned long long>());
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  using namespace alivpc;
-  std::string path, strategy;
+  std::string path, strategy, seeds_text;
   std::optional<std::uint64_t> seed;
   std::optional<int> nodes;
+  unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   bool json = false, verbose = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -32,6 +151,10 @@ int main(int argc, char** argv) {
         path = value();
       else if (a == "--seed")
         seed = std::stoull(value());
+      else if (a == "--seeds")
+        seeds_text = value();
+      else if (a == "--jobs")
+        jobs = static_cast<unsigned>(std::max(1, std::stoi(value())));
       else if (a == "--strategy")
         strategy = value();
       else if (a == "--nodes")
@@ -41,12 +164,10 @@ int main(int argc, char** argv) {
       else if (a == "--verbose")
         verbose = true;
       else if (a == "--help" || a == "-h") {
-        std::cout << "usage: alivpc-simulate --scenario FILE.json [--seed N] [--strategy "
-                     "robust|classic|both] "
-                     "[--nodes N] [--json] [--verbose]\n";
+        std::cout << usage;
         return 0;
       } else {
-        std::cerr << "alivpc-simulate: unknown argument " << a << "\n";
+        std::cerr << "alivpc-simulate: unknown argument " << a << "\n" << usage;
         return 2;
       }
     } catch (const std::exception&) {
@@ -55,7 +176,7 @@ int main(int argc, char** argv) {
     }
   }
   if (path.empty()) {
-    std::cerr << "alivpc-simulate: --scenario FILE.json is required\n";
+    std::cerr << "alivpc-simulate: --scenario FILE.json is required\n" << usage;
     return 2;
   }
   std::ifstream in(path);
@@ -66,59 +187,67 @@ int main(int argc, char** argv) {
   std::stringstream text;
   text << in.rdbuf();
   sim::scenario sc;
+  std::optional<sim::seed_range> seeds;
   try {
     sc = sim::parse_scenario(text.str());
+    if (seed) sc.seed = *seed;
+    if (nodes) sc.nodes = *nodes;
+    if (!seeds_text.empty()) seeds = sim::parse_seed_range(seeds_text, sc.seed);
   } catch (const std::exception& e) {
-    std::cerr << "alivpc-simulate: " << path << ": " << e.what() << "\n";
+    std::cerr << "alivpc-simulate: " << (seeds_text.empty() ? path + ": " : "") << e.what() << "\n";
     return 2;
   }
-  if (seed) sc.seed = *seed;
-  if (nodes) sc.nodes = *nodes;
   std::vector<std::string> strategies{strategy.empty() ? sc.strategy : strategy};
   if (strategy == "both") strategies = {"robust", "classic"};
+  if (strategy == "all") strategies = all_strategies;
   for (auto& st : strategies)
-    if (st != "robust" && st != "classic") {
-      std::cerr << "alivpc-simulate: --strategy must be robust, classic or both\n";
+    if (std::find(all_strategies.begin(), all_strategies.end(), st) == all_strategies.end()) {
+      std::cerr << "alivpc-simulate: --strategy must be robust, classic, both or all\n";
       return 2;
     }
-  std::cerr << "alivpc-simulate: scenario " << sc.name << ", seed=" << sc.seed
-            << " (replay with --seed " << sc.seed << ")\n";
+  if (seeds)
+    std::cerr << "alivpc-simulate: scenario " << sc.name << ", seeds " << seeds->first << ".."
+              << seeds->first + seeds->count - 1 << " on " << jobs << " thread(s)\n";
+  else
+    std::cerr << "alivpc-simulate: scenario " << sc.name << ", seed=" << sc.seed
+              << " (replay with --seed " << sc.seed << ")\n";
   int rc = 0;
   nlohmann::json all = nlohmann::json::array();
   for (auto& st : strategies) {
     sc.strategy = st;
-    auto wall_start = std::chrono::steady_clock::now();
-    auto r = sim::run_scenario(sc, verbose);
-    double wall =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-    auto j = r.to_json();
-    j["wall_seconds"] = wall;
-    all.push_back(j);
-    if (!json) {
-      std::uint64_t calls = 0, failed = 0;
-      for (auto& [action, outcomes] : r.api_calls)
-        for (auto& [outcome, n] : outcomes) {
-          calls += n;
-          if (outcome != "Success") failed += n;
-        }
-      std::printf(
-          "%-8s nodes=%d ready p50=%.1fs p95=%.1fs max=%.1fs never=%d fatal=%d restarts=%d | "
-          "api calls=%llu "
-          "failed=%llu | "
-          "safety=%s misrouted=%llu node-s | live=%s | %.0f virtual s, %llu events, %.2f wall s\n",
-          st.c_str(), r.nodes, sim::scenario_report::percentile(r.ready_seconds, 0.5),
-          sim::scenario_report::percentile(r.ready_seconds, 0.95),
-          sim::scenario_report::percentile(r.ready_seconds, 1.0), r.never_ready, r.fatal_exits,
-          j["restarts_total"].get<int>(), static_cast<unsigned long long>(calls),
-          static_cast<unsigned long long>(failed), r.safe() ? "ok" : "VIOLATED",
-          static_cast<unsigned long long>(r.misrouted_node_seconds), r.live ? "yes" : "no",
-          r.virtual_seconds, static_cast<unsigned long long>(r.events_executed), wall);
-      if (!r.live) std::printf("         liveness: %s\n", r.liveness_detail.c_str());
-      for (auto& v : r.safety_violations)
-        std::printf("         safety: %s\n", v.c_str());
-      for (auto& f : r.fatal_messages)
-        std::printf("         fatal: %s\n", f.c_str());
+    progress_line progress;
+    if (seeds) {
+      auto run = [](const sim::scenario& one) { return sim::run_scenario(one); };
+      auto sweep =
+          sim::run_seed_sweep(sc, *seeds, jobs, run, [&](std::size_t done, std::size_t total) {
+            progress.show(
+                static_cast<double>(done) / static_cast<double>(total),
+                st + ": " + std::to_string(done) + " of " + std::to_string(total) + " seeds");
+          });
+      progress.clear();
+      auto j = sweep.to_json();
+      j["wall_seconds"] = progress.elapsed();
+      if (!json) print_sweep(sweep, j, path, progress.elapsed());
+      all.push_back(j);
+      for (auto& r : sweep.runs)
+        if (!r.safe() || (st == "robust" && !r.live)) rc = 1;
+      continue;
     }
+    sim::run_options ro;
+    ro.verbose = verbose;
+    ro.progress = [&](double done, double total, std::uint64_t events) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, ": %s of %s virtual, %.0fk events/s", days(done).c_str(),
+                    days(total).c_str(),
+                    static_cast<double>(events) / std::max(1e-9, progress.elapsed()) / 1e3);
+      progress.show(done / total, st + buf);
+    };
+    auto r = sim::run_scenario(sc, ro);
+    progress.clear();
+    auto j = r.to_json();
+    j["wall_seconds"] = progress.elapsed();
+    all.push_back(j);
+    if (!json) print_run(r, progress.elapsed());
     if (!r.safe() || (st == "robust" && !r.live)) rc = 1;
   }
   if (json) std::cout << all.dump(2) << "\n";

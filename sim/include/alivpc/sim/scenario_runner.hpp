@@ -16,10 +16,12 @@
 
 #include <alivpc/sim/cluster.hpp>
 #include <alivpc/sim/scenario.hpp>
+#include <alivpc/sim/scenario_report.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <set>
@@ -27,59 +29,6 @@
 #include <vector>
 
 namespace alivpc::sim {
-
-struct scenario_report {
-  std::string name, strategy;
-  std::uint64_t seed = 0;
-  int nodes = 0;
-  std::vector<double> ready_seconds;  // per node that became ready: start -> first ready
-  int never_ready = 0;
-  int fatal_exits = 0;                      // nodes whose daemon exited with an error at least once
-  std::vector<int> restarts;                // per node: daemons restarted by the supervisor
-  std::uint64_t backend_errors = 0;         // errors the running daemons reported (and retried)
-  std::vector<std::string> fatal_messages;  // first few
-  std::vector<std::string> safety_violations;  // first few
-  std::uint64_t safety_violation_count = 0;
-  std::uint64_t misrouted_node_seconds = 0;
-  bool live = false;  // liveness after the settling time
-  std::string liveness_detail;
-  std::map<std::string, std::map<std::string, std::uint64_t>> api_calls;  // action -> outcome -> n
-  std::uint64_t events_executed = 0;
-  double virtual_seconds = 0;
-
-  bool safe() const { return safety_violation_count == 0; }
-  static double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    auto i = static_cast<std::size_t>(std::llround(p * static_cast<double>(v.size() - 1)));
-    return v[std::min(i, v.size() - 1)];
-  }
-  nlohmann::json to_json() const {
-    nlohmann::json j{{"name", name},
-                     {"strategy", strategy},
-                     {"seed", seed},
-                     {"nodes", nodes},
-                     {"ready_p50_s", percentile(ready_seconds, 0.5)},
-                     {"ready_p95_s", percentile(ready_seconds, 0.95)},
-                     {"ready_max_s", percentile(ready_seconds, 1.0)},
-                     {"never_ready", never_ready},
-                     {"fatal_exits", fatal_exits},
-                     {"backend_errors", backend_errors},
-                     {"restarts_total", std::accumulate(restarts.begin(), restarts.end(), 0)},
-                     {"restarts_max_per_node",
-                      restarts.empty() ? 0 : *std::max_element(restarts.begin(), restarts.end())},
-                     {"fatal_messages", fatal_messages},
-                     {"safety_violations", safety_violation_count},
-                     {"safety_examples", safety_violations},
-                     {"misrouted_node_seconds", misrouted_node_seconds},
-                     {"live", live},
-                     {"liveness_detail", liveness_detail},
-                     {"api_calls", api_calls},
-                     {"events_executed", events_executed},
-                     {"virtual_seconds", virtual_seconds}};
-    return j;
-  }
-};
 
 inline latency_distribution to_model_latency(const scenario_latency& l) {
   using std::chrono::duration_cast;
@@ -98,8 +47,17 @@ inline fault_kind to_fault_kind(const std::string& code) {
   return fault_kind::internal_error;
 }
 
-inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
+// What a run says while it runs; all optional.
+struct run_options {
+  bool verbose = false;  // every node's log on stderr
+  // About once per virtual minute: virtual seconds done, virtual seconds in all (the duration
+  // plus the settling time), events executed so far.
+  std::function<void(double done_s, double total_s, std::uint64_t events)> progress;
+};
+
+inline scenario_report run_scenario(const scenario& sc, const run_options& ro = {}) {
   using namespace std::chrono_literals;
+  const bool verbose = ro.verbose;
   scenario_report r;
   r.name = sc.name;
   r.strategy = sc.strategy;
@@ -260,9 +218,11 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
       if (ready[i - 1].first.overlaps(ready[i].first))
         note("ready nodes " + ready[i - 1].second->instance_id + " and " +
              ready[i].second->instance_id + " both hold " + ready[i].first.to_string());
-    const auto entries = model.entries(table, s.now());
+    std::vector<std::reference_wrapper<const route_entry_record>> entries;  // no copies
+    model.for_each_entry(table, s.now(),
+                         [&](const route_entry_record& e) { entries.push_back(e); });
     std::map<net::ipv4_cidr, std::string> hop;
-    for (auto& e : entries)
+    for (const route_entry_record& e : entries)
       if (!e.system && e.status(s.now()) == entry_status::available)
         hop[e.destination] = e.next_hop_id;
     misrouted_step = 0;
@@ -274,7 +234,7 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
     // Fencing and flapping, over every custom entry.
     std::set<std::pair<net::ipv4_cidr, std::string>> unfenced_now;
     next_transition = time_point::max();
-    for (auto& e : entries) {
+    for (const route_entry_record& e : entries) {
       if (e.available_at > s.now()) next_transition = std::min(next_transition, e.available_at);
       if (e.gone_at && *e.gone_at > s.now())
         next_transition = std::min(next_transition, *e.gone_at);
@@ -325,8 +285,12 @@ inline scenario_report run_scenario(const scenario& sc, bool verbose = false) {
   // end (known in advance) and the graces of open episodes can make a difference then, so such a
   // second repeats the last verdict instead of looking at the world again (same result, exact).
   std::uint64_t checked_events = ~std::uint64_t{0};
+  const double total_s = std::chrono::duration<double>(end.time_since_epoch()).count();
   while (s.now() < end) {
     s.run_for(1s);
+    if (ro.progress && s.now().time_since_epoch() % 60s == clock_duration::zero())
+      ro.progress(std::chrono::duration<double>(s.now().time_since_epoch()).count(), total_s,
+                  s.executed());
     if (s.executed() == checked_events && s.now() < next_transition) {
       r.misrouted_node_seconds += misrouted_step;
       const bool etcd_down = etcd.is_down(), fence_paused = etcd_down || cloud_down();

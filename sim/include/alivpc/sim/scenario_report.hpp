@@ -1,0 +1,85 @@
+// What one scenario run reports (alivpc-simulate --json prints it; the fields are listed in the
+// README's "Running a scenario"). Plain data: the sweep and the HTML report read it without the
+// runner.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <numeric>
+#include <string>
+#include <vector>
+
+namespace alivpc::sim {
+
+struct scenario_report {
+  std::string name, strategy;
+  std::uint64_t seed = 0;
+  int nodes = 0;
+  std::vector<double> ready_seconds;  // per node that became ready: start -> first ready
+  int never_ready = 0;
+  int fatal_exits = 0;                      // nodes whose daemon exited with an error at least once
+  std::vector<int> restarts;                // per node: daemons restarted by the supervisor
+  std::uint64_t backend_errors = 0;         // errors the running daemons reported (and retried)
+  std::vector<std::string> fatal_messages;  // first few
+  std::vector<std::string> safety_violations;  // first few
+  std::uint64_t safety_violation_count = 0;
+  std::uint64_t misrouted_node_seconds = 0;
+  bool live = false;  // liveness after the settling time
+  std::string liveness_detail;
+  std::map<std::string, std::map<std::string, std::uint64_t>> api_calls;  // action -> outcome -> n
+  std::uint64_t events_executed = 0;
+  double virtual_seconds = 0;
+
+  bool safe() const { return safety_violation_count == 0; }
+  std::uint64_t api_calls_total() const {
+    std::uint64_t n = 0;
+    for (const auto& [action, outcomes] : api_calls)
+      for (const auto& [outcome, count] : outcomes)
+        n += count;
+    return n;
+  }
+  // Every API call of the run over the nodes that became ready (a join): what a join costs.
+  double api_calls_per_join() const {
+    return static_cast<double>(api_calls_total()) /
+           static_cast<double>(std::max<std::size_t>(1, ready_seconds.size()));
+  }
+  static double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    auto i = static_cast<std::size_t>(std::llround(p * static_cast<double>(v.size() - 1)));
+    return v[std::min(i, v.size() - 1)];
+  }
+  nlohmann::json to_json() const {
+    nlohmann::json j{{"name", name},
+                     {"strategy", strategy},
+                     {"seed", seed},
+                     {"nodes", nodes},
+                     {"ready_p50_s", percentile(ready_seconds, 0.5)},
+                     {"ready_p95_s", percentile(ready_seconds, 0.95)},
+                     {"ready_max_s", percentile(ready_seconds, 1.0)},
+                     {"never_ready", never_ready},
+                     {"fatal_exits", fatal_exits},
+                     {"backend_errors", backend_errors},
+                     {"restarts_total", std::accumulate(restarts.begin(), restarts.end(), 0)},
+                     {"restarts_max_per_node",
+                      restarts.empty() ? 0 : *std::max_element(restarts.begin(), restarts.end())},
+                     {"fatal_messages", fatal_messages},
+                     {"safety_violations", safety_violation_count},
+                     {"safety_examples", safety_violations},
+                     {"misrouted_node_seconds", misrouted_node_seconds},
+                     {"live", live},
+                     {"liveness_detail", liveness_detail},
+                     {"api_calls", api_calls},
+                     {"api_calls_total", api_calls_total()},
+                     {"api_calls_per_join", api_calls_per_join()},
+                     {"events_executed", events_executed},
+                     {"virtual_seconds", virtual_seconds}};
+    return j;
+  }
+};
+
+}  // namespace alivpc::sim
