@@ -35,7 +35,7 @@ struct backend_options {
       std::chrono::minutes(1);  // flannel's retry after a failed renewal
   std::chrono::seconds reconcile_period = std::chrono::minutes(5);
   // A reconcile lists each table whole this often (and on a lease's first pass), otherwise only
-  // the entries for our subnet: see basic_backend::listing_for. An hour is enough for the
+  // the entries for our subnet: see route_reconciler::listing_for. An hour is enough for the
   // route-table-entries gauge: every node samples it, so a cluster of N reports a fresh count
   // every hour / N, and a table fills no faster than nodes join (each join lists it whole).
   std::chrono::seconds full_listing_period = std::chrono::hours(1);
