@@ -431,16 +431,18 @@ inline std::string help_text() {
       "Flags:\n";
   daemon_flags defaults;
   for (auto& s : all_flags()) {
-    std::string line = "  --" + std::string(s.name);
-    if (s.value_name) line += "=" + std::string(s.value_name);
+    // Appended, not `"  --" + ...`: GCC 12 at -O3 reports a false -Wrestrict on that temporary.
+    std::string line = "  --";
+    line.append(s.name);
+    if (s.value_name) line.append("=").append(s.value_name);
     if (line.size() < 34)
       line.resize(34, ' ');
     else
       line += "  ";
     line += s.help;
     auto d = s.show(defaults);
-    if (!d.empty() && d != "false") line += " (default " + d + ")";
-    out += line + "  [" + env_name(s.name) + "]\n";
+    if (!d.empty() && d != "false") line.append(" (default ").append(d).append(")");
+    out.append(line).append("  [").append(env_name(s.name)).append("]\n");
   }
   out += "\nExit codes: 0 clean shutdown, 1 fatal error, 2 usage error.\n";
   return out;

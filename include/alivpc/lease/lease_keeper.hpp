@@ -150,7 +150,8 @@ class lease_keeper {
   std::function<void(const error&)> on_acquire_retry;
 
   // Keeps the lease taken by acquire() (or given here) until stop() or its loss.
-  task<std::optional<lease_loss>> keep(std::optional<lease> held = std::nullopt) {
+  task<std::optional<lease_loss>> keep() { return keep(std::optional<lease>{}); }
+  task<std::optional<lease_loss>> keep(std::optional<lease> held) {
     if (held) {
       current_ = held;
       attrs_ = held->attrs;
