@@ -5,6 +5,7 @@
 // seeds in parallel and prints the distribution and the worst seeds to replay. Exit code 1 when
 // a safety invariant was violated or (robust strategy) the cluster did not converge after the
 // faults, in any run.
+#include <alivpc/sim/html_report.hpp>
 #include <alivpc/sim/scenario_runner.hpp>
 #include <alivpc/sim/seed_sweep.hpp>
 
@@ -24,7 +25,8 @@ using wall_clock = std::chrono::steady_clock;
 constexpr const char* usage =
     "usage: alivpc-simulate --scenario FILE.json [--seed N] [--seeds N|A..B] [--jobs J]\n"
     "                       [--strategy robust|classic|both|all] [--nodes N] [--json] "
-    "[--verbose]\n";
+    "[--html OUT.html]\n"
+    "                       [--verbose]\n";
 
 // Every strategy this build has, in the order reports list them.
 const std::vector<std::string> all_strategies{"robust", "classic"};
@@ -132,7 +134,7 @@ void print_sweep(const sim::seed_sweep& w, const nlohmann::json& j, const std::s
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string path, strategy, seeds_text;
+  std::string path, strategy, seeds_text, html_path;
   std::optional<std::uint64_t> seed;
   std::optional<int> nodes;
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
@@ -161,6 +163,8 @@ int main(int argc, char** argv) {
         nodes = std::stoi(value());
       else if (a == "--json")
         json = true;
+      else if (a == "--html")
+        html_path = value();
       else if (a == "--verbose")
         verbose = true;
       else if (a == "--help" || a == "-h") {
@@ -213,6 +217,8 @@ int main(int argc, char** argv) {
               << " (replay with --seed " << sc.seed << ")\n";
   int rc = 0;
   nlohmann::json all = nlohmann::json::array();
+  sim::html_input html{sc.name, path, {}, {}, {}, {}, {}};
+  const bool want_html = !html_path.empty();
   for (auto& st : strategies) {
     sc.strategy = st;
     progress_line progress;
@@ -231,10 +237,28 @@ int main(int argc, char** argv) {
       all.push_back(j);
       for (auto& r : sweep.runs)
         if (!r.safe() || (st == "robust" && !r.live)) rc = 1;
+      if (want_html) {
+        html.nodes[st] = static_cast<std::size_t>(sc.nodes) * seeds->count;
+        for (auto& r : sweep.runs) {
+          auto& pooled = html.ready_seconds[st];
+          pooled.insert(pooled.end(), r.ready_seconds.begin(), r.ready_seconds.end());
+          for (auto& e : r.events)
+            if (html.timeline.size() < 1000) html.timeline.push_back({st, r.seed, e});
+        }
+        // The charts over time show the worst seed, replayed with its minute samples.
+        auto worst = sc;
+        worst.seed = sweep.worst(1).front()->seed;
+        sim::run_options ro;
+        ro.record_series = true;
+        html.runs.push_back(sim::run_scenario(worst, ro));
+        html.ready_note = std::to_string(sc.nodes) + " nodes x " + std::to_string(seeds->count) +
+                          " seeds; the charts over time show each strategy's worst seed";
+      }
       continue;
     }
     sim::run_options ro;
     ro.verbose = verbose;
+    ro.record_series = want_html;
     ro.progress = [&](double done, double total, std::uint64_t events) {
       char buf[96];
       std::snprintf(buf, sizeof buf, ": %s of %s virtual, %.0fk events/s", days(done).c_str(),
@@ -249,6 +273,22 @@ int main(int argc, char** argv) {
     all.push_back(j);
     if (!json) print_run(r, progress.elapsed());
     if (!r.safe() || (st == "robust" && !r.live)) rc = 1;
+    if (want_html) {
+      html.ready_seconds[st] = r.ready_seconds;
+      html.nodes[st] = static_cast<std::size_t>(r.nodes);
+      for (auto& e : r.events)
+        html.timeline.push_back({st, r.seed, e});
+      html.runs.push_back(std::move(r));
+    }
+  }
+  if (want_html) {
+    std::ofstream out(html_path);
+    out << sim::render_html(html);
+    if (!out) {
+      std::cerr << "alivpc-simulate: cannot write " << html_path << "\n";
+      return 2;
+    }
+    std::cerr << "alivpc-simulate: wrote " << html_path << "\n";
   }
   if (json) std::cout << all.dump(2) << "\n";
   return rc;

@@ -3,6 +3,8 @@
 // runner.
 #pragma once
 
+#include <alivpc/cloud/api_error.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -14,6 +16,31 @@
 #include <vector>
 
 namespace alivpc::sim {
+
+// One virtual minute of a run, for the HTML report (run_options::record_series).
+struct minute_sample {
+  double t_s = 0;                   // virtual seconds at the end of the minute
+  std::uint32_t table_entries = 0;  // custom entries in the system route table
+  std::uint32_t leases = 0;         // subnet leases etcd holds
+  std::uint32_t ready = 0;          // nodes ready
+  std::uint32_t success = 0, conflict = 0, throttled = 0, error = 0;  // API calls this minute
+};
+
+// A safety violation or liveness failure, when it happened.
+struct report_event {
+  double t_s = 0;
+  std::string kind;  // "safety" or "liveness"
+  std::string what;
+};
+
+// The bucket of an API outcome ("Success" or an error code) in the report's call chart; the
+// client's own classifier decides what a conflict is.
+inline const char* outcome_bucket(const std::string& outcome) {
+  if (outcome == "Success") return "success";
+  if (outcome.starts_with("Throttling")) return "throttled";
+  if (cloud::classify(outcome, 400) == cloud::api_error_class::conflict) return "conflict";
+  return "error";
+}
 
 struct scenario_report {
   std::string name, strategy;
@@ -33,6 +60,9 @@ struct scenario_report {
   std::map<std::string, std::map<std::string, std::uint64_t>> api_calls;  // action -> outcome -> n
   std::uint64_t events_executed = 0;
   double virtual_seconds = 0;
+  int quota = 0;                       // custom entries per route table
+  std::vector<minute_sample> samples;  // per virtual minute, only with record_series
+  std::vector<report_event> events;    // the first 100 safety violations, a liveness failure
 
   bool safe() const { return safety_violation_count == 0; }
   std::uint64_t api_calls_total() const {

@@ -53,6 +53,9 @@ struct run_options {
   // About once per virtual minute: virtual seconds done, virtual seconds in all (the duration
   // plus the settling time), events executed so far.
   std::function<void(double done_s, double total_s, std::uint64_t events)> progress;
+  // Keep a minute_sample per virtual minute in the report (for --html): a few dozen bytes a
+  // minute, so off unless asked for.
+  bool record_series = false;
 };
 
 inline scenario_report run_scenario(const scenario& sc, const run_options& ro = {}) {
@@ -63,6 +66,7 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
   r.strategy = sc.strategy;
   r.seed = sc.seed;
   r.nodes = sc.nodes;
+  r.quota = sc.quota;
 
   virtual_scheduler s(sc.seed);
   model_config mc;
@@ -152,6 +156,9 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
 
   auto note = [&](const std::string& what) {
     ++r.safety_violation_count;
+    if (r.events.size() < 100)
+      r.events.push_back(
+          {std::chrono::duration<double>(s.now().time_since_epoch()).count(), "safety", what});
     if (r.safety_violations.size() < 5)
       r.safety_violations.push_back("t=" +
                                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
@@ -279,6 +286,32 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
     }
   };
 
+  std::map<std::string, std::uint64_t> calls_before;  // by outcome bucket, at the last sample
+  auto sample_minute = [&](double now_s) {
+    minute_sample m;
+    m.t_s = now_s;
+    model.for_each_entry(table, s.now(), [&](const route_entry_record& e) {
+      if (!e.system) ++m.table_entries;
+    });
+    for (auto& [key, e] : etcd.keys())
+      if (e.parsed) ++m.leases;
+    for (auto& n : c->nodes())
+      if (n->running && n->backend && n->backend->status().ready) ++m.ready;
+    std::map<std::string, std::uint64_t> calls;
+    for (const auto& [action, outcomes] : model.stats().by_action)
+      for (const auto& [outcome, count] : outcomes)
+        calls[outcome_bucket(outcome)] += count;
+    auto delta = [&](const char* bucket) {
+      return static_cast<std::uint32_t>(calls[bucket] - calls_before[bucket]);
+    };
+    m.success = delta("success");
+    m.conflict = delta("conflict");
+    m.throttled = delta("throttled");
+    m.error = delta("error");
+    calls_before = std::move(calls);
+    return m;
+  };
+
   const auto settle = std::max<clock_duration>(2 * sc.reconcile_period + 5min, 10min);
   const auto end = time_point{} + std::max(sc.duration, last_event + settle);
   // A second in which no event ran changes nothing but time: only a route's Pending/Deleting
@@ -288,9 +321,11 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
   const double total_s = std::chrono::duration<double>(end.time_since_epoch()).count();
   while (s.now() < end) {
     s.run_for(1s);
-    if (ro.progress && s.now().time_since_epoch() % 60s == clock_duration::zero())
-      ro.progress(std::chrono::duration<double>(s.now().time_since_epoch()).count(), total_s,
-                  s.executed());
+    if (s.now().time_since_epoch() % 60s == clock_duration::zero()) {
+      const double now_s = std::chrono::duration<double>(s.now().time_since_epoch()).count();
+      if (ro.record_series) r.samples.push_back(sample_minute(now_s));
+      if (ro.progress) ro.progress(now_s, total_s, s.executed());
+    }
     if (s.executed() == checked_events && s.now() < next_transition) {
       r.misrouted_node_seconds += misrouted_step;
       const bool etcd_down = etcd.is_down(), fence_paused = etcd_down || cloud_down();
@@ -347,6 +382,9 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
   r.liveness_detail =
       r.live ? "every running node converged"
              : std::to_string(unhealthy) + " node(s) not converged; first: " + first_problem;
+  if (!r.live)
+    r.events.push_back({std::chrono::duration<double>(s.now().time_since_epoch()).count(),
+                        "liveness", r.liveness_detail});
   r.api_calls = model.stats().by_action;
   r.events_executed = s.executed();
   r.virtual_seconds = std::chrono::duration<double>(s.now().time_since_epoch()).count();
