@@ -51,6 +51,7 @@ class basic_backend {
   const std::string& next_hop_id() const noexcept { return ctx_.next_hop_id; }
 
   // Called after each change of readiness (the daemon flips /healthz, the simulator records).
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): moved (tidy cannot see through ctx_)
   void on_ready(std::function<void(const backend_status&)> fn) { ctx_.on_ready = std::move(fn); }
 
   // Ask run() to return at its next step; leaves lease and routes in place unless

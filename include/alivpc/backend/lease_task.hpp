@@ -184,7 +184,7 @@ class lease_task {
       auto loss = co_await keeper_->keep();
       if (!loss || ctx_.stopping) break;
       if (ctx_.opts.mode == strategy::classic) {  // flanneld exits when its lease is gone
-        ctx_.fatal = error(error_kind::not_found, "lease lost: " + ctx_.status.last_error);
+        ctx_.fatal.emplace(error_kind::not_found, "lease lost: " + ctx_.status.last_error);
         ctx_.wake.notify();
         break;
       }

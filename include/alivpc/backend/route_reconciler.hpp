@@ -276,7 +276,7 @@ class route_reconciler {
                    "): giving back this node's subnet and routes, then exiting so that a restart "
                    "applies the new config");
     co_await lease_.release();
-    ctx_.fatal = error(error_kind::invalid_argument,
+    ctx_.fatal.emplace(error_kind::invalid_argument,
                        "network config changed (" + change + "): restart to apply it");
   }
 

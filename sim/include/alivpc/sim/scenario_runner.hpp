@@ -227,7 +227,7 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
              ready[i].second->instance_id + " both hold " + ready[i].first.to_string());
     std::vector<std::reference_wrapper<const route_entry_record>> entries;  // no copies
     model.for_each_entry(table, s.now(),
-                         [&](const route_entry_record& e) { entries.push_back(e); });
+                         [&](const route_entry_record& e) { entries.emplace_back(e); });
     std::map<net::ipv4_cidr, std::string> hop;
     for (const route_entry_record& e : entries)
       if (!e.system && e.status(s.now()) == entry_status::available)

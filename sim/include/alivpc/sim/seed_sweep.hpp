@@ -172,9 +172,10 @@ seed_sweep run_seed_sweep(const scenario& sc, seed_range seeds, unsigned jobs, R
       if (done) done(finished, seeds.count);
     }
   };
-  jobs = std::clamp<unsigned>(jobs, 1,
-                              static_cast<unsigned>(std::min<std::uint64_t>(
-                                  seeds.count, std::thread::hardware_concurrency() * 4)));
+  jobs = std::clamp<unsigned>(
+      jobs, 1,
+      static_cast<unsigned>(std::min<std::uint64_t>(
+          seeds.count, std::uint64_t{std::thread::hardware_concurrency()} * 4)));
   std::vector<std::thread> threads;
   for (unsigned t = 1; t < jobs; ++t)
     threads.emplace_back(work);

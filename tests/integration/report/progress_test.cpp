@@ -1,0 +1,56 @@
+// alivpc-simulate's progress line: on stderr when it is a terminal (here a pseudo-terminal from
+// script(1)) and the run takes over a second; never in --json output, never when stderr is not
+// a terminal.
+#include <alivpc_test/temp_dir.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+std::string read(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// 30 nodes for two virtual days: a few seconds of work, long enough for the line to appear.
+const char* scenario = R"({"name": "progress", "seed": 1, "nodes": 30, "duration": "48h",
+  "quota": 200, "write_delay": "3s", "start_spread": "60s"})";
+
+}  // namespace
+
+TEST(Progress, OnATerminalOnlyAndNeverInTheJson) {
+  alivpc_test::temp_dir dir("alivpc-progress");
+  const auto sc = dir.path() / "scenario.json";
+  std::ofstream(sc) << scenario;
+  const std::string run =
+      std::string(ALIVPC_BINARY_DIR) + "/sim/alivpc-simulate --scenario " + sc.string() + " --json";
+  const auto json_out = dir.path() / "out.json", tty = dir.path() / "tty.log",
+             piped = dir.path() / "piped.log";
+  ASSERT_EQ(std::system(("script -qefc '" + run + " > " + json_out.string() + "' " + tty.string() +
+                         " > /dev/null")
+                            .c_str()),
+            0);
+  const auto terminal = read(tty);
+  EXPECT_NE(terminal.find("virtual, "), std::string::npos) << terminal;
+  EXPECT_NE(terminal.find("ETA"), std::string::npos) << terminal;
+  const auto out = read(json_out);
+  EXPECT_EQ(out.find("ETA"), std::string::npos);
+  EXPECT_EQ(out.find('\r'), std::string::npos);
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j[0]["virtual_seconds"], 48 * 3600.0);
+
+  // The same run with stderr to a file: no progress line.
+  ASSERT_EQ(std::system((run + " > /dev/null 2> " + piped.string()).c_str()), 0);
+  const auto quiet = read(piped);
+  EXPECT_EQ(quiet.find("ETA"), std::string::npos) << quiet;
+  EXPECT_NE(quiet.find("replay with --seed 1"), std::string::npos) << quiet;
+}
