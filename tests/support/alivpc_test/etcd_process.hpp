@@ -31,6 +31,8 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -47,10 +49,19 @@ class etcd_process {
  public:
   static bool available() { return std::system("command -v etcd >/dev/null 2>&1") == 0; }
 
+  // Ports are picked free, then bound by etcd: another process may take one in between (seen
+  // on a busy CI machine), so a start that fails on a port in use is retried with new ones.
   explicit etcd_process(etcd_process_options opts = {}) : opts_(opts), dir_("alivpc-etcd") {
-    client_port_ = free_port();
-    peer_port_ = free_port();
-    start();
+    for (int attempt = 1;; ++attempt) {
+      std::tie(client_port_, peer_port_) = two_free_ports();
+      try {
+        start();
+        return;
+      } catch (const std::runtime_error&) {
+        if (attempt == 3 || !log_says_port_taken()) throw;
+        std::filesystem::remove_all(data_dir());
+      }
+    }
   }
   etcd_process(const etcd_process&) = delete;
   etcd_process& operator=(const etcd_process&) = delete;
@@ -213,10 +224,18 @@ class etcd_process {
   }
 
  private:
-  static unsigned short free_port() {
+  // Two different free ports (both held while picking, so never the same one twice).
+  static std::pair<unsigned short, unsigned short> two_free_ports() {
     boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
+    const auto loopback = boost::asio::ip::make_address("127.0.0.1");
+    boost::asio::ip::tcp::acceptor a(io, {loopback, 0}), b(io, {loopback, 0});
+    return {a.local_endpoint().port(), b.local_endpoint().port()};
+  }
+  bool log_says_port_taken() const {
+    std::ifstream in(log_file());
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str().find("address already in use") != std::string::npos;
   }
 
   void wait_healthy(std::chrono::seconds limit) {
