@@ -219,6 +219,10 @@ int main(int argc, char** argv) {
   nlohmann::json all = nlohmann::json::array();
   sim::html_input html{sc.name, path, {}, {}, {}, {}, {}};
   const bool want_html = !html_path.empty();
+  // A violation in any run, or (robust) a cluster that did not converge, is exit code 1.
+  auto failed = [](const sim::scenario_report& r) {
+    return !r.safe() || (r.strategy == "robust" && !r.live);
+  };
   for (auto& st : strategies) {
     sc.strategy = st;
     progress_line progress;
@@ -236,7 +240,7 @@ int main(int argc, char** argv) {
       if (!json) print_sweep(sweep, j, path, progress.elapsed());
       all.push_back(j);
       for (auto& r : sweep.runs)
-        if (!r.safe() || (st == "robust" && !r.live)) rc = 1;
+        if (failed(r)) rc = 1;
       if (want_html) {
         html.nodes[st] = static_cast<std::size_t>(sc.nodes) * seeds->count;
         for (auto& r : sweep.runs) {
@@ -272,7 +276,7 @@ int main(int argc, char** argv) {
     j["wall_seconds"] = progress.elapsed();
     all.push_back(j);
     if (!json) print_run(r, progress.elapsed());
-    if (!r.safe() || (st == "robust" && !r.live)) rc = 1;
+    if (failed(r)) rc = 1;
     if (want_html) {
       html.ready_seconds[st] = r.ready_seconds;
       html.nodes[st] = static_cast<std::size_t>(r.nodes);

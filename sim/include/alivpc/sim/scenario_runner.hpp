@@ -154,11 +154,12 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
     });
   }
 
+  auto seconds_now = [&] {
+    return std::chrono::duration<double>(s.now().time_since_epoch()).count();
+  };
   auto note = [&](const std::string& what) {
     ++r.safety_violation_count;
-    if (r.events.size() < 100)
-      r.events.push_back(
-          {std::chrono::duration<double>(s.now().time_since_epoch()).count(), "safety", what});
+    if (r.events.size() < 100) r.events.push_back({seconds_now(), "safety", what});
     if (r.safety_violations.size() < 5)
       r.safety_violations.push_back("t=" +
                                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
@@ -322,7 +323,7 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
   while (s.now() < end) {
     s.run_for(1s);
     if (s.now().time_since_epoch() % 60s == clock_duration::zero()) {
-      const double now_s = std::chrono::duration<double>(s.now().time_since_epoch()).count();
+      const double now_s = seconds_now();
       if (ro.record_series) r.samples.push_back(sample_minute(now_s));
       if (ro.progress) ro.progress(now_s, total_s, s.executed());
     }
@@ -382,12 +383,10 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
   r.liveness_detail =
       r.live ? "every running node converged"
              : std::to_string(unhealthy) + " node(s) not converged; first: " + first_problem;
-  if (!r.live)
-    r.events.push_back({std::chrono::duration<double>(s.now().time_since_epoch()).count(),
-                        "liveness", r.liveness_detail});
+  if (!r.live) r.events.push_back({seconds_now(), "liveness", r.liveness_detail});
   r.api_calls = model.stats().by_action;
   r.events_executed = s.executed();
-  r.virtual_seconds = std::chrono::duration<double>(s.now().time_since_epoch()).count();
+  r.virtual_seconds = seconds_now();
   c.reset();  // drains the coroutines on virtual time
   return r;
 }
