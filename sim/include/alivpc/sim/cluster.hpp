@@ -130,6 +130,9 @@ class cluster {
   emulator_service& service() noexcept { return service_; }
   const service_transport<virtual_scheduler>& transport() const noexcept { return transport_; }
   std::vector<std::unique_ptr<node>>& nodes() noexcept { return nodes_; }
+  // Counts every change of a node's running, finished or ready state (a lease changes only
+  // while its node is not ready): who looks at the nodes looks again only when it moved.
+  std::uint64_t version() const noexcept { return version_; }
 
   // Adds a node (an ECS instance with one interface and a default route); does not start it.
   node& add_node() {
@@ -166,6 +169,7 @@ class cluster {
     n.current->stopped.set();
     n.backend->stop();
     n.running = false;
+    ++version_;
     n.graveyard.push_back(std::move(n.current));
   }
 
@@ -213,7 +217,9 @@ class cluster {
     n.incarnation_started = s_.now();
     n.stopping = false;
     if (!n.started_at) n.started_at = s_.now();  // ready time counts from the first start
+    ++version_;
     n.backend->on_ready([this, &n](const backend::backend_status& st) {
+      ++version_;
       if (st.ready && !n.first_ready_at) n.first_ready_at = s_.now();
     });
     spawn(s_, run_node(n, *n.current), [](const std::exception_ptr&) {});
@@ -268,6 +274,7 @@ class cluster {
     if (n.first_fatal.empty()) n.first_fatal = fatal;
     n.finished = true;
     ++n.exits;
+    ++version_;
     if (o_.supervisor && !shutting_down_ && n.running && !n.stopping) schedule_restart(n);
   }
 
@@ -294,6 +301,7 @@ class cluster {
   service_transport<virtual_scheduler> transport_;
   std::string vpc_id_, vswitch_id_;
   std::vector<std::unique_ptr<node>> nodes_;
+  std::uint64_t version_ = 0;
   bool shutting_down_ = false;
 };
 

@@ -29,6 +29,7 @@ class memory_etcd {
     std::int64_t create_revision = 0, mod_revision = 0;
     std::int64_t lease_id = 0;           // 0: a reservation
     std::optional<lease::lease> parsed;  // key + value parsed once at write time (lists stay cheap)
+    std::string instance_id;             // of parsed's BackendData, likewise
   };
   struct ttl_lease {
     std::chrono::seconds ttl{0};
@@ -52,6 +53,9 @@ class memory_etcd {
   std::int64_t revision() const noexcept { return revision_; }
   std::int64_t compacted_revision() const noexcept { return compacted_; }
   const std::map<std::string, entry>& keys() const noexcept { return kv_; }
+  // Counts every change of keys() (writes, deletes, expiries, a wipe): who looks at the keys
+  // looks again only when it moved.
+  std::uint64_t changes() const noexcept { return changes_; }
 
   // --- fault injection ---------------------------------------------------------------------
   void set_latency(clock_duration base, clock_duration jitter = clock_duration::zero()) {
@@ -71,6 +75,7 @@ class memory_etcd {
     revision_ = 1;
     compacted_ = 0;
     ++incarnation_;
+    ++changes_;
     changed_.notify();
   }
   lease::store_identity identity() const {
@@ -204,6 +209,8 @@ class memory_etcd {
     e.value = value;
     e.lease_id = lease_id;
     e.parsed = lease::detail::lease_from_entry(key, "", value);
+    e.instance_id = e.parsed ? lease::lease_instance_id(e.parsed->attrs) : std::string();
+    ++changes_;
     record(lease::lease_event_type::added, to_lease(key, e));
   }
   bool delete_key(const std::string& key) {
@@ -211,6 +218,7 @@ class memory_etcd {
     if (it == kv_.end()) return false;
     auto l = to_lease(key, it->second);
     kv_.erase(it);
+    ++changes_;
     ++revision_;
     l.revision = revision_;
     record(lease::lease_event_type::removed, l);
@@ -233,6 +241,7 @@ class memory_etcd {
   std::map<std::int64_t, ttl_lease> leases_;
   std::deque<std::pair<std::int64_t, lease::lease_event>> history_;
   std::int64_t revision_ = 1, compacted_ = 0, next_lease_ = 7000, incarnation_ = 1;
+  std::uint64_t changes_ = 0;
   clock_duration latency_ = std::chrono::milliseconds(1), jitter_{0};
   bool down_ = false;
   async_event<S> changed_;

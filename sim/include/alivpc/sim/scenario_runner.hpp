@@ -1,30 +1,16 @@
-// Runs a scenario (scenario.hpp) on virtual time and reports what happened.
-//
-// Safety is checked once per virtual second, and each of these is a violation:
-// - etcd holds overlapping leases, or two ready nodes hold overlapping subnets;
-// - fencing: a route S -> running node N while N holds no live lease on S (by etcd, not by N's
-//   belief) for longer than stale_route_grace;
-// - flapping: the next hop of S changes more than twice within an hour;
-// - a ready node whose lease is gone from etcd (or is another claim) for longer than
-//   ready_without_lease_grace.
-// The graces count the seconds in which the node could have known and acted (etcd reachable;
-// for fencing also the cloud): nothing can notice a key deleted during a partition.
-// A route entry for a ready node's subnet that points at another node is counted as misrouting
-// (node-seconds). Liveness is checked after the last event plus a settling time: every running
-// node is healthy and each table holds exactly its one route.
+// Runs a scenario (scenario.hpp) on virtual time and reports what happened: safety once per
+// virtual second (safety_checker.hpp); liveness after the last event plus a settling time (every
+// running node is healthy and each table holds exactly its one route).
 #pragma once
 
 #include <alivpc/sim/cluster.hpp>
 #include <alivpc/sim/scenario.hpp>
+#include <alivpc/sim/safety_checker.hpp>
 #include <alivpc/sim/scenario_report.hpp>
 
 #include <algorithm>
-#include <cmath>
-#include <deque>
 #include <functional>
 #include <map>
-#include <numeric>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -56,6 +42,12 @@ struct run_options {
   // Keep a minute_sample per virtual minute in the report (for --html): a few dozen bytes a
   // minute, so off unless asked for.
   bool record_series = false;
+  // Judge safety from scratch every virtual second instead of only when something it depends on
+  // changed (same verdicts, slower): for the tests that show the two agree.
+  bool look_every_second = false;
+  // Skip, but fingerprint every input in each skipped second: a difference from the last look
+  // is a safety violation (the skipping missed a change). For the same tests.
+  bool verify_skips = false;
 };
 
 inline scenario_report run_scenario(const scenario& sc, const run_options& ro = {}) {
@@ -157,135 +149,7 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
   auto seconds_now = [&] {
     return std::chrono::duration<double>(s.now().time_since_epoch()).count();
   };
-  auto note = [&](const std::string& what) {
-    ++r.safety_violation_count;
-    if (r.events.size() < 100) r.events.push_back({seconds_now(), "safety", what});
-    if (r.safety_violations.size() < 5)
-      r.safety_violations.push_back("t=" +
-                                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                       s.now().time_since_epoch())
-                                                       .count()) +
-                                    "s: " + what);
-  };
-  // Episodes of the timed invariants: when each began, and whether it was counted already.
-  // Graces count only the seconds in which a node could act: not while etcd is unreachable
-  // (a deleted key cannot be seen then), and for fencing not while the cloud is in an outage
-  // either (a route cannot be removed then).
-  struct episode {
-    clock_duration age{};
-    bool counted = false;
-  };
-  std::map<std::pair<net::ipv4_cidr, std::string>, episode> unfenced;  // (S, N)
-  std::map<std::string, episode> ready_without_lease;                  // N
-  std::map<net::ipv4_cidr, std::string> last_hop;                      // S -> last next hop
-  std::map<net::ipv4_cidr, std::deque<time_point>> hop_changes;        // S -> within the hour
-  std::uint64_t misrouted_step = 0;           // misrouted nodes in the last checked second
-  time_point next_transition = time_point{};  // the next Pending/Deleting end in the table
-  auto cloud_down = [&] {
-    for (const auto& o : model.config().outages)
-      if (o.action == "*" && s.now() >= o.from && s.now() < o.to) return true;
-    return false;
-  };
-  auto timed = [&](episode& e, clock_duration grace, bool paused, const std::string& what) {
-    if (!paused) e.age += 1s;
-    if (!e.counted && e.age > grace) {
-      e.counted = true;
-      note(what);
-    }
-  };
-  auto check_safety = [&] {
-    std::vector<net::ipv4_cidr> leased;
-    std::map<net::ipv4_cidr, const lease::lease*> lease_of;
-    for (auto& [key, e] : etcd.keys()) {
-      if (!e.parsed) continue;
-      leased.push_back(e.parsed->subnet);
-      lease_of[e.parsed->subnet] = &*e.parsed;
-    }
-    // Processes alive now (an exited or killed one can clean nothing up: its leftovers are the
-    // next incarnation's, or the route leader's, to remove).
-    std::map<std::string, const cluster::node*> running;
-    for (auto& n : c->nodes())
-      if (n->running && !n->finished && n->backend) running[n->instance_id] = n.get();
-    // A live lease on `subnet` held by the node of `instance` (by etcd's record).
-    auto held_by = [&](net::ipv4_cidr subnet, const std::string& instance) {
-      auto it = lease_of.find(subnet);
-      return it != lease_of.end() && lease::lease_instance_id(it->second->attrs) == instance;
-    };
-    std::sort(leased.begin(), leased.end());
-    for (std::size_t i = 1; i < leased.size(); ++i)
-      if (leased[i - 1].overlaps(leased[i]))
-        note("etcd holds overlapping leases " + leased[i - 1].to_string() + " and " +
-             leased[i].to_string());
-    std::vector<std::pair<net::ipv4_cidr, const cluster::node*>> ready;
-    for (auto& n : c->nodes())
-      if (n->running && n->backend && n->backend->status().ready &&
-          n->backend->status().current_lease)
-        ready.emplace_back(n->backend->status().current_lease->subnet, n.get());
-    std::sort(ready.begin(), ready.end(), [](auto& a, auto& b) { return a.first < b.first; });
-    for (std::size_t i = 1; i < ready.size(); ++i)
-      if (ready[i - 1].first.overlaps(ready[i].first))
-        note("ready nodes " + ready[i - 1].second->instance_id + " and " +
-             ready[i].second->instance_id + " both hold " + ready[i].first.to_string());
-    std::vector<std::reference_wrapper<const route_entry_record>> entries;  // no copies
-    model.for_each_entry(table, s.now(),
-                         [&](const route_entry_record& e) { entries.emplace_back(e); });
-    std::map<net::ipv4_cidr, std::string> hop;
-    for (const route_entry_record& e : entries)
-      if (!e.system && e.status(s.now()) == entry_status::available)
-        hop[e.destination] = e.next_hop_id;
-    misrouted_step = 0;
-    for (auto& [subnet, n] : ready)
-      if (auto it = hop.find(subnet); it != hop.end() && it->second != n->instance_id)
-        ++misrouted_step;
-    r.misrouted_node_seconds += misrouted_step;
-
-    // Fencing and flapping, over every custom entry.
-    std::set<std::pair<net::ipv4_cidr, std::string>> unfenced_now;
-    next_transition = time_point::max();
-    for (const route_entry_record& e : entries) {
-      if (e.available_at > s.now()) next_transition = std::min(next_transition, e.available_at);
-      if (e.gone_at && *e.gone_at > s.now())
-        next_transition = std::min(next_transition, *e.gone_at);
-      if (e.system) continue;
-      auto& last = last_hop[e.destination];
-      if (!last.empty() && last != e.next_hop_id) {
-        auto& changes = hop_changes[e.destination];
-        changes.push_back(s.now());
-        while (!changes.empty() && s.now() - changes.front() > std::chrono::hours(1))
-          changes.pop_front();
-        if (changes.size() > 2)
-          note("flapping: the route " + e.destination.to_string() + " changed next hop " +
-               std::to_string(changes.size()) + " times within an hour (now " + e.next_hop_id +
-               ", was " + last + ")");
-      }
-      last = e.next_hop_id;
-      if (running.count(e.next_hop_id) && !held_by(e.destination, e.next_hop_id))
-        unfenced_now.emplace(e.destination, e.next_hop_id);
-    }
-    std::erase_if(unfenced, [&](auto& kv) { return !unfenced_now.count(kv.first); });
-    const bool etcd_down = etcd.is_down(), fence_paused = etcd_down || cloud_down();
-    for (auto& key : unfenced_now) {
-      auto [it, fresh] = unfenced.try_emplace(key, episode{});
-      timed(
-          it->second, sc.stale_route_grace, fence_paused,
-          "fencing: the route " + key.first.to_string() + " points at " + key.second +
-              ", which holds no lease on it, for over " +
-              std::to_string(
-                  std::chrono::duration_cast<std::chrono::seconds>(sc.stale_route_grace).count()) +
-              " s");
-    }
-    // Ready only with a lease etcd still holds for this node.
-    std::set<std::string> without_now;
-    for (auto& [subnet, n] : ready)
-      if (!held_by(subnet, n->instance_id)) without_now.insert(n->instance_id);
-    std::erase_if(ready_without_lease, [&](auto& kv) { return !without_now.count(kv.first); });
-    for (auto& id : without_now) {
-      auto [it, fresh] = ready_without_lease.try_emplace(id, episode{});
-      timed(it->second, sc.ready_without_lease_grace, etcd_down,
-            "ready without a lease: " + id + " is ready but etcd holds no lease of it on " +
-                running[id]->backend->status().current_lease->subnet.to_string());
-    }
-  };
+  safety_checker safety(sc, s, model, etcd, *c, table, r, ro.look_every_second, ro.verify_skips);
 
   std::map<std::string, std::uint64_t> calls_before;  // by outcome bucket, at the last sample
   auto sample_minute = [&](double now_s) {
@@ -315,10 +179,6 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
 
   const auto settle = std::max<clock_duration>(2 * sc.reconcile_period + 5min, 10min);
   const auto end = time_point{} + std::max(sc.duration, last_event + settle);
-  // A second in which no event ran changes nothing but time: only a route's Pending/Deleting
-  // end (known in advance) and the graces of open episodes can make a difference then, so such a
-  // second repeats the last verdict instead of looking at the world again (same result, exact).
-  std::uint64_t checked_events = ~std::uint64_t{0};
   const double total_s = std::chrono::duration<double>(end.time_since_epoch()).count();
   while (s.now() < end) {
     s.run_for(1s);
@@ -327,20 +187,7 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
       if (ro.record_series) r.samples.push_back(sample_minute(now_s));
       if (ro.progress) ro.progress(now_s, total_s, s.executed());
     }
-    if (s.executed() == checked_events && s.now() < next_transition) {
-      r.misrouted_node_seconds += misrouted_step;
-      const bool etcd_down = etcd.is_down(), fence_paused = etcd_down || cloud_down();
-      for (auto& [key, e] : unfenced)
-        timed(e, sc.stale_route_grace, fence_paused,
-              "fencing: the route " + key.first.to_string() + " points at " + key.second +
-                  ", which holds no lease on it, for over the grace");
-      for (auto& [id, e] : ready_without_lease)
-        timed(e, sc.ready_without_lease_grace, etcd_down,
-              "ready without a lease: " + id + " is ready but etcd holds no lease of it");
-      continue;
-    }
-    check_safety();
-    checked_events = s.executed();
+    safety.second();
   }
 
   // Liveness: every running node healthy, with exactly its one route, Available.

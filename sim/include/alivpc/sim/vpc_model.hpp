@@ -251,6 +251,10 @@ class vpc_model {
       f(e);
   }
 
+  // Counts every change of an entry (create, delete, a console action, a purge): who looks at
+  // the tables looks again only when it moved, or when a Pending/Deleting entry's time is up.
+  std::uint64_t version() const noexcept { return version_; }
+
   // ---- the gate: outages, injected faults, rate limits -----------------------------------------
 
   // Called once per request before the action; throws the injected error, or says to drop.
@@ -317,6 +321,7 @@ class vpc_model {
     route_entry_record e{new_id("rte-"),         t.id,        dest, false, hop_type, r.next_hop_id,
                          now + cfg_.write_delay, std::nullopt};
     t.entries.emplace(key, e);
+    ++version_;
     if (!r.client_token.empty()) tokens_[r.client_token] = {fingerprint(r), e.id};
     return e.id;
   }
@@ -349,6 +354,7 @@ class vpc_model {
       throw api_failure(400, "OperationDenied", "A system route entry cannot be deleted.");
     check_no_write_in_progress(*t, now);
     entry->gone_at = now + cfg_.write_delay;
+    ++version_;
     next_purge_ = std::min(next_purge_, *entry->gone_at);
   }
 
@@ -361,13 +367,17 @@ class vpc_model {
     if (it == tables_.end() || hop_id.empty()) return false;
     route_entry_record e{new_id("rte-"), table_id,          dest,        false, hop_type,
                          hop_id,         time_point::min(), std::nullopt};
-    return it->second.entries.emplace(key_of(dest), e).second;
+    if (!it->second.entries.emplace(key_of(dest), e).second) return false;
+    ++version_;
+    return true;
   }
 
   // Removes an entry at once, as if someone deleted it in the console (admin / chaos).
   bool force_delete(const std::string& table_id, net::ipv4_cidr dest) {
     auto it = tables_.find(table_id);
-    return it != tables_.end() && it->second.entries.erase(key_of(dest)) > 0;
+    if (it == tables_.end() || it->second.entries.erase(key_of(dest)) == 0) return false;
+    ++version_;
+    return true;
   }
 
  private:
@@ -427,6 +437,7 @@ class vpc_model {
     route_entry_record e{new_id("rte-"),    table_id,    dest, true, "local", "",
                          time_point::min(), std::nullopt};
     t.entries.emplace(key_of(dest), e);
+    ++version_;
   }
 
   void check_next_hop(const route_table_record& t, const std::string& type, const std::string& id) {
@@ -475,7 +486,7 @@ class vpc_model {
     if (now < next_purge_) return;
     next_purge_ = time_point::max();
     for (auto& [id, t] : tables_)
-      std::erase_if(t.entries, [&](const auto& kv) {
+      version_ += std::erase_if(t.entries, [&](const auto& kv) {
         const auto& e = kv.second;
         if (e.gone_at && *e.gone_at > now) next_purge_ = std::min(next_purge_, *e.gone_at);
         return e.status(now) == entry_status::gone;
@@ -512,6 +523,7 @@ class vpc_model {
   std::map<std::string, std::string> enis_;  // eni id -> instance id
   std::map<std::string, route_table_record> tables_;
   time_point next_purge_ = time_point::max();  // the earliest gone_at still in a table
+  std::uint64_t version_ = 0;
   std::map<std::string, token_bucket> buckets_;
   std::map<std::string, std::pair<std::string, std::string>>
       tokens_;  // ClientToken -> (fingerprint, entry id)

@@ -1,0 +1,270 @@
+// The runner's safety invariants, judged once per virtual second. Each of these is a violation:
+// - etcd holds overlapping leases, or two ready nodes hold overlapping subnets;
+// - fencing: a route S -> running node N while N holds no live lease on S (by etcd, not by N's
+//   belief) for longer than stale_route_grace;
+// - flapping: the next hop of S changes more than twice within an hour;
+// - a ready node whose lease is gone from etcd (or is another claim) for longer than
+//   ready_without_lease_grace.
+// The graces count the seconds in which the node could have known and acted (etcd reachable;
+// for fencing also the cloud): nothing can notice a key deleted during a partition.
+// A route entry for a ready node's subnet that points at another node is counted as misrouting
+// (node-seconds).
+//
+// Incremental: the verdict depends only on etcd's keys, the nodes' running and ready states, and
+// the route table (its entries, and their Pending/Deleting ends, which are known in advance). Each
+// of these has a change counter; a second in which none moved and no entry changed state repeats
+// the last verdict (the episodes' graces still count) instead of looking at the world again.
+// That is exact, and what lets a week of 200 nodes run in seconds: most seconds only run timers
+// and requests. The tests check the premise: `look_every_second` turns skipping off, and
+// `verify_skips` fingerprints every input in each skipped second and counts a difference from
+// the last look as a violation.
+#pragma once
+
+#include <alivpc/sim/cluster.hpp>
+#include <alivpc/sim/scenario.hpp>
+#include <alivpc/sim/scenario_report.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace alivpc::sim {
+
+class safety_checker {
+ public:
+  safety_checker(const scenario& sc, virtual_scheduler& s, vpc_model& model,
+                 memory_etcd<virtual_scheduler>& etcd, cluster& c, std::string table,
+                 scenario_report& r, bool look_every_second = false, bool verify_skips = false)
+      : sc_(sc),
+        s_(s),
+        model_(model),
+        etcd_(etcd),
+        c_(c),
+        table_(std::move(table)),
+        r_(r),
+        look_every_second_(look_every_second),
+        verify_skips_(verify_skips) {}
+
+  // After each virtual second.
+  void second() {
+    const inputs now{model_.version(), etcd_.changes(), c_.version()};
+    if (!look_every_second_ && seen_ && now == seen_inputs_ && s_.now() < next_transition_) {
+      if (verify_skips_ && fingerprint() != looked_at_)
+        note("checker: a second was skipped although its inputs changed");
+      carry();
+    } else {
+      look();
+      seen_ = true;
+      seen_inputs_ = now;
+      if (verify_skips_) looked_at_ = fingerprint();
+    }
+  }
+
+  // How many seconds looked at the world (the rest repeated a verdict): for the profile.
+  std::uint64_t looks() const noexcept { return looks_; }
+
+ private:
+  struct inputs {
+    std::uint64_t model = 0, etcd = 0, nodes = 0;
+    bool operator==(const inputs&) const = default;
+  };
+  // A timed invariant's episode: its age in countable seconds, whether it was counted, and what
+  // to say when it is (written by the last look).
+  struct episode {
+    clock_duration age{};
+    bool counted = false;
+    std::string what;
+  };
+
+  double seconds_now() const {
+    return std::chrono::duration<double>(s_.now().time_since_epoch()).count();
+  }
+  void note(const std::string& what) {
+    ++r_.safety_violation_count;
+    if (r_.events.size() < 100) r_.events.push_back({seconds_now(), "safety", what});
+    if (r_.safety_violations.size() < 5)
+      r_.safety_violations.push_back(
+          "t=" +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::seconds>(s_.now().time_since_epoch())
+                  .count()) +
+          "s: " + what);
+  }
+  bool cloud_down() const {
+    for (const auto& o : model_.config().outages)
+      if (o.action == "*" && s_.now() >= o.from && s_.now() < o.to) return true;
+    return false;
+  }
+  void age(episode& e, clock_duration grace, bool paused) {
+    using namespace std::chrono_literals;
+    if (!paused) e.age += 1s;
+    if (!e.counted && e.age > grace) {
+      e.counted = true;
+      note(e.what);
+    }
+  }
+  // Nothing looked at changed: the misrouting of the last look holds another second, and the
+  // open episodes age.
+  void carry() {
+    r_.misrouted_node_seconds += misrouted_step_;
+    age_episodes();
+  }
+  void age_episodes() {
+    const bool etcd_down = etcd_.is_down(), fence_paused = etcd_down || cloud_down();
+    for (auto& [key, e] : unfenced_)
+      age(e, sc_.stale_route_grace, fence_paused);
+    for (auto& [id, e] : ready_without_lease_)
+      age(e, sc_.ready_without_lease_grace, etcd_down);
+  }
+
+  void look() {
+    ++looks_;
+    std::vector<net::ipv4_cidr> leased;
+    std::map<net::ipv4_cidr, const std::string*> holder;  // subnet -> instance id (etcd's record)
+    for (auto& [key, e] : etcd_.keys()) {
+      if (!e.parsed) continue;
+      leased.push_back(e.parsed->subnet);
+      holder[e.parsed->subnet] = &e.instance_id;
+    }
+    // Processes alive now (an exited or killed one can clean nothing up: its leftovers are the
+    // next incarnation's, or the route leader's, to remove).
+    std::set<std::string_view> running;
+    for (auto& n : c_.nodes())
+      if (n->running && !n->finished && n->backend) running.insert(n->instance_id);
+    auto held_by = [&](net::ipv4_cidr subnet, const std::string& instance) {
+      auto it = holder.find(subnet);
+      return it != holder.end() && *it->second == instance;
+    };
+    // Overlaps count once each, when they begin (not once per look).
+    std::set<std::string> overlaps_now;
+    std::sort(leased.begin(), leased.end());
+    for (std::size_t i = 1; i < leased.size(); ++i)
+      if (leased[i - 1].overlaps(leased[i]))
+        overlaps_now.insert("etcd holds overlapping leases " + leased[i - 1].to_string() + " and " +
+                            leased[i].to_string());
+    std::vector<std::pair<net::ipv4_cidr, const cluster::node*>> ready;
+    for (auto& n : c_.nodes())
+      if (n->running && n->backend && n->backend->status().ready &&
+          n->backend->status().current_lease)
+        ready.emplace_back(n->backend->status().current_lease->subnet, n.get());
+    std::sort(ready.begin(), ready.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    for (std::size_t i = 1; i < ready.size(); ++i)
+      if (ready[i - 1].first.overlaps(ready[i].first))
+        overlaps_now.insert("ready nodes " + ready[i - 1].second->instance_id + " and " +
+                            ready[i].second->instance_id + " both hold " +
+                            ready[i].first.to_string());
+    for (const auto& what : overlaps_now)
+      if (!overlaps_.count(what)) note(what);
+    overlaps_ = std::move(overlaps_now);
+    std::vector<std::reference_wrapper<const route_entry_record>> entries;  // no copies
+    model_.for_each_entry(table_, s_.now(),
+                          [&](const route_entry_record& e) { entries.emplace_back(e); });
+    std::map<net::ipv4_cidr, const std::string*> hop;  // Available custom entries
+    for (const route_entry_record& e : entries)
+      if (!e.system && e.status(s_.now()) == entry_status::available)
+        hop[e.destination] = &e.next_hop_id;
+    misrouted_step_ = 0;
+    for (auto& [subnet, n] : ready)
+      if (auto it = hop.find(subnet); it != hop.end() && *it->second != n->instance_id)
+        ++misrouted_step_;
+    r_.misrouted_node_seconds += misrouted_step_;
+
+    // Fencing and flapping, over every custom entry.
+    std::map<std::pair<net::ipv4_cidr, std::string>, std::string> unfenced_now;
+    next_transition_ = time_point::max();
+    for (const route_entry_record& e : entries) {
+      if (e.available_at > s_.now()) next_transition_ = std::min(next_transition_, e.available_at);
+      if (e.gone_at && *e.gone_at > s_.now())
+        next_transition_ = std::min(next_transition_, *e.gone_at);
+      if (e.system) continue;
+      auto& last = last_hop_[e.destination];
+      if (!last.empty() && last != e.next_hop_id) {
+        auto& changes = hop_changes_[e.destination];
+        changes.push_back(s_.now());
+        while (!changes.empty() && s_.now() - changes.front() > std::chrono::hours(1))
+          changes.pop_front();
+        if (changes.size() > 2)
+          note("flapping: the route " + e.destination.to_string() + " changed next hop " +
+               std::to_string(changes.size()) + " times within an hour (now " + e.next_hop_id +
+               ", was " + last + ")");
+      }
+      last = e.next_hop_id;
+      if (running.count(e.next_hop_id) && !held_by(e.destination, e.next_hop_id))
+        unfenced_now.emplace(std::pair{e.destination, e.next_hop_id},
+                             "fencing: the route " + e.destination.to_string() + " points at " +
+                                 e.next_hop_id + ", which holds no lease on it, for over " +
+                                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                    sc_.stale_route_grace)
+                                                    .count()) +
+                                 " s");
+    }
+    // Ready only with a lease etcd still holds for this node.
+    std::map<std::string, std::string> without_now;
+    for (auto& [subnet, n] : ready)
+      if (!held_by(subnet, n->instance_id))
+        without_now.emplace(n->instance_id, "ready without a lease: " + n->instance_id +
+                                                " is ready but etcd holds no lease of it on " +
+                                                subnet.to_string());
+    track(unfenced_, std::move(unfenced_now));
+    track(ready_without_lease_, std::move(without_now));
+    age_episodes();
+  }
+
+  // Everything look() reads, as text (for verify_skips only).
+  std::string fingerprint() {
+    std::string fp;
+    for (auto& [key, e] : etcd_.keys())
+      fp += key + "=" + e.instance_id + ";";
+    fp += "|";
+    for (auto& n : c_.nodes()) {
+      fp += n->instance_id + (n->running ? "+" : "-") + (n->finished ? "f" : "") +
+            (n->backend ? "b" : "");
+      if (n->backend && n->backend->status().ready) fp += "r";
+      if (n->backend && n->backend->status().current_lease)
+        fp += n->backend->status().current_lease->subnet.to_string();
+      fp += ";";
+    }
+    fp += "|";
+    model_.for_each_entry(table_, s_.now(), [&](const route_entry_record& e) {
+      fp += e.destination.to_string() + ">" + e.next_hop_id +
+            std::string(to_api_string(e.status(s_.now()))) + ";";
+    });
+    return fp;
+  }
+
+  // Episodes end when their condition is gone; new ones begin; all take the latest wording.
+  template <class Key>
+  static void track(std::map<Key, episode>& open, std::map<Key, std::string>&& now) {
+    std::erase_if(open, [&](auto& kv) { return !now.count(kv.first); });
+    for (auto& [key, what] : now)
+      open[key].what = std::move(what);
+  }
+
+  const scenario& sc_;
+  virtual_scheduler& s_;
+  vpc_model& model_;
+  memory_etcd<virtual_scheduler>& etcd_;
+  cluster& c_;
+  std::string table_;  // safety is judged on the VPC's system table
+  scenario_report& r_;
+  bool look_every_second_, verify_skips_;
+
+  bool seen_ = false;
+  inputs seen_inputs_;
+  std::uint64_t looks_ = 0;
+  std::string looked_at_;           // the last look's fingerprint (verify_skips)
+  std::set<std::string> overlaps_;  // overlapping leases / ready nodes at the last look
+  std::map<std::pair<net::ipv4_cidr, std::string>, episode> unfenced_;  // (S, N)
+  std::map<std::string, episode> ready_without_lease_;                  // N
+  std::map<net::ipv4_cidr, std::string> last_hop_;                      // S -> last next hop
+  std::map<net::ipv4_cidr, std::deque<time_point>> hop_changes_;        // S -> within the hour
+  std::uint64_t misrouted_step_ = 0;  // misrouted nodes in the last look
+  time_point next_transition_{};      // the next Pending/Deleting end in the table
+};
+
+}  // namespace alivpc::sim
