@@ -34,11 +34,13 @@ struct backend_options {
   std::chrono::seconds renew_retry =
       std::chrono::minutes(1);  // flannel's retry after a failed renewal
   std::chrono::seconds reconcile_period = std::chrono::minutes(5);
-  // A reconcile lists each table whole this often (and on a lease's first pass), otherwise only
-  // the entries for our subnet: see route_reconciler::listing_for. An hour is enough for the
-  // route-table-entries gauge: every node samples it, so a cluster of N reports a fresh count
-  // every hour / N, and a table fills no faster than nodes join (each join lists it whole).
+  // A reconcile lists each table whole this often, or every full_listing_spread per entry the
+  // table held if that is longer (and on a lease's first pass); otherwise only the entries for
+  // our subnet: see route_reconciler::listing_for. Enough for the route-table-entries gauge:
+  // every node samples it, so a cluster of N nodes reports a fresh count about every
+  // max(1 h / N, 1 min), and a table fills no faster than nodes join (each join lists it whole).
   std::chrono::seconds full_listing_period = std::chrono::hours(1);
+  std::chrono::seconds full_listing_spread = std::chrono::minutes(1);
   strategy mode = strategy::robust;
   bool release_on_exit = false;
   // Tables to program; empty: Backend.RouteTableIDs, else every table of the VPC's VRouter.

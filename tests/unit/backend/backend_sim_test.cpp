@@ -65,26 +65,41 @@ TEST(BackendSim, DriftIsRepairedWithinOneReconcilePeriod) {
 // A routine check asks for our subnet's entries only: what the cloud sends a node does not grow
 // with the table (the whole table is listed on a lease's first pass and every
 // full_listing_period). Same seed, same nodes: listing whole every time sends far more.
+namespace {
+std::uint64_t routine_answer_bytes(int nodes, std::chrono::seconds full_listing_period,
+                                   std::chrono::seconds full_listing_spread) {
+  sim::cluster_options o;
+  o.backend.reconcile_period = 1min;
+  o.backend.full_listing_period = full_listing_period;
+  o.backend.full_listing_spread = full_listing_spread;
+  world w(3, o);
+  for (int i = 0; i < nodes; ++i)
+    w.c->start(w.c->add_node());
+  w.s.run_for(5min);
+  for (auto& n : w.c->nodes())
+    EXPECT_TRUE(n->backend->status().healthy()) << n->instance_id;
+  const auto before = w.c->transport().answer_bytes();
+  const auto lists = w.model.stats().count("DescribeRouteEntryList", "Success");
+  w.s.run_for(20min);
+  EXPECT_GE(w.model.stats().count("DescribeRouteEntryList", "Success") - lists,
+            static_cast<std::uint64_t>(nodes) * 18);
+  return w.c->transport().answer_bytes() - before;
+}
+}  // namespace
+
 TEST(BackendSim, RoutineChecksListOnlyOurSubnet) {
-  auto routine_bytes = [](std::chrono::seconds full_listing_period) {
-    sim::cluster_options o;
-    o.backend.reconcile_period = 1min;
-    o.backend.full_listing_period = full_listing_period;
-    world w(3, o);
-    for (int i = 0; i < 10; ++i)
-      w.c->start(w.c->add_node());
-    w.s.run_for(5min);
-    for (auto& n : w.c->nodes())
-      EXPECT_TRUE(n->backend->status().healthy()) << n->instance_id;
-    const auto before = w.c->transport().answer_bytes();
-    const auto lists = w.model.stats().count("DescribeRouteEntryList", "Success");
-    w.s.run_for(20min);
-    EXPECT_GE(w.model.stats().count("DescribeRouteEntryList", "Success") - lists, 10u * 18);
-    return w.c->transport().answer_bytes() - before;
-  };
-  const auto filtered = routine_bytes(std::chrono::hours(1));
-  const auto whole = routine_bytes(std::chrono::seconds(0));
+  const auto filtered = routine_answer_bytes(10, std::chrono::hours(1), 0s);
+  const auto whole = routine_answer_bytes(10, 0s, 0s);
   EXPECT_LT(filtered * 3, whole) << "filtered " << filtered << " B, whole " << whole << " B";
+}
+
+// The whole table is listed every full_listing_spread per entry when that is longer than
+// full_listing_period: 30 nodes on a table of 30 list it whole every 30 min, not every minute.
+TEST(BackendSim, WholeTableListingsSpreadWithTheTableSize) {
+  const auto spread = routine_answer_bytes(30, 1min, 1min);
+  const auto every_minute = routine_answer_bytes(30, 1min, 0s);
+  EXPECT_LT(spread * 3, every_minute)
+      << "spread " << spread << " B, every minute " << every_minute << " B";
 }
 
 TEST(BackendSim, LostLeaseMovesTheRoute) {

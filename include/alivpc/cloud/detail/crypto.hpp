@@ -3,21 +3,34 @@
 
 #include <alivpc/detail/strings.hpp>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
+#include <openssl/params.h>
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace alivpc::cloud::detail {
 
+// OpenSSL 3's one-shot SHA256() and HMAC() look the algorithm up on every call (a locked
+// provider search that cost more than the hashing itself); the lookups are done once here.
+inline const EVP_MD* sha256_md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md ? md : EVP_sha256();
+}
+inline const EVP_MD* sha1_md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  return md ? md : EVP_sha1();
+}
+
 // Raw digest bytes as a string.
 inline std::string sha256(std::string_view data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return std::string(reinterpret_cast<const char*>(md), sizeof md);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, sha256_md(), nullptr);
+  return std::string(reinterpret_cast<const char*>(md), len);
 }
 
 inline std::string sha256_hex(std::string_view data) {
@@ -27,18 +40,29 @@ inline std::string sha256_hex(std::string_view data) {
 
 inline std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  std::size_t len = 0;
+  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(EVP_MD_get0_name(md)), 0),
+      OSSL_PARAM_construct_end()};
+  const bool ok =
+      ctx &&
+      EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) ==
+          1 &&
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
+      EVP_MAC_final(ctx, out, &len, sizeof out) == 1;
+  EVP_MAC_CTX_free(ctx);
+  if (!ok) throw std::runtime_error("HMAC failed in OpenSSL");
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 
 inline std::string hmac_sha1(std::string_view key, std::string_view data) {
-  return hmac(EVP_sha1(), key, data);
+  return hmac(sha1_md(), key, data);
 }
 
 inline std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
-  auto raw = hmac(EVP_sha256(), key, data);
+  auto raw = hmac(sha256_md(), key, data);
   return alivpc::detail::to_hex(raw);
 }
 

@@ -14,6 +14,7 @@
 #include <alivpc/runtime/scheduler.hpp>
 #include <alivpc/runtime/virtual_scheduler.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -171,10 +172,10 @@ class memory_etcd {
   std::optional<std::vector<std::pair<std::int64_t, lease::lease_event>>> events_after(
       std::int64_t revision) const {
     if (revision < compacted_) return std::nullopt;
-    std::vector<std::pair<std::int64_t, lease::lease_event>> out;
-    for (const auto& h : history_)
-      if (h.first > revision) out.push_back(h);
-    return out;
+    // The history is in revision order: every watcher wakes on every change, so no scan.
+    auto first = std::upper_bound(history_.begin(), history_.end(), revision,
+                                  [](std::int64_t r, const auto& h) { return r < h.first; });
+    return std::vector<std::pair<std::int64_t, lease::lease_event>>(first, history_.end());
   }
   async_event<S>& changed() noexcept { return changed_; }
 
