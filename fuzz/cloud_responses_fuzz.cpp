@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -63,5 +65,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   });
   only_parse_errors([&] { (void)cloud::parse_create_route_entry(body); });
   only_parse_errors([&] { (void)cloud::parse_request_id(body, "DeleteRouteEntry"); });
+  only_parse_errors([&] {
+    // A batch answer, put on the routes of a small request: parse errors only, whatever it says.
+    std::vector<cloud::route_spec> routes{
+        {"vtb-1", alivpc::net::ipv4_cidr::parse("10.24.1.0/24"), "Instance", "i-1"},
+        {"vtb-1", alivpc::net::ipv4_cidr::parse("10.24.2.0/24"), "Instance", "", "rte-2"}};
+    auto a = cloud::parse_route_entries_batch(body, "CreateRouteEntries");
+    (void)cloud::attribute_batch_answer(routes, std::move(a), "CreateRouteEntries");
+  });
   return 0;
 }

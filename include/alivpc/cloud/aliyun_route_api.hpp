@@ -11,6 +11,7 @@
 // ClientToken that all retries of one logical create share; an entry that already exists is
 // success when its next hop is ours and a conflict error otherwise; deleting an entry that is
 // gone is success; a full route table is error_kind::exhausted with what to do about it.
+// Batches (create_route_entries / delete_route_entries, VPC flavour) answer per route.
 #pragma once
 
 #include <alivpc/cloud/api_error.hpp>
@@ -237,6 +238,26 @@ class basic_aliyun_route_api {
     }
   }
 
+  // ---- batch_route_api: CreateRouteEntries / DeleteRouteEntries (VPC flavour only) ---------
+  //
+  // Up to max_routes_per_batch routes of one VPC in one call; each route's outcome is in the
+  // result's items (see route_batch_item), in the order given. Creates send each route's
+  // name/description. Deletes name an entry by destination and next hop, and by route_entry_id
+  // too when set (exactly that entry). An empty batch sends nothing.
+
+  task<route_batch_result> create_route_entries(std::vector<route_spec> routes) {
+    return send_batch("CreateRouteEntries", std::move(routes), batch_mode::apply);
+  }
+  task<route_batch_result> create_route_entries(std::vector<route_spec> routes, batch_mode mode) {
+    return send_batch("CreateRouteEntries", std::move(routes), mode);
+  }
+  task<route_batch_result> delete_route_entries(std::vector<route_spec> routes) {
+    return send_batch("DeleteRouteEntries", std::move(routes), batch_mode::apply);
+  }
+  task<route_batch_result> delete_route_entries(std::vector<route_spec> routes, batch_mode mode) {
+    return send_batch("DeleteRouteEntries", std::move(routes), mode);
+  }
+
   // ---- extras ------------------------------------------------------------------------------
 
   const aliyun_options& options() const noexcept { return o_; }
@@ -259,6 +280,77 @@ class basic_aliyun_route_api {
   }
 
   param_map region_params() const { return {{"RegionId", region_}}; }
+
+  // Retries are rpc_client's. A batch refused whole (Throttling, TaskConflict, ...) changed
+  // nothing: sending it again is safe. An ambiguous failure (no answer, a timeout, a 5xx) may
+  // come after the service applied it, and batches have no ClientToken; it is sent again anyway,
+  // because the service judges each entry on its own: an entry the lost copy created answers
+  // VPC_ROUTE_ENTRY_STATUS_ERROR (still Pending) or VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE, one it
+  // deleted VPC_ROUTER_ENTRY_NOT_EXIST. That makes the resend harmless only because the caller
+  // checks a duplicate's next hop before calling it success (batch_route_api's contract).
+  task<route_batch_result> send_batch(std::string action, std::vector<route_spec> routes,
+                                      batch_mode mode) {
+    if (o_.flavour == api_flavour::ecs)
+      fail(error_kind::invalid_argument,
+           action +
+               ": the ECS API (2014-05-26, the ecs flavour) has no batch route actions; use the "
+               "VPC flavour, or create_route_entry / delete_route_entry per route");
+    if (routes.size() > max_routes_per_batch)
+      fail(error_kind::invalid_argument,
+           action + ": " + std::to_string(routes.size()) + " routes, the service takes at most " +
+               std::to_string(max_routes_per_batch) + " per call: split the batch");
+    if (routes.empty()) co_return route_batch_result{};
+    auto* rpc_ptr = co_await client();
+    auto& rpc = *rpc_ptr;
+    const bool create = action == "CreateRouteEntries";
+    auto params = region_params();
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+      const auto& r = routes[i];
+      const auto n = "RouteEntries." + std::to_string(i + 1) + ".";
+      params[n + "RouteTableId"] = r.route_table_id;
+      if (create) {
+        params[n + "DstCidrBlock"] = r.destination.to_string();
+        params[n + "NextHop"] = r.next_hop_id;
+        params[n + "NextHopType"] = r.next_hop_type.empty() ? "Instance" : r.next_hop_type;
+        if (!r.name.empty()) params[n + "Name"] = r.name;
+        if (!r.description.empty()) params[n + "Description"] = r.description;
+      } else {
+        // With the id, the destination and next hop too: the service then deletes the entry
+        // only if it still is that route, and a failure names the route it is about.
+        if (!r.route_entry_id.empty()) params[n + "RouteEntryId"] = r.route_entry_id;
+        params[n + "DstCidrBlock"] = r.destination.to_string();
+        if (!r.next_hop_id.empty()) params[n + "NextHop"] = r.next_hop_id;
+      }
+    }
+    if (mode == batch_mode::dry_run) params["DryRun"] = "true";
+    std::string body;
+    std::optional<std::string> dry_run_passed;  // its RequestId
+    try {
+      body = co_await rpc.call(action, params);
+    } catch (const api_error& e) {
+      // A dry run that passes is an error answer, DryRunOperation; one that fails says why.
+      if (mode != batch_mode::dry_run || e.code() != "DryRunOperation") throw;
+      dry_run_passed = e.request_id();
+    }
+    if (dry_run_passed) {
+      route_batch_result out;
+      out.request_id = *dry_run_passed;
+      out.dry_run = true;
+      for (auto& r : routes)
+        out.items.push_back({std::move(r), {}, {}});
+      co_return out;
+    }
+    if (mode == batch_mode::dry_run)  // the result then says dry_run == false
+      o_.log.log(log_level::warning,
+                 action + " with DryRun=true answered success: the service applied the batch");
+    auto out =
+        attribute_batch_answer(std::move(routes), parse_route_entries_batch(body, action), action);
+    o_.log.log(log_level::debug,
+               action + ": " + std::to_string(out.accepted_count()) + " of " +
+                   std::to_string(out.items.size()) + " routes accepted",
+               {{"request_id", out.request_id}});
+    co_return out;
+  }
 
   // The OpenAPI client, created on first use (the region may come from metadata).
   task<rpc_client<S>*> client() {
@@ -436,5 +528,7 @@ using aliyun_route_api = basic_aliyun_route_api<asio_scheduler>;
 
 static_assert(cloud_route_api<aliyun_route_api>);
 static_assert(cloud_route_api<basic_aliyun_route_api<virtual_scheduler>>);
+static_assert(batch_route_api<aliyun_route_api>);
+static_assert(batch_route_api<basic_aliyun_route_api<virtual_scheduler>>);
 
 }  // namespace alivpc::cloud

@@ -49,16 +49,19 @@ inline constexpr std::array<std::string_view, 7> transient_codes{
     "Throttling",    "Throttling.User", "Throttling.Api", "ServiceUnavailable",
     "InternalError", "SystemBusy",      "UnknownError"};
 // IncorrcetRouteEntryStatus is how the service really spells it in some answers.
-inline constexpr std::array<std::string_view, 8> conflict_codes{"TaskConflict",
+// VPC_ROUTE_ENTRY_STATUS_ERROR: one entry of a batch is Pending or Deleting (batch answers).
+inline constexpr std::array<std::string_view, 9> conflict_codes{"TaskConflict",
                                                                 "OperationConflict",
                                                                 "IncorrectRouteEntryStatus",
                                                                 "IncorrcetRouteEntryStatus",
                                                                 "IncorrectStatus.RouteTableStatus",
                                                                 "IncorrectVpcStatus",
                                                                 "LastTokenProcessing",
-                                                                "OperationFailed.DistibuteLock"};
-inline constexpr std::array<std::string_view, 3> duplicate_codes{
-    "InvalidCIDRBlock.Duplicate", "InvalidRouteEntry.Duplicate", "RouterEntryConflict.Duplicated"};
+                                                                "OperationFailed.DistibuteLock",
+                                                                "VPC_ROUTE_ENTRY_STATUS_ERROR"};
+inline constexpr std::array<std::string_view, 4> duplicate_codes{
+    "InvalidCIDRBlock.Duplicate", "InvalidRouteEntry.Duplicate", "RouterEntryConflict.Duplicated",
+    "VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE"};
 inline constexpr std::array<std::string_view, 5> auth_codes{
     "SignatureDoesNotMatch", "InvalidAccessKeyId.NotFound", "SignatureNonceUsed", "Forbidden.RAM",
     "InvalidTimeStamp.Expired"};

@@ -4,6 +4,9 @@
 #include <alivpc/cloud/route_api.hpp>
 #include <alivpc/runtime/observed.hpp>
 
+#include <utility>
+#include <vector>
+
 namespace alivpc::cloud {
 
 template <cloud_route_api Cloud, call_observer Observer>
@@ -30,6 +33,15 @@ class observed_route_api {
   }
   task<void> delete_route_entry(const route_spec& r) {
     return observe(o_, "DeleteRouteEntry", inner_.delete_route_entry(r));
+  }
+  // Only when the wrapped cloud has batches: then so does the wrapper.
+  task<route_batch_result> create_route_entries(std::vector<route_spec> routes) requires
+      batch_route_api<Cloud> {
+    return observe(o_, "CreateRouteEntries", inner_.create_route_entries(std::move(routes)));
+  }
+  task<route_batch_result> delete_route_entries(std::vector<route_spec> routes) requires
+      batch_route_api<Cloud> {
+    return observe(o_, "DeleteRouteEntries", inner_.delete_route_entries(std::move(routes)));
   }
 
  private:

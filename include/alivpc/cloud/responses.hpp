@@ -9,6 +9,7 @@
 #include <alivpc/cloud/route_api.hpp>
 #include <alivpc/net/ipv4.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -86,6 +87,21 @@ struct describe_route_entry_list_answer {
 struct create_route_entry_answer {
   std::string request_id;
   std::string route_entry_id;  // newer API versions only
+};
+
+// CreateRouteEntries / DeleteRouteEntries.
+struct batch_failed_entry {
+  std::string destination;  // DstCidrBlock (may be empty for a delete by RouteEntryId)
+  std::string next_hop;     // NextHop (may be empty)
+  std::string code;         // FailedCode
+  std::string message;      // FailedMessage
+};
+
+struct route_entries_batch_answer {
+  std::string request_id;
+  std::optional<std::int64_t> success_count, failed_count;
+  std::vector<std::string> route_entry_ids;
+  std::vector<batch_failed_entry> failed;
 };
 
 // ---- field vocabularies ----------------------------------------------------------------------
@@ -277,6 +293,80 @@ inline create_route_entry_answer parse_create_route_entry(std::string_view body)
   auto j = detail::parse_json(body, what);
   detail::json_view v(j, what);
   return {v.string_or("RequestId"), v.string_or("RouteEntryId")};
+}
+
+// `what` is the action ("CreateRouteEntries" / "DeleteRouteEntries"), for messages.
+inline route_entries_batch_answer parse_route_entries_batch(std::string_view body,
+                                                            std::string_view what) {
+  auto j = detail::parse_json(body, what);
+  detail::json_view v(j, what);
+  route_entries_batch_answer out;
+  out.request_id = v.string_or("RequestId");
+  out.success_count = v.int_if("SuccessCount");
+  out.failed_count = v.int_if("FailedCount");
+  // Plain arrays on the wire; a wrapper object ({"RouteEntryId":[...]}) is accepted too.
+  v.for_each_in("RouteEntryIds", "RouteEntryId",
+                [&](const detail::json_view& e) { out.route_entry_ids.push_back(e.as_string()); });
+  v.for_each_in("FailedRouteEntries", "FailedRouteEntry", [&](const detail::json_view& e) {
+    out.failed.push_back({e.string_or("DstCidrBlock"), e.string_or("NextHop"),
+                          e.string_at("FailedCode"), e.string_or("FailedMessage")});
+  });
+  return out;
+}
+
+// Puts each FailedRouteEntries element on the route it is about. The answer names a route by
+// (DstCidrBlock, NextHop) only, so: first by both; then by destination where the answer or the
+// route has no next hop; then a failure naming no destination (a delete by RouteEntryId of an
+// entry the service no longer knows) goes to the one route sent by id that is neither matched
+// nor among the answer's RouteEntryIds. A failure that fits no route, or several, is a parse
+// error: which routes were accepted would be a guess.
+inline route_batch_result attribute_batch_answer(std::vector<route_spec> routes,
+                                                 route_entries_batch_answer a,
+                                                 std::string_view what) {
+  route_batch_result out;
+  out.request_id = std::move(a.request_id);
+  out.route_entry_ids = std::move(a.route_entry_ids);
+  for (auto& r : routes)
+    out.items.push_back({std::move(r), {}, {}});
+  std::vector<bool> taken(out.items.size(), false);
+  auto candidates = [&](auto&& fits) {
+    std::vector<std::size_t> out_;
+    for (std::size_t i = 0; i < out.items.size(); ++i)
+      if (!taken[i] && fits(out.items[i].route)) out_.push_back(i);
+    return out_;
+  };
+  auto answered_id = [&](const route_spec& r) {
+    return std::find(out.route_entry_ids.begin(), out.route_entry_ids.end(), r.route_entry_id) !=
+           out.route_entry_ids.end();
+  };
+  for (auto& f : a.failed) {
+    auto dest = net::ipv4_cidr::try_parse(f.destination);
+    std::vector<std::size_t> fit;
+    if (dest) {
+      fit = candidates([&](const route_spec& r) {
+        return r.destination == *dest && r.next_hop_id == f.next_hop;
+      });
+      if (fit.empty())
+        fit = candidates([&](const route_spec& r) {
+          return r.destination == *dest && (f.next_hop.empty() || r.next_hop_id.empty());
+        });
+      if (!fit.empty()) fit.resize(1);  // the same route twice: the first unmatched one
+    } else if (f.destination.empty()) {
+      fit = candidates(
+          [&](const route_spec& r) { return !r.route_entry_id.empty() && !answered_id(r); });
+    }
+    if (fit.size() != 1)
+      fail(error_kind::parse,
+           std::string(what) + " answer: FailedRouteEntries names DstCidrBlock \"" +
+               f.destination.substr(0, 64) + "\" NextHop \"" + f.next_hop.substr(0, 64) + "\" (" +
+               f.code.substr(0, 64) + "), which is " +
+               (fit.empty() ? "no route of the request (or one named twice)"
+                            : "one of several routes sent by RouteEntryId"));
+    taken[fit[0]] = true;
+    out.items[fit[0]].failure_code = std::move(f.code);
+    out.items[fit[0]].failure_message = std::move(f.message);
+  }
+  return out;
 }
 
 // Any answer whose content we do not need (DeleteRouteEntry): it must still be a JSON object.

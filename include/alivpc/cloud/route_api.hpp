@@ -3,10 +3,12 @@
 // (the real OpenAPI over HTTPS) and the simulator's VPC model adapter.
 #pragma once
 
+#include <alivpc/cloud/api_error.hpp>
 #include <alivpc/net/ipv4.hpp>
 #include <alivpc/runtime/task.hpp>
 
 #include <concepts>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +57,10 @@ struct route_spec {
   // For deletes: when set, exactly this listed entry is deleted (by RouteEntryId), so a delete
   // can never hit an entry that another node created for the same destination since.
   std::string route_entry_id{};
+  // For batch creates: RouteEntryName and Description of the new entry, so that an operator
+  // sees who made it (e.g. "alivpc:<subnet>"); the single create does not send them.
+  std::string name{};
+  std::string description{};
   friend bool operator==(const route_spec&, const route_spec&) = default;
 };
 
@@ -89,6 +95,56 @@ concept cloud_route_api = requires(C& c, const std::string& id, const route_spec
   { c.create_route_entry(route) } -> std::same_as<task<void>>;
   // Deletes an entry; an entry already gone is success.
   { c.delete_route_entry(route) } -> std::same_as<task<void>>;
+};
+
+// ---- batches: CreateRouteEntries / DeleteRouteEntries (VPC API) ------------------------------
+
+inline constexpr std::size_t max_routes_per_batch = 50;  // the service's limit per call
+
+// What the service said about one route of a batch.
+struct route_batch_item {
+  route_spec route;             // as sent
+  std::string failure_code;     // FailedCode; empty: accepted (being created / being deleted)
+  std::string failure_message;  // FailedMessage
+  bool accepted() const noexcept { return failure_code.empty(); }
+  // What a failure means, by the one classifier (api_error.hpp):
+  //   duplicate (VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE): the destination has an entry; success
+  //     only when its next hop is ours (list it), else another owner's;
+  //   conflict (VPC_ROUTE_ENTRY_STATUS_ERROR): the entry is Pending or Deleting; look again later;
+  //   not_found (VPC_ROUTER_ENTRY_NOT_EXIST): on delete, already gone;
+  //   quota (QuotaExceeded): the table is full; bad_request: a wrong next hop, a reserved range...
+  api_error_class failure_class() const { return classify(failure_code, 400); }
+};
+
+struct route_batch_result {
+  std::string request_id;
+  std::vector<route_batch_item> items;       // one per route sent, in the order sent
+  std::vector<std::string> route_entry_ids;  // RouteEntryIds as answered
+  bool dry_run = false;                      // the service validated the batch and changed nothing
+  std::size_t accepted_count() const noexcept {
+    std::size_t n = 0;
+    for (const auto& i : items)
+      n += i.accepted() ? 1 : 0;
+    return n;
+  }
+};
+
+// apply: write; dry_run: DryRun=true, the service validates the batch and changes nothing.
+enum class batch_mode { apply, dry_run };
+
+// A cloud that also writes up to max_routes_per_batch routes in one call (one write for the
+// service's one-write-per-VPC rule). The routes may name several tables of one VPC. A batch
+// fails as a whole (throws) only when the service refuses it whole; otherwise each route has its
+// outcome in route_batch_result::items, in the order sent.
+//
+// The caller's side of the contract: a duplicate is never success by itself. The client resends
+// a batch after an ambiguous failure (no answer), and batches have no ClientToken, so a
+// duplicate may be this very batch's earlier copy, or another node's entry: list the entry and
+// compare its next hop. Likewise "not exist" on delete is success.
+template <class C>
+concept batch_route_api = cloud_route_api<C> && requires(C& c, std::vector<route_spec> routes) {
+  { c.create_route_entries(routes) } -> std::same_as<task<route_batch_result>>;
+  { c.delete_route_entries(routes) } -> std::same_as<task<route_batch_result>>;
 };
 
 }  // namespace alivpc::cloud

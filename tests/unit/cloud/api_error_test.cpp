@@ -40,6 +40,14 @@ TEST(ApiErrorClassify, DuplicateNotFoundQuotaAuthBadRequest) {
     EXPECT_EQ(classify(code, 400), api_error_class::bad_request) << code;
 }
 
+// FailedRouteEntries[].FailedCode of the batch actions, by the same classifier.
+TEST(ApiErrorClassify, BatchEntryCodes) {
+  EXPECT_EQ(classify("VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE", 400), api_error_class::duplicate);
+  EXPECT_EQ(classify("VPC_ROUTE_ENTRY_STATUS_ERROR", 400), api_error_class::conflict);
+  EXPECT_EQ(classify("VPC_ROUTER_ENTRY_NOT_EXIST", 400), api_error_class::not_found);
+  EXPECT_EQ(classify("DryRunOperation", 400), api_error_class::bad_request);
+}
+
 TEST(ApiError, KindsFollowTheClass) {
   auto make = [](const char* code, unsigned status) {
     return cloud::api_error("CreateRouteEntry", "https://vpc.x", status, code, "m", "rid");

@@ -269,3 +269,176 @@ TEST(EmulatorService, AdminEndpointsChangeTheWorldAndCount) {
   EXPECT_EQ(stats["Actions"]["DescribeVpcs"]["ServiceUnavailable"], 1);
   EXPECT_EQ(post("nope").status, 404);
 }
+
+// ---- CreateRouteEntries / DeleteRouteEntries ---------------------------------------------------
+
+namespace {
+// The world of the captured batch requests: table vtb-abc, instances i-node1 and i-node2.
+struct batch_fixture {
+  sim::vpc_model model;
+  sim::credential_store keys{1};
+  sim::emulator_service service{model, keys, {}, 1};
+  explicit batch_fixture(sim::model_config cfg = {}) : model(std::move(cfg), 1) {
+    auto& v = model.add_vpc("cn-hangzhou", ipv4_cidr::parse("192.168.0.0/16"), "vpc-1", "vrt-1",
+                            "vtb-abc");
+    auto& sw =
+        model.add_vswitch(v.id, "cn-hangzhou-h", ipv4_cidr::parse("192.168.0.0/24"), "vsw-1");
+    model.add_instance("i-node1", sw.id, ipv4_address::parse("192.168.0.10"));
+    model.add_instance("i-node2", sw.id, ipv4_address::parse("192.168.0.11"));
+    keys.add_key("testid", "testsecret");
+  }
+  alivpc::time_point mono = alivpc::time_point{} + 1h;
+  alivpc::wall_time wall = at("2026-12-02T03:00:00Z");
+  int nonce = 0;
+  sim::http_answer handle(const sim::http_request& r, alivpc::wall_time w) {
+    return service.handle(r, w, mono);
+  }
+  sim::http_answer call(cloud::param_map p) {
+    p["RegionId"] = "cn-hangzhou";
+    return handle(v1_request("GET", std::move(p), "testid", "testsecret", wall, ++nonce), wall);
+  }
+};
+}  // namespace
+
+TEST(EmulatorBatch, AcceptsTheCapturedSdkBatchRequestsAtTheirTimestamps) {
+  struct cap {
+    const char* file;
+    const char* ts;
+  };
+  for (auto c : {cap{"node_sdk_v3_create_route_entries.http", "2026-12-02T02:57:17Z"},
+                 cap{"node_sdk_v1_post_create_route_entries.http", "2026-12-02T02:57:18Z"}}) {
+    batch_fixture f;
+    auto req = captured(c.file);
+    auto p = sim::parse_api_request(req.method, req.target, req.headers, req.body);
+    ASSERT_TRUE(std::holds_alternative<sim::api_request>(p)) << c.file;
+    EXPECT_EQ(std::get<sim::api_request>(p).action, "CreateRouteEntries");
+    auto a = f.handle(req, at(c.ts) + 5min);
+    ASSERT_EQ(a.status, 200) << c.file << ": " << a.body;
+    auto j = json::parse(a.body);
+    EXPECT_EQ(j.at("SuccessCount"), 2) << a.body;
+    EXPECT_EQ(j.at("FailedCount"), 0) << a.body;
+    EXPECT_EQ(j.at("RouteEntryIds").size(), 2u) << a.body;
+    EXPECT_EQ(j.at("FailedRouteEntries"), json::array()) << a.body;
+    EXPECT_TRUE(j.at("RequestId").is_string());
+    EXPECT_EQ(f.model.stats().count("CreateRouteEntries", "Success"), 1u);
+    // Name and Description are on the entry, for an operator to see.
+    f.mono += 2s;
+    auto list = json::parse(f.call({{"Action", "DescribeRouteEntryList"},
+                                    {"RouteTableId", "vtb-abc"},
+                                    {"DestinationCidrBlock", "10.24.1.0/24"}})
+                                .body);
+    auto& e = list.at("RouteEntrys").at("RouteEntry").at(0);
+    EXPECT_EQ(e.at("RouteEntryName"), "alivpc");
+    EXPECT_EQ(e.at("Description"), "lease 10.24.1.0/24");
+    EXPECT_EQ(e.at("NextHops").at("NextHop").at(0).at("NextHopId"), "i-node1");
+    // Replayed: the nonce is spent; tampered: the signature no longer matches.
+    EXPECT_EQ(code_of(f.handle(captured(c.file), at(c.ts))), "SignatureNonceUsed") << c.file;
+    batch_fixture g;
+    req.target.replace(req.target.find("i-node2"), 7, "i-node1");
+    EXPECT_EQ(code_of(g.handle(req, at(c.ts))), "SignatureDoesNotMatch") << c.file;
+  }
+}
+
+TEST(EmulatorBatch, AnswersPerEntryFailuresAndDeletesByIdOrDestination) {
+  batch_fixture f;
+  auto a = f.call({{"Action", "CreateRouteEntries"},
+                   {"RouteEntries.1.RouteTableId", "vtb-abc"},
+                   {"RouteEntries.1.DstCidrBlock", "10.24.1.0/24"},
+                   {"RouteEntries.1.NextHop", "i-node1"},
+                   {"RouteEntries.2.RouteTableId", "vtb-abc"},
+                   {"RouteEntries.2.DstCidrBlock", "192.168.0.0/24"},
+                   {"RouteEntries.2.NextHop", "i-node2"},
+                   {"RouteEntries.2.NextHopType", "Instance"}});
+  ASSERT_EQ(a.status, 200) << a.body;
+  auto j = json::parse(a.body);
+  EXPECT_EQ(j.at("SuccessCount"), 1);
+  EXPECT_EQ(j.at("FailedCount"), 1);
+  auto id = j.at("RouteEntryIds").at(0).get<std::string>();
+  auto& failed = j.at("FailedRouteEntries").at(0);
+  EXPECT_EQ(failed.at("DstCidrBlock"), "192.168.0.0/24");
+  EXPECT_EQ(failed.at("NextHop"), "i-node2");
+  EXPECT_EQ(failed.at("FailedCode"), "VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE");
+  EXPECT_TRUE(failed.at("FailedMessage").is_string());
+  // While it is Pending another batch is refused whole.
+  EXPECT_EQ(code_of(f.call({{"Action", "DeleteRouteEntries"},
+                            {"RouteEntries.1.RouteTableId", "vtb-abc"},
+                            {"RouteEntries.1.DstCidrBlock", "10.24.9.0/24"}})),
+            "IncorrectRouteEntryStatus");
+  f.mono += 2s;
+  a = f.call({{"Action", "DeleteRouteEntries"},
+              {"RouteEntries.1.RouteTableId", "vtb-abc"},
+              {"RouteEntries.1.RouteEntryId", id},
+              {"RouteEntries.2.RouteTableId", "vtb-abc"},
+              {"RouteEntries.2.DstCidrBlock", "10.24.9.0/24"},
+              {"RouteEntries.2.NextHop", "i-node2"}});
+  ASSERT_EQ(a.status, 200) << a.body;
+  j = json::parse(a.body);
+  EXPECT_EQ(j.at("SuccessCount"), 1);
+  EXPECT_EQ(j.at("RouteEntryIds"), json::array({id}));
+  EXPECT_EQ(j.at("FailedRouteEntries").at(0).at("FailedCode"), "VPC_ROUTER_ENTRY_NOT_EXIST");
+  EXPECT_EQ(j.at("FailedRouteEntries").at(0).at("DstCidrBlock"), "10.24.9.0/24");
+  EXPECT_EQ(f.model.stats().count("DeleteRouteEntries", "Success"), 1u);
+  EXPECT_EQ(f.model.stats().count("DeleteRouteEntries", "IncorrectRouteEntryStatus"), 1u);
+}
+
+TEST(EmulatorBatch, DryRunAnswersDryRunOperationOrTheFirstFailureAndChangesNothing) {
+  batch_fixture f;
+  cloud::param_map p{{"Action", "CreateRouteEntries"},
+                     {"DryRun", "true"},
+                     {"RouteEntries.1.RouteTableId", "vtb-abc"},
+                     {"RouteEntries.1.DstCidrBlock", "10.24.1.0/24"},
+                     {"RouteEntries.1.NextHop", "i-node1"}};
+  auto a = f.call(p);
+  EXPECT_EQ(a.status, 400);
+  EXPECT_EQ(code_of(a), "DryRunOperation");
+  p["RouteEntries.2.RouteTableId"] = "vtb-abc";
+  p["RouteEntries.2.DstCidrBlock"] = "10.24.2.0/24";
+  p["RouteEntries.2.NextHop"] = "i-nope";
+  a = f.call(p);
+  EXPECT_EQ(code_of(a), "InvalidInstanceId.NotFound");
+  auto m = json::parse(a.body).at("Message").get<std::string>();
+  EXPECT_NE(m.find("RouteEntries.2 (DstCidrBlock 10.24.2.0/24, NextHop i-nope)"), std::string::npos)
+      << m;
+  p["DryRun"] = "maybe";
+  EXPECT_EQ(code_of(f.call(p)), "InvalidParameter");
+  EXPECT_EQ(f.model.entries("vtb-abc", f.mono).size(), 2u);  // the system entries only
+}
+
+TEST(EmulatorBatch, RefusesMalformedRouteEntriesNamingTheParameter) {
+  batch_fixture f;
+  auto message = [&](cloud::param_map p) {
+    p["Action"] = "CreateRouteEntries";
+    auto a = f.call(std::move(p));
+    auto j = json::parse(a.body);
+    return j.value("Code", std::string("Success")) + ": " + j.value("Message", std::string());
+  };
+  auto has = [](const std::string& m, const char* part) {
+    return m.find(part) != std::string::npos;
+  };
+  auto m = message({{"RouteEntries.1.RouteTableId", "vtb-abc"},
+                    {"RouteEntries.1.DstCidrBlock", "10.24.1.0/24"},
+                    {"RouteEntries.1.NextHop", "i-node1"},
+                    {"RouteEntries.3.RouteTableId", "vtb-abc"}});
+  EXPECT_TRUE(has(m, "InvalidParameter") && has(m, "RouteEntries.2 is missing")) << m;
+  m = message({{"RouteEntries.0.RouteTableId", "vtb-abc"}});
+  EXPECT_TRUE(has(m, "\"RouteEntries.0.RouteTableId\"")) << m;
+  m = message({{"RouteEntries.1.Destination", "10.24.1.0/24"}});
+  EXPECT_TRUE(has(m, "RouteEntries.1.Destination") && has(m, "unknown field")) << m;
+  m = message({{"RouteEntries.1.RouteTableId", "vtb-abc"}, {"RouteEntries.1.NextHop", "i-node1"}});
+  EXPECT_TRUE(has(m, "MissingParameter") && has(m, "RouteEntries.1.DstCidrBlock")) << m;
+  m = message({});
+  EXPECT_TRUE(has(m, "MissingParameter") && has(m, "RouteEntries.1.RouteTableId")) << m;
+  cloud::param_map many;
+  for (int i = 1; i <= 51; ++i) {
+    auto n = "RouteEntries." + std::to_string(i) + ".";
+    many[n + "RouteTableId"] = "vtb-abc";
+    many[n + "DstCidrBlock"] = "10.24." + std::to_string(i) + ".0/24";
+    many[n + "NextHop"] = "i-node1";
+  }
+  m = message(many);
+  EXPECT_TRUE(has(m, "InvalidParameter") && has(m, "51 entries, at most 50 per call")) << m;
+  // The ECS API has no batch actions.
+  cloud::param_map ecs{{"Action", "CreateRouteEntries"}, {"Version", "2014-05-26"}};
+  EXPECT_EQ(code_of(f.call(ecs)), "InvalidAction.NotFound");
+  EXPECT_EQ(f.model.entries("vtb-abc", f.mono).size(), 2u);
+}

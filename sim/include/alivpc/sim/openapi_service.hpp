@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -110,8 +111,100 @@ class openapi_service {
                                 now);
       return json::object();
     }
+    if (a == "CreateRouteEntries" || a == "DeleteRouteEntries") return route_entries_batch(r, now);
     throw api_failure(404, "InvalidAction.NotFound",
                       "Specified api is not found, please check your url and method.");
+  }
+
+  // CreateRouteEntries / DeleteRouteEntries: {SuccessCount, FailedCount, RouteEntryIds[],
+  // FailedRouteEntries[]{DstCidrBlock, NextHop, FailedCode, FailedMessage}}. A DryRun answers as
+  // the service does for every action with DryRun: HTTP 400 DryRunOperation when the real call
+  // would succeed for every entry, else the first entry's failure as the error (nothing changes).
+  json route_entries_batch(const api_request& r, time_point now) {
+    require_region(r);
+    const bool create = r.action == "CreateRouteEntries";
+    auto req = batch_request(r, create);
+    auto res =
+        create ? model_.create_route_entries(req, now) : model_.delete_route_entries(req, now);
+    if (req.dry_run) {
+      if (res.failed.empty())
+        throw api_failure(400, "DryRunOperation",
+                          "Request validation has been passed with DryRun flag set.");
+      const auto& f = res.failed.front();
+      throw api_failure(400, f.code,
+                        "RouteEntries." + std::to_string(f.index + 1) + " (DstCidrBlock " +
+                            f.destination + ", NextHop " + f.next_hop_id + "): " + f.message);
+    }
+    json failed = json::array();
+    for (const auto& f : res.failed)
+      failed.push_back(json{{"DstCidrBlock", f.destination},
+                            {"NextHop", f.next_hop_id},
+                            {"FailedCode", f.code},
+                            {"FailedMessage", f.message}});
+    return json{{"SuccessCount", res.success_count},
+                {"FailedCount", res.failed.size()},
+                {"RouteEntryIds", res.route_entry_ids},
+                {"FailedRouteEntries", std::move(failed)}};
+  }
+
+  // RouteEntries.N.Field, N counting from 1 without gaps; an unknown field or a gap is an
+  // error naming the parameter (a client bug should not pass as a smaller batch).
+  static batch_route_request batch_request(const api_request& r, bool create) {
+    static constexpr std::string_view prefix = "RouteEntries.";
+    const char* expected = create ? "RouteTableId, DstCidrBlock, NextHop, NextHopType, Name, "
+                                    "Description, IpVersion"
+                                  : "RouteTableId, RouteEntryId, DstCidrBlock, NextHop, IpVersion";
+    std::map<std::size_t, batch_route_entry> by_n;
+    for (auto it = r.params.lower_bound(std::string(prefix));
+         it != r.params.end() && it->first.starts_with(prefix); ++it) {
+      const auto& [name, value] = *it;
+      auto rest = std::string_view(name).substr(prefix.size());
+      auto dot = rest.find('.');
+      auto n_text = rest.substr(0, dot);
+      bool digits =
+          !n_text.empty() && n_text.size() <= 4 && n_text[0] != '0' &&
+          std::all_of(n_text.begin(), n_text.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (dot == std::string_view::npos || !digits)
+        throw api_failure(
+            invalid_parameter(name, "expected RouteEntries.N.<field>, N = 1, 2, ..."));
+      auto& e = by_n[std::stoul(std::string(n_text))];
+      auto field = rest.substr(dot + 1);
+      if (field == "RouteTableId") {
+        e.route_table_id = value;
+      } else if (field == "DstCidrBlock") {
+        e.destination = value;
+      } else if (field == "NextHop") {
+        e.next_hop_id = value;
+      } else if (field == "RouteEntryId" && !create) {
+        e.route_entry_id = value;
+      } else if (field == "NextHopType" && create) {
+        e.next_hop_type = value;
+      } else if (field == "Name" && create) {
+        e.name = value;
+      } else if (field == "Description" && create) {
+        e.description = value;
+      } else if (field == "IpVersion") {
+        if (!value.empty() && alivpc::detail::lower(value) != "ipv4")
+          throw api_failure(invalid_parameter(name, "only IPv4 is served by this emulator"));
+      } else {
+        throw api_failure(
+            invalid_parameter(name, "unknown field; expected one of " + std::string(expected)));
+      }
+    }
+    batch_route_request out;
+    for (auto& [n, e] : by_n) {
+      if (n != out.entries.size() + 1)
+        throw api_failure(invalid_parameter("RouteEntries." + std::to_string(n),
+                                            "RouteEntries." +
+                                                std::to_string(out.entries.size() + 1) +
+                                                " is missing: N counts from 1 without gaps"));
+      out.entries.push_back(std::move(e));
+    }
+    auto dry_run = param(r, "DryRun");
+    if (dry_run != "" && dry_run != "true" && dry_run != "false")
+      throw api_failure(invalid_parameter("DryRun", "expected true or false"));
+    out.dry_run = dry_run == "true";
+    return out;
   }
 
   static std::string param(const api_request& r, const std::string& name) {
@@ -322,8 +415,8 @@ class openapi_service {
              {"Status", to_api_string(e.status(now))},
              {"Type", e.system ? "System" : "Custom"},
              {"IpVersion", "ipv4"},
-             {"RouteEntryName", ""},
-             {"Description", ""}};
+             {"RouteEntryName", e.name},
+             {"Description", e.description}};
       json hops = json::array();
       if (!e.system)
         hops.push_back(json{{"NextHopId", e.next_hop_id},

@@ -67,7 +67,8 @@ inline bool is_known_action(api_product p, std::string_view action) {
   for (auto a : common)
     if (action == a) return true;
   return p == api_product::vpc &&
-         (action == "DescribeRouteTableList" || action == "DescribeRouteEntryList");
+         (action == "DescribeRouteTableList" || action == "DescribeRouteEntryList" ||
+          action == "CreateRouteEntries" || action == "DeleteRouteEntries");
 }
 
 namespace detail {

@@ -20,6 +20,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace alivpc::sim {
@@ -59,6 +61,8 @@ struct route_entry_record {
   std::string next_hop_id;
   time_point available_at{};
   std::optional<time_point> gone_at;  // set by a delete
+  std::string name{};                 // RouteEntryName (batch creates set it)
+  std::string description{};
 
   entry_status status(time_point now) const {
     if (gone_at) return now < *gone_at ? entry_status::deleting : entry_status::gone;
@@ -117,6 +121,48 @@ struct delete_route_request {
   std::string destination;
   std::string next_hop_id;     // optional filter
   std::string route_entry_id;  // alternative to table + destination
+};
+
+// ---- batch writes (CreateRouteEntries / DeleteRouteEntries) ----------------------------------
+
+inline constexpr std::size_t max_batch_entries = 50;  // RouteEntries.N per call
+
+// Per-entry failure codes of a batch (FailedRouteEntries[].FailedCode), as the service names
+// them. Other per-entry failures carry the code a single write would get (QuotaExceeded,
+// OperationDenied, InvalidInstanceId.NotFound, ...).
+inline constexpr const char* entry_duplicate_code = "VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE";
+inline constexpr const char* entry_status_code = "VPC_ROUTE_ENTRY_STATUS_ERROR";
+inline constexpr const char* entry_not_exist_code = "VPC_ROUTER_ENTRY_NOT_EXIST";
+
+// One RouteEntries.N, as sent (text; the model validates it).
+struct batch_route_entry {
+  std::string route_table_id;
+  std::string destination;       // DstCidrBlock
+  std::string next_hop_type;     // create: "Instance" when empty
+  std::string next_hop_id;       // NextHop (delete: optional, must match when given)
+  std::string name{};            // create: stored on the entry
+  std::string description{};     // create: stored on the entry
+  std::string route_entry_id{};  // delete: the entry by id instead of by destination
+};
+
+struct batch_route_request {
+  std::vector<batch_route_entry> entries;
+  bool dry_run = false;  // validate and judge every entry, change nothing
+};
+
+// One FailedRouteEntries element.
+struct batch_entry_failure {
+  std::size_t index = 0;    // position in the request, from 0
+  std::string destination;  // DstCidrBlock as sent (a delete by id: the entry's, when known)
+  std::string next_hop_id;  // NextHop likewise
+  std::string code;
+  std::string message;
+};
+
+struct batch_route_result {
+  std::size_t success_count = 0;             // dry run: entries that would succeed
+  std::vector<std::string> route_entry_ids;  // created / deleted, in request order (not dry run)
+  std::vector<batch_entry_failure> failed;   // in request order
 };
 
 // Counts of requests by action and outcome ("Success" or the error Code).
@@ -358,6 +404,133 @@ class vpc_model {
     next_purge_ = std::min(next_purge_, *entry->gone_at);
   }
 
+  // CreateRouteEntries. The request as a whole is checked first (1..50 entries, every field
+  // well-formed, tables known and of one VPC); a fault there refuses it whole, as does another
+  // write in progress in the VPC (IncorrectRouteEntryStatus / TaskConflict, like a single
+  // write). Then each entry is judged on its own, in order, against the table as this batch
+  // leaves it: a failure goes to `failed`, a success becomes Pending for write_delay. An entry
+  // the batch names that is itself Pending or Deleting does not block the batch (a batch sent
+  // again while its first copy is in progress): it fails with VPC_ROUTE_ENTRY_STATUS_ERROR.
+  batch_route_result create_route_entries(const batch_route_request& r, time_point now) {
+    purge(now);
+    const auto& vpc_id = batch_vpc(r, "create");
+    std::vector<std::pair<std::string, key_type>> named;
+    for (const auto& in : r.entries)
+      named.emplace_back(in.route_table_id, key_of(net::ipv4_cidr::parse(in.destination)));
+    check_batch_not_blocked(r, vpc_id, named, now);
+
+    batch_route_result out;
+    std::vector<route_entry_record> added;
+    std::map<std::string, std::size_t> added_per_table;
+    for (std::size_t i = 0; i < r.entries.size(); ++i) {
+      const auto& in = r.entries[i];
+      try {
+        auto& t = table_ref(in.route_table_id);
+        auto dest = net::ipv4_cidr::parse(in.destination);
+        if (dest.overlaps(net::ipv4_cidr::parse(reserved_range)))
+          throw api_failure(400, "OperationDenied",
+                            "The specified DstCidrBlock " + dest.to_string() +
+                                " overlaps the reserved range " + reserved_range + ".");
+        for (const auto& a : added)
+          if (a.table_id == t.id && a.destination == dest)
+            throw api_failure(400, entry_duplicate_code,
+                              "DstCidrBlock " + dest.to_string() +
+                                  " appears more than once for route table " + t.id +
+                                  " in this request.");
+        if (auto it = t.entries.find(key_of(dest)); it != t.entries.end()) {
+          auto s = it->second.status(now);
+          if (s == entry_status::pending || s == entry_status::deleting)
+            throw api_failure(400, entry_status_code,
+                              "The route entry " + dest.to_string() + " of route table " + t.id +
+                                  " is " + to_api_string(s) + "; try again when it is settled.");
+          throw api_failure(400, entry_duplicate_code,
+                            "The route entry " + dest.to_string() +
+                                " already exists in route table " + t.id + " (next hop " +
+                                it->second.next_hop_id + ").");
+        }
+        std::string hop_type = in.next_hop_type.empty() ? "Instance" : in.next_hop_type;
+        check_next_hop(t, hop_type, in.next_hop_id);
+        if (custom_entries(t) + added_per_table[t.id] >= cfg_.quota_per_table)
+          throw api_failure(400, "QuotaExceeded",
+                            "Route entry quota exceeded in route table " + t.id + " (" +
+                                std::to_string(cfg_.quota_per_table) + " custom entries).");
+        ++added_per_table[t.id];
+        route_entry_record e{{},
+                             t.id,
+                             dest,
+                             false,
+                             hop_type,
+                             in.next_hop_id,
+                             now + cfg_.write_delay,
+                             std::nullopt,
+                             in.name,
+                             in.description};
+        added.push_back(std::move(e));
+        ++out.success_count;
+      } catch (const api_failure& f) {
+        out.failed.push_back({i, in.destination, in.next_hop_id, f.code(), f.error().message});
+      }
+    }
+    if (r.dry_run) return out;
+    for (auto& e : added) {
+      e.id = new_id("rte-");  // only here: a dry run draws no id
+      out.route_entry_ids.push_back(e.id);
+      tables_.at(e.table_id).entries.emplace(key_of(e.destination), e);
+    }
+    return out;
+  }
+
+  // DeleteRouteEntries: the same shape. Each entry is named by RouteTableId + RouteEntryId, or
+  // RouteTableId + DstCidrBlock (+ NextHop, which must then match). Only Available custom
+  // entries are deleted (Deleting for write_delay, then gone); a missing one fails with
+  // VPC_ROUTER_ENTRY_NOT_EXIST, a Pending or Deleting one with VPC_ROUTE_ENTRY_STATUS_ERROR.
+  batch_route_result delete_route_entries(const batch_route_request& r, time_point now) {
+    purge(now);
+    const auto& vpc_id = batch_vpc(r, "delete");
+    std::vector<const route_entry_record*> found;
+    std::vector<std::pair<std::string, key_type>> named;
+    for (const auto& in : r.entries) {
+      found.push_back(find_for_delete(in, now));
+      if (found.back()) named.emplace_back(in.route_table_id, key_of(found.back()->destination));
+    }
+    check_batch_not_blocked(r, vpc_id, named, now);
+
+    batch_route_result out;
+    std::vector<const route_entry_record*> deleted;
+    for (std::size_t i = 0; i < r.entries.size(); ++i) {
+      const auto& in = r.entries[i];
+      const auto* e = found[i];
+      std::string dest = in.destination, hop = in.next_hop_id;
+      if (e && dest.empty()) dest = e->destination.to_string();
+      if (e && hop.empty()) hop = e->next_hop_id;
+      try {
+        auto what = in.route_entry_id.empty() ? dest : in.route_entry_id;
+        if (!e || std::find(deleted.begin(), deleted.end(), e) != deleted.end())
+          throw api_failure(400, entry_not_exist_code,
+                            "The route entry " + what + " does not exist in route table " +
+                                in.route_table_id + (e ? " (named twice in this request)." : "."));
+        if (e->system)
+          throw api_failure(400, "OperationDenied", "A system route entry cannot be deleted.");
+        if (auto s = e->status(now); s != entry_status::available)
+          throw api_failure(400, entry_status_code,
+                            "The route entry " + what + " is " + to_api_string(s) +
+                                "; only Available entries can be deleted.");
+        deleted.push_back(e);
+        ++out.success_count;
+      } catch (const api_failure& f) {
+        out.failed.push_back({i, dest, hop, f.code(), f.error().message});
+      }
+    }
+    if (r.dry_run) return out;
+    for (const auto* e : deleted) {
+      auto& entry = tables_.at(e->table_id).entries.at(key_of(e->destination));
+      entry.gone_at = now + cfg_.write_delay;
+      next_purge_ = std::min(next_purge_, *entry.gone_at);
+      out.route_entry_ids.push_back(entry.id);
+    }
+    return out;
+  }
+
   // Adds an Available custom entry at once, bypassing quota and write rules, as if someone
   // created it in the console (admin / chaos). False when the table is unknown or the
   // destination is taken.
@@ -381,6 +554,105 @@ class vpc_model {
   }
 
  private:
+  using key_type = std::pair<std::uint32_t, int>;
+
+  std::size_t custom_entries(const route_table_record& t) const {
+    std::size_t n = 0;
+    for (const auto& [k, e] : t.entries)
+      n += e.system ? 0 : 1;
+    return n;
+  }
+
+  // The checks of a batch as a whole; returns the VPC all its tables belong to. Each fault
+  // names its parameter (RouteEntries.N.Field, N from 1).
+  const std::string& batch_vpc(const batch_route_request& r, std::string_view what) {
+    auto field = [](std::size_t i, const char* name) {
+      return "RouteEntries." + std::to_string(i + 1) + "." + name;
+    };
+    auto missing = [&](const std::string& name) {
+      return api_failure(400, "MissingParameter",
+                         "The input parameter \"" + name +
+                             "\" that is mandatory for processing this request is not supplied.");
+    };
+    if (r.entries.empty()) throw missing("RouteEntries.1.RouteTableId");
+    if (r.entries.size() > max_batch_entries)
+      throw api_failure(400, "InvalidParameter",
+                        "The specified parameter \"RouteEntries\" is not valid: " +
+                            std::to_string(r.entries.size()) + " entries, at most " +
+                            std::to_string(max_batch_entries) + " per call.");
+    const std::string* vpc = nullptr;
+    for (std::size_t i = 0; i < r.entries.size(); ++i) {
+      const auto& in = r.entries[i];
+      if (in.route_table_id.empty()) throw missing(field(i, "RouteTableId"));
+      auto t = tables_.find(in.route_table_id);
+      if (t == tables_.end())
+        throw api_failure(404, "InvalidRouteTableId.NotFound",
+                          "The specified route table " + in.route_table_id + " (" +
+                              field(i, "RouteTableId") + ") does not exist.");
+      if (vpc && *vpc != t->second.vpc_id)
+        throw api_failure(400, "InvalidParameter",
+                          "The specified parameter \"" + field(i, "RouteTableId") +
+                              "\" is not valid: route table " + in.route_table_id + " is in VPC " +
+                              t->second.vpc_id + ", the first entry's in " + *vpc +
+                              "; a batch writes one VPC.");
+      vpc = &t->second.vpc_id;
+      bool by_id = what == "delete" && !in.route_entry_id.empty();
+      if (in.destination.empty() && !by_id)
+        throw missing(what == "delete"
+                          ? field(i, "RouteEntryId") + " or " + field(i, "DstCidrBlock")
+                          : field(i, "DstCidrBlock"));
+      if (!in.destination.empty() && !net::ipv4_cidr::try_parse(in.destination))
+        throw api_failure(400, "InvalidCidrBlock.Malformed",
+                          "Specified " + field(i, "DstCidrBlock") + " \"" + in.destination +
+                              "\" is not a valid CIDR block.");
+      if (what == "create" && in.next_hop_id.empty()) throw missing(field(i, "NextHop"));
+      if (in.name.size() > 128)
+        throw api_failure(400, "InvalidParameter",
+                          "The specified parameter \"" + field(i, "Name") +
+                              "\" is not valid: at most 128 characters.");
+      if (in.description.size() > 256)
+        throw api_failure(400, "InvalidParameter",
+                          "The specified parameter \"" + field(i, "Description") +
+                              "\" is not valid: at most 256 characters.");
+    }
+    return *vpc;
+  }
+
+  // Another write in progress in the VPC refuses the whole batch; the batch's own entries
+  // (`named`: table, destination) do not count, they fail on their own.
+  void check_batch_not_blocked(const batch_route_request& r, const std::string& vpc_id,
+                               const std::vector<std::pair<std::string, key_type>>& named,
+                               time_point now) const {
+    check_no_write_in_progress(
+        vpc_id, now,
+        [&](const std::string& tid) {
+          return std::any_of(r.entries.begin(), r.entries.end(),
+                             [&](const auto& in) { return in.route_table_id == tid; });
+        },
+        [&](const route_entry_record& e) {
+          return std::find(named.begin(), named.end(),
+                           std::pair(e.table_id, key_of(e.destination))) != named.end();
+        });
+  }
+
+  // The entry a delete names (by id, or by destination and optional next hop), or null.
+  const route_entry_record* find_for_delete(const batch_route_entry& in, time_point now) const {
+    const auto& t = tables_.at(in.route_table_id);
+    const route_entry_record* e = nullptr;
+    if (!in.route_entry_id.empty()) {
+      for (const auto& [k, x] : t.entries)
+        if (x.id == in.route_entry_id) e = &x;
+    } else {
+      auto it = t.entries.find(key_of(net::ipv4_cidr::parse(in.destination)));
+      if (it != t.entries.end()) e = &it->second;
+    }
+    if (!e || e->status(now) == entry_status::gone) return nullptr;
+    if (!in.destination.empty() && e->destination != net::ipv4_cidr::parse(in.destination))
+      return nullptr;
+    if (!in.next_hop_id.empty() && e->next_hop_id != in.next_hop_id) return nullptr;
+    return e;
+  }
+
   static std::pair<std::uint32_t, int> key_of(net::ipv4_cidr c) {
     return {c.network().value(), c.prefix_length()};
   }
@@ -462,13 +734,22 @@ class vpc_model {
 
   // One write at a time per VPC: while any entry of the VPC is Pending or Deleting, writes fail.
   void check_no_write_in_progress(const route_table_record& target, time_point now) const {
-    const auto& v = vpcs_.at(target.vpc_id);
+    check_no_write_in_progress(
+        target.vpc_id, now, [&](const std::string& tid) { return tid == target.id; },
+        [](const route_entry_record&) { return false; });
+  }
+  // The same for a write to the tables where is_target(table id) holds; entries with
+  // exempt(entry) do not count (a batch's own entries: they fail on their own instead).
+  template <class IsTarget, class Exempt>
+  void check_no_write_in_progress(const std::string& vpc_id, time_point now, IsTarget is_target,
+                                  Exempt exempt) const {
+    const auto& v = vpcs_.at(vpc_id);
     for (const auto& tid : v.table_ids) {
       const auto& t = tables_.at(tid);
       for (const auto& [k, e] : t.entries) {
         auto s = e.status(now);
-        if (s == entry_status::pending || s == entry_status::deleting) {
-          if (tid == target.id)
+        if ((s == entry_status::pending || s == entry_status::deleting) && !exempt(e)) {
+          if (is_target(tid))
             throw api_failure(
                 400, "IncorrectRouteEntryStatus",
                 "The route entry " + e.destination.to_string() +
