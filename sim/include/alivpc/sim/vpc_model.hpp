@@ -476,6 +476,7 @@ class vpc_model {
       e.id = new_id("rte-");  // only here: a dry run draws no id
       out.route_entry_ids.push_back(e.id);
       tables_.at(e.table_id).entries.emplace(key_of(e.destination), e);
+      ++version_;
     }
     return out;
   }
@@ -526,6 +527,7 @@ class vpc_model {
       auto& entry = tables_.at(e->table_id).entries.at(key_of(e->destination));
       entry.gone_at = now + cfg_.write_delay;
       next_purge_ = std::min(next_purge_, *entry.gone_at);
+      ++version_;
       out.route_entry_ids.push_back(entry.id);
     }
     return out;
