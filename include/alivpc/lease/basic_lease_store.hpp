@@ -10,6 +10,7 @@
 #include <alivpc/lease/detail/store_common.hpp>
 #include <alivpc/lease/kv.hpp>
 #include <alivpc/lease/lease_store.hpp>
+#include <alivpc/lease/route_coordination.hpp>
 #include <alivpc/lease/subnet_allocator.hpp>
 
 #include <map>
@@ -150,7 +151,80 @@ class basic_lease_store {
     co_return out;
   }
 
+  // --- route_coordination (route_coordination.hpp), when the KV offers its key operations ----
+
+  task<std::optional<leadership>> campaign(const std::string& holder,
+                                           std::chrono::seconds ttl) requires coordination_kv<KV> {
+    const std::string key = leader_key();
+    auto got = co_await kv_.create_ttl_key(key, holder, ttl);
+    if (!got) co_return std::nullopt;
+    co_return detail::leadership_of(*got);
+  }
+
+  task<std::optional<leadership>> current_leader() requires coordination_kv<KV> {
+    const std::string key = leader_key();
+    auto got = co_await kv_.get_key(key);
+    if (!got) co_return std::nullopt;
+    co_return detail::leadership_of(*got);
+  }
+
+  task<leadership> renew_leadership(const leadership& l,
+                                    std::chrono::seconds ttl) requires coordination_kv<KV> {
+    const kv_entry ours = detail::entry_of(l, leader_key());
+    auto got = co_await kv_.refresh_ttl_key(ours, ttl);
+    if (got) co_return detail::leadership_of(*got);
+    // Say what is there instead; the verdict (not_found) stands whatever this read finds.
+    std::string now = "it was deleted or its TTL ended";
+    try {
+      auto seen = co_await kv_.get_key(ours.key);
+      if (seen)
+        now = "it now holds another claim (holder \"" + seen->value.substr(0, 100) +
+              "\", revision " + std::to_string(seen->revision) + ")";
+    } catch (const error&) {
+    }
+    fail(error_kind::not_found, kv_.describe() + ": renew route leadership: " + ours.key +
+                                    " no longer holds our claim (holder \"" +
+                                    l.holder.substr(0, 100) + "\", revision " +
+                                    std::to_string(l.revision) + "): " + now);
+  }
+
+  task<void> resign(const leadership& l) requires coordination_kv<KV> {
+    const kv_entry ours = detail::entry_of(l, leader_key());
+    co_await kv_.delete_key_if_unchanged(ours);
+  }
+
+  task<void> put_route_state(net::ipv4_cidr subnet,
+                             const std::string& value) requires coordination_kv<KV> {
+    const std::string key = route_state_key(kv_.network_prefix(), subnet);
+    co_await kv_.put_key(key, value);
+  }
+
+  task<void> delete_route_state(net::ipv4_cidr subnet) requires coordination_kv<KV> {
+    const std::string key = route_state_key(kv_.network_prefix(), subnet);
+    co_await kv_.delete_key(key);
+  }
+
+  task<std::optional<std::string>> route_state(net::ipv4_cidr subnet) requires coordination_kv<KV> {
+    const std::string key = route_state_key(kv_.network_prefix(), subnet);
+    auto got = co_await kv_.get_key(key);
+    if (!got) co_return std::nullopt;
+    co_return std::move(got->value);
+  }
+
+  task<std::map<net::ipv4_cidr, std::string>> route_states() requires coordination_kv<KV> {
+    const std::string dir = route_states_dir(kv_.network_prefix());
+    auto entries = co_await kv_.list_keys(dir);
+    std::map<net::ipv4_cidr, std::string> out;
+    for (auto& e : entries)
+      if (auto subnet = detail::route_state_subnet(e.key, dir)) out[*subnet] = std::move(e.value);
+    co_return out;
+  }
+
  private:
+  std::string leader_key() const requires coordination_kv<KV> {
+    return route_leader_key(kv_.network_prefix());
+  }
+
   // History was compacted: list afresh and report the difference from what we knew.
   task<watch_result> resync() {
     auto before = known_;

@@ -4,6 +4,7 @@
 #include <alivpc/http/client.hpp>
 #include <alivpc/http/endpoint_pool.hpp>
 #include <alivpc/http/url.hpp>
+#include <alivpc/lease/coordination_keys.hpp>
 
 #include <chrono>
 #include <string>
@@ -25,6 +26,9 @@ struct etcd_options {
 
   std::string config_key() const { return prefix + "/config"; }
   std::string subnets_dir() const { return prefix + "/subnets/"; }
+  // The route leader mode's keys (coordination_keys.hpp).
+  std::string route_leader_key() const { return alivpc::lease::route_leader_key(prefix); }
+  std::string route_states_dir() const { return alivpc::lease::route_states_dir(prefix); }
 };
 
 }  // namespace alivpc::lease

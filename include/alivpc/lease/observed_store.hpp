@@ -1,7 +1,9 @@
-// A lease_store that reports each call to an observer (see runtime/observed.hpp).
+// A lease_store that reports each call to an observer (see runtime/observed.hpp), and its
+// route_coordination calls too when the inner store has them.
 #pragma once
 
 #include <alivpc/lease/lease_store.hpp>
+#include <alivpc/lease/route_coordination.hpp>
 #include <alivpc/runtime/observed.hpp>
 
 namespace alivpc::lease {
@@ -27,6 +29,35 @@ class observed_store {
   }
   task<watch_result> watch_leases(std::int64_t revision) {
     return observe(o_, "watch_leases", inner_.watch_leases(revision));
+  }
+
+  task<std::optional<leadership>> campaign(
+      const std::string& holder, std::chrono::seconds ttl) requires route_coordination<Store> {
+    return observe(o_, "campaign", inner_.campaign(holder, ttl));
+  }
+  task<std::optional<leadership>> current_leader() requires route_coordination<Store> {
+    return observe(o_, "current_leader", inner_.current_leader());
+  }
+  task<leadership> renew_leadership(const leadership& l,
+                                    std::chrono::seconds ttl) requires route_coordination<Store> {
+    return observe(o_, "renew_leadership", inner_.renew_leadership(l, ttl));
+  }
+  task<void> resign(const leadership& l) requires route_coordination<Store> {
+    return observe(o_, "resign", inner_.resign(l));
+  }
+  task<void> put_route_state(net::ipv4_cidr subnet,
+                             const std::string& value) requires route_coordination<Store> {
+    return observe(o_, "put_route_state", inner_.put_route_state(subnet, value));
+  }
+  task<void> delete_route_state(net::ipv4_cidr subnet) requires route_coordination<Store> {
+    return observe(o_, "delete_route_state", inner_.delete_route_state(subnet));
+  }
+  task<std::optional<std::string>> route_state(net::ipv4_cidr subnet) requires
+      route_coordination<Store> {
+    return observe(o_, "route_state", inner_.route_state(subnet));
+  }
+  task<std::map<net::ipv4_cidr, std::string>> route_states() requires route_coordination<Store> {
+    return observe(o_, "route_states", inner_.route_states());
   }
 
  private:

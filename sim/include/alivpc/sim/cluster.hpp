@@ -46,6 +46,7 @@ using sim_backend =
     backend::basic_backend<sim_store, sim_cloud, fake_host_network, virtual_scheduler>;
 
 static_assert(lease::lease_store<sim_store>);
+static_assert(lease::route_coordination<sim_store>);
 static_assert(cloud::cloud_route_api<sim_cloud>);
 
 // How a DaemonSet's kubelet restarts a daemon that exited: Kubernetes' CrashLoopBackOff.

@@ -11,6 +11,7 @@
 #include <alivpc/lease/basic_lease_store.hpp>
 #include <alivpc/lease/detail/etcd_json.hpp>
 #include <alivpc/lease/kv.hpp>
+#include <alivpc/lease/route_coordination.hpp>
 #include <alivpc/runtime/scheduler.hpp>
 #include <alivpc/runtime/virtual_scheduler.hpp>
 
@@ -31,6 +32,13 @@ class memory_etcd {
     std::int64_t lease_id = 0;           // 0: a reservation
     std::optional<lease::lease> parsed;  // key + value parsed once at write time (lists stay cheap)
     std::string instance_id;             // of parsed's BackendData, likewise
+  };
+  // A key of the route leader mode (route_coordination.hpp), kept apart from the subnet keys so
+  // that nothing iterating keys() (lists, the safety checker) ever sees one.
+  struct coordination_entry {
+    std::string value;
+    std::int64_t create_revision = 0, mod_revision = 0;
+    std::int64_t lease_id = 0;  // 0: no TTL
   };
   struct ttl_lease {
     std::chrono::seconds ttl{0};
@@ -58,6 +66,34 @@ class memory_etcd {
   // looks again only when it moved.
   std::uint64_t changes() const noexcept { return changes_; }
 
+  // The route leader mode's keys by full path ("<prefix>/alivpc/route-leader", ...), and a
+  // counter of their changes (writes, deletes, expiries, a wipe) for a checker that looks again
+  // only when it moved. Neither keys() nor changes() ever reflects them.
+  const std::map<std::string, coordination_entry>& coordination_keys() const noexcept {
+    return coordination_;
+  }
+  std::uint64_t coordination_changes() const noexcept { return coordination_changes_; }
+  // Who holds the route leader key now (its value), nullopt when nobody does.
+  std::optional<std::string> route_leader() const {
+    auto it = coordination_.find(lease::route_leader_key(prefix_));
+    if (it == coordination_.end()) return std::nullopt;
+    return it->second.value;
+  }
+  std::optional<std::string> route_state(const net::ipv4_cidr& subnet) const {
+    auto it = coordination_.find(lease::route_state_key(prefix_, subnet));
+    if (it == coordination_.end()) return std::nullopt;
+    return it->second.value;
+  }
+  std::map<net::ipv4_cidr, std::string> route_states() const {
+    const auto dir = lease::route_states_dir(prefix_);
+    std::map<net::ipv4_cidr, std::string> out;
+    for (auto it = coordination_.lower_bound(dir);
+         it != coordination_.end() && it->first.compare(0, dir.size(), dir) == 0; ++it)
+      if (auto subnet = lease::detail::route_state_subnet(it->first, dir))
+        out[*subnet] = it->second.value;
+    return out;
+  }
+
   // --- fault injection ---------------------------------------------------------------------
   void set_latency(clock_duration base, clock_duration jitter = clock_duration::zero()) {
     latency_ = base;
@@ -71,6 +107,8 @@ class memory_etcd {
       s_.cancel(l.timer);
     leases_.clear();
     kv_.clear();
+    if (!coordination_.empty()) ++coordination_changes_;
+    coordination_.clear();
     history_.clear();
     config_.reset();
     revision_ = 1;
@@ -99,6 +137,8 @@ class memory_etcd {
   }
   // `etcdctl del <key>`: true when the key existed.
   bool erase(net::ipv4_cidr subnet) { return delete_key(lease::subnet_key(subnet)); }
+  // `etcdctl del <prefix>/alivpc/...`: a coordination key by its full path.
+  bool erase_coordination_key(const std::string& key) { return delete_coordination_key(key); }
 
   // --- the store's primitives (no latency; memory_kv adds it) --------------------------------
   std::int64_t grant(std::chrono::seconds ttl) {
@@ -147,6 +187,32 @@ class memory_etcd {
     auto it = kv_.find(key);
     if (it == kv_.end() || it->second.mod_revision != mod_revision) return false;
     return delete_key(key);
+  }
+
+  // The coordination keys' primitives: one revision space with the subnet keys (as etcd), but no
+  // event history and no wake-up of subnet watchers (those watch subnets/ only).
+  bool create_coordination_key_if_absent(const std::string& key, const std::string& value,
+                                         std::int64_t lease_id) {
+    if (coordination_.count(key)) return false;
+    if (lease_id && !leases_.count(lease_id)) return false;
+    put_coordination_key(key, value, lease_id);
+    return true;
+  }
+  void put_coordination_key(const std::string& key, const std::string& value,
+                            std::int64_t lease_id) {
+    auto& e = coordination_[key];
+    ++revision_;
+    if (e.create_revision == 0) e.create_revision = revision_;
+    e.mod_revision = revision_;
+    e.value = value;
+    e.lease_id = lease_id;
+    ++coordination_changes_;
+  }
+  bool delete_coordination_key(const std::string& key) {
+    if (!coordination_.erase(key)) return false;
+    ++revision_;
+    ++coordination_changes_;
+    return true;
   }
 
   lease::lease to_lease(const std::string& /*key*/, const entry& e) const {
@@ -201,6 +267,11 @@ class memory_etcd {
       if (e.lease_id == id) doomed.push_back(k);
     for (const auto& k : doomed)
       delete_key(k);
+    doomed.clear();
+    for (const auto& [k, e] : coordination_)
+      if (e.lease_id == id) doomed.push_back(k);
+    for (const auto& k : doomed)
+      delete_coordination_key(k);
   }
   void put_key(const std::string& key, const std::string& value, std::int64_t lease_id) {
     auto& e = kv_[key];
@@ -238,11 +309,12 @@ class memory_etcd {
   std::string prefix_;
   std::size_t history_limit_;
   std::optional<std::string> config_;
-  std::map<std::string, entry> kv_;  // subnet key ("10.24.5.0-24") -> entry
+  std::map<std::string, entry> kv_;                         // subnet key ("10.24.5.0-24") -> entry
+  std::map<std::string, coordination_entry> coordination_;  // full path -> entry
   std::map<std::int64_t, ttl_lease> leases_;
   std::deque<std::pair<std::int64_t, lease::lease_event>> history_;
   std::int64_t revision_ = 1, compacted_ = 0, next_lease_ = 7000, incarnation_ = 1;
-  std::uint64_t changes_ = 0;
+  std::uint64_t changes_ = 0, coordination_changes_ = 0;
   clock_duration latency_ = std::chrono::milliseconds(1), jitter_{0};
   bool down_ = false;
   async_event<S> changed_;
@@ -349,7 +421,74 @@ class memory_kv {
     }
   }
 
+  // --- lease::coordination_kv (route_coordination.hpp), v3's semantics ------------------------
+
+  std::string network_prefix() const { return etcd_.prefix(); }
+
+  // A TTL lease plus the key attached to it: revoking or expiring the lease removes the key.
+  task<std::optional<lease::kv_entry>> create_ttl_key(const std::string& key,
+                                                      const std::string& value,
+                                                      std::chrono::seconds ttl) {
+    co_await rpc("create key");
+    auto id = etcd_.grant(ttl);
+    if (etcd_.create_coordination_key_if_absent(key, value, id)) co_return entry_at(key);
+    etcd_.revoke(id);
+    co_return std::nullopt;
+  }
+
+  task<std::optional<lease::kv_entry>> get_key(const std::string& key) {
+    co_await rpc("read key");
+    co_return entry_at(key);
+  }
+
+  task<std::optional<lease::kv_entry>> refresh_ttl_key(const lease::kv_entry& e,
+                                                       std::chrono::seconds /*fixed at grant*/) {
+    co_await rpc("refresh key");
+    auto now = entry_at(e.key);
+    if (!now || e.lease_id == 0 || now->revision != e.revision || now->lease_id != e.lease_id ||
+        now->value != e.value || !etcd_.keepalive(e.lease_id))
+      co_return std::nullopt;
+    co_return entry_at(e.key);
+  }
+
+  task<void> delete_key_if_unchanged(const lease::kv_entry& e) {
+    co_await rpc("delete key if unchanged");
+    auto now = entry_at(e.key);
+    if (now && now->revision == e.revision && now->value == e.value)
+      etcd_.delete_coordination_key(e.key);
+    if (e.lease_id) etcd_.revoke(e.lease_id);
+  }
+
+  task<void> put_key(const std::string& key, const std::string& value) {
+    co_await rpc("write key");
+    etcd_.put_coordination_key(key, value, 0);
+  }
+
+  task<void> delete_key(const std::string& key) {
+    co_await rpc("delete key");
+    etcd_.delete_coordination_key(key);
+  }
+
+  task<std::vector<lease::kv_entry>> list_keys(const std::string& dir) {
+    co_await rpc("list keys");
+    std::vector<lease::kv_entry> out;
+    const auto& keys = etcd_.coordination_keys();
+    for (auto it = keys.lower_bound(dir);
+         it != keys.end() && it->first.compare(0, dir.size(), dir) == 0; ++it)
+      if (it->first.find('/', dir.size()) == std::string::npos) out.push_back(*entry_at(it->first));
+    co_return out;
+  }
+
  private:
+  std::optional<lease::kv_entry> entry_at(const std::string& key) const {
+    auto it = etcd_.coordination_keys().find(key);
+    if (it == etcd_.coordination_keys().end()) return std::nullopt;
+    const auto& c = it->second;
+    lease::kv_entry e{key, c.value, c.create_revision, c.lease_id, std::nullopt};
+    if (c.lease_id) e.expiration = etcd_.expiry_of(c.lease_id);
+    return e;
+  }
+
   // One round trip: the call's effect lands after its latency; fails during an outage.
   task<void> rpc(const char* what) {
     co_await sleep_for(etcd_.sched(), etcd_.draw_latency());
@@ -373,5 +512,7 @@ using memory_store = lease::basic_lease_store<memory_kv<S>>;
 
 static_assert(lease::lease_kv<memory_kv<virtual_scheduler>>);
 static_assert(lease::lease_store<memory_store<virtual_scheduler>>);
+static_assert(lease::coordination_kv<memory_kv<virtual_scheduler>>);
+static_assert(lease::route_coordination<memory_store<virtual_scheduler>>);
 
 }  // namespace alivpc::sim
