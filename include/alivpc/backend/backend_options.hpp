@@ -25,6 +25,16 @@ inline std::string_view to_string(strategy s) {
   return s == strategy::robust ? "robust" : "classic";
 }
 
+// Who writes the VPC routes. self: each node its own (flannel's way). leader: one elected route
+// leader writes every node's route in batches and publishes each route's state in etcd; the
+// other nodes make no cloud write and learn from etcd when their route is Available
+// (route_leader.hpp).
+enum class route_writer { self, leader };
+
+inline std::string_view to_string(route_writer w) {
+  return w == route_writer::self ? "self" : "leader";
+}
+
 struct backend_options {
   netlink::interface_selection iface;
   std::filesystem::path subnet_file = "/run/flannel/subnet.env";
@@ -60,6 +70,23 @@ struct backend_options {
   std::chrono::seconds lost_route_hold = std::chrono::seconds(60);
   // --release-on-exit: the time the route removal and lease release may take after a stop.
   std::chrono::seconds release_timeout = std::chrono::seconds(20);
+
+  // Leader mode (route_writer::leader; see route_leader.hpp).
+  route_writer writer = route_writer::self;
+  // Campaigns for route leader. A node that never does needs no cloud credentials at all.
+  bool leader_candidate = true;
+  // The leadership key's TTL: a dead leader is replaced within it; a leader writes only within
+  // half of it after confirming the key.
+  std::chrono::seconds leader_ttl = std::chrono::seconds(30);
+  // Changes (new leases, lost ones) gathered this long into one batch.
+  std::chrono::milliseconds batch_window{1000};
+  // Custom entries in the Network whose subnet has had no live lease this long are deleted by
+  // the leader (0: two reconcile periods).
+  std::chrono::seconds stale_route_grace{0};
+  // The leader logs what it would collect and deletes nothing.
+  bool collect_dry_run = false;
+  // Custom entries each route table may hold (0: unknown until a QuotaExceeded answer).
+  std::size_t route_table_quota = 0;
 };
 
 enum class route_state { unknown, missing, pending, available, failing };
@@ -98,6 +125,16 @@ struct backend_status {
   std::uint64_t errors = 0;
   // --release-on-exit finished: routes gone from every table, then the lease given back.
   bool released = false;
+  // Leader mode: whether this node leads now, how often it came to, what it collected, and the
+  // tables as it last listed them (custom entries; quota 0: unknown).
+  bool route_leader = false;
+  std::uint64_t leader_terms = 0;
+  std::uint64_t stale_routes_collected = 0;
+  struct table_usage {
+    std::size_t entries = 0;
+    std::size_t quota = 0;
+  };
+  std::map<std::string, table_usage> tables;
   bool healthy() const {
     if (!ready || !current_lease) return false;
     for (auto& [table, state] : routes)

@@ -18,6 +18,8 @@
 #include <alivpc/backend/classic_strategy.hpp>
 #include <alivpc/backend/detail/backend_context.hpp>
 #include <alivpc/backend/lease_task.hpp>
+#include <alivpc/backend/route_follower.hpp>
+#include <alivpc/backend/route_leader.hpp>
 #include <alivpc/backend/route_reconciler.hpp>
 #include <alivpc/cloud/route_api.hpp>
 #include <alivpc/config/network_config.hpp>
@@ -34,6 +36,24 @@
 #include <vector>
 
 namespace alivpc::backend {
+
+namespace detail {
+// Leader mode's parts, for stores that can elect a leader; nothing otherwise.
+struct no_leader_part {
+  explicit no_leader_part(auto&) {}
+};
+template <class Store, class Cloud, class Host, class Sched,
+          bool = lease::route_coordination<Store>>
+struct leader_parts {
+  using leader = no_leader_part;
+  using follower = no_leader_part;
+};
+template <class Store, class Cloud, class Host, class Sched>
+struct leader_parts<Store, Cloud, Host, Sched, true> {
+  using leader = route_leader<Store, Cloud, Host, Sched>;
+  using follower = route_follower<Store, Cloud, Host, Sched>;
+};
+}  // namespace detail
 
 template <lease::lease_store Store, cloud::cloud_route_api Cloud, netlink::host_network Host,
           scheduler Sched>
@@ -67,7 +87,16 @@ class basic_backend {
     config::require_ali_vpc(cfg);
     ctx_.cfg = cfg;
     lease_.make_keeper();  // checks TTLs
-    co_await ctx_.cloud.ensure_credentials();
+    const bool leader_mode = ctx_.opts.writer == route_writer::leader;
+    if (leader_mode && !lease::route_coordination<Store>)
+      fail(error_kind::invalid_argument,
+           "route writer leader: this lease store cannot elect a route leader");
+    if (leader_mode && ctx_.opts.mode == strategy::classic)
+      fail(error_kind::invalid_argument,
+           "route writer leader: not with the classic strategy (it writes its own route)");
+    // A leader-mode node that is never a candidate makes no cloud call: it needs no credentials.
+    const bool cloud_free = leader_mode && !ctx_.opts.leader_candidate;
+    if (!cloud_free) co_await ctx_.cloud.ensure_credentials();
     // 2. External interface.
     ctx_.ext = ctx_.host.select_external_interface(ctx_.opts.iface);
     ctx_.log.info("using interface " + ctx_.ext.link.name + " address " +
@@ -80,16 +109,19 @@ class basic_backend {
     auto identity = co_await with_retry(identity_what, read_identity);
     if (!identity) co_return co_await finish();
     ctx_.identity = *identity;
-    const std::string describe_what = "DescribeVpcs " + ctx_.identity.vpc_id;
-    auto describe = [&] { return ctx_.cloud.describe_vpc(ctx_.identity.vpc_id); };
-    auto vpc = co_await with_retry(describe_what, describe);
-    if (!vpc) co_return co_await finish();
-    vpc_ = *vpc;
-    auto vpc_cidr = ctx_.identity.vpc_cidr.value_or(vpc_.cidr);
-    if (ctx_.cfg.network->overlaps(vpc_cidr))
+    std::optional<net::ipv4_cidr> vpc_cidr = ctx_.identity.vpc_cidr;
+    if (!cloud_free) {
+      const std::string describe_what = "DescribeVpcs " + ctx_.identity.vpc_id;
+      auto describe = [&] { return ctx_.cloud.describe_vpc(ctx_.identity.vpc_id); };
+      auto vpc = co_await with_retry(describe_what, describe);
+      if (!vpc) co_return co_await finish();
+      vpc_ = *vpc;
+      vpc_cidr = ctx_.identity.vpc_cidr.value_or(vpc_.cidr);
+    }
+    if (vpc_cidr && ctx_.cfg.network->overlaps(*vpc_cidr))
       fail(error_kind::invalid_argument,
            "network config: Network: " + ctx_.cfg.network->to_string() + " overlaps the VPC CIDR " +
-               vpc_cidr.to_string() + " of " + ctx_.identity.vpc_id +
+               vpc_cidr->to_string() + " of " + ctx_.identity.vpc_id +
                ": choose a flannel Network outside the VPC (e.g. "
                "10.24.0.0/16 for a 192.168.0.0/16 VPC)");
     ctx_.next_hop_type = ctx_.opts.next_hop_type.empty() ? "Instance" : ctx_.opts.next_hop_type;
@@ -98,12 +130,13 @@ class basic_backend {
     if (ctx_.next_hop_type != "Instance" && ctx_.opts.next_hop_id.empty())
       fail(error_kind::invalid_argument,
            "next hop type " + ctx_.next_hop_type + " needs a next hop id (the ENI id)");
-    ctx_.log.info("instance " + ctx_.identity.instance_id + " in " + ctx_.identity.region_id +
-                  " VPC " + ctx_.identity.vpc_id + " (" + vpc_cidr.to_string() + ") VRouter " +
-                  vpc_.vrouter_id);
+    ctx_.log.info(
+        "instance " + ctx_.identity.instance_id + " in " + ctx_.identity.region_id + " VPC " +
+        ctx_.identity.vpc_id + (vpc_cidr ? " (" + vpc_cidr->to_string() + ")" : std::string()) +
+        (cloud_free ? std::string(", routes by the route leader") : " VRouter " + vpc_.vrouter_id));
 
     // 4. The route tables (a permission problem shows before a lease is taken).
-    ctx_.tables = co_await route_tables();
+    if (!cloud_free) ctx_.tables = co_await route_tables();
     if (ctx_.stopping) co_return co_await finish();
     for (auto& t : ctx_.tables)
       ctx_.status.routes[t] = route_state::unknown;
@@ -116,10 +149,22 @@ class basic_backend {
     if (!co_await lease_.acquire(previous)) co_return co_await finish();
     lease_.start();
     // 6. Routes, subnet file, ready; then keep it true.
-    if (ctx_.opts.mode == strategy::classic)
+    if (ctx_.opts.mode == strategy::classic) {
       co_await classic_.run();
-    else
+    } else if (leader_mode) {
+      if constexpr (lease::route_coordination<Store>) {
+        if (ctx_.opts.leader_candidate) {
+          leader_running_ = true;
+          spawn(ctx_.sched, leader_.run(), [this](const std::exception_ptr&) {
+            leader_running_ = false;
+            leader_done_.notify();
+          });
+        }
+        co_await follower_.run();
+      }
+    } else {
       co_await routes_.run();
+    }
     co_await finish();
     if (ctx_.fatal) fail(ctx_.fatal->kind(), ctx_.fatal->what());
   }
@@ -190,12 +235,20 @@ class basic_backend {
     ctx_.set_ready(false);
     lease_.stop();
     co_await lease_.join();
+    ctx_.stopping = true;  // the route leader resigns and ends
+    ctx_.wake.set();
+    while (leader_running_)
+      co_await leader_done_.wait();
   }
 
   detail::backend_context<Store, Cloud, Host, Sched> ctx_;
   lease_task<Store, Cloud, Host, Sched> lease_{ctx_};
   route_reconciler<Store, Cloud, Host, Sched> routes_{ctx_, lease_};
   classic_strategy<Store, Cloud, Host, Sched> classic_{ctx_};
+  typename detail::leader_parts<Store, Cloud, Host, Sched>::leader leader_{ctx_};
+  typename detail::leader_parts<Store, Cloud, Host, Sched>::follower follower_{ctx_};
+  bool leader_running_ = false;
+  async_event<Sched> leader_done_{ctx_.sched};
   cloud::vpc_info vpc_;
 };
 

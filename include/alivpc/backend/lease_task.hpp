@@ -102,7 +102,10 @@ class lease_task {
     const auto l = *ctx_.status.current_lease;
     const auto deadline = ctx_.sched.now() + ctx_.opts.release_timeout;
     ctx_.log.info("releasing lease " + l.subnet.to_string() + " and its routes");
-    std::vector<std::string> left = ctx_.tables;
+    // Leader mode: the route leader collects the route once the lease is gone (it writes them
+    // all); this node writes none.
+    std::vector<std::string> left;
+    if (ctx_.opts.writer == route_writer::self) left = ctx_.tables;
     // No jitter: nothing else waits on the same service at this moment.
     backoff retry({std::chrono::milliseconds(500), std::chrono::seconds(5), jitter::none});
     const std::string what = "release";
@@ -189,7 +192,7 @@ class lease_task {
         break;
       }
       const auto old = loss->last.subnet;
-      spawn_route_withdrawal(old);
+      if (ctx_.opts.writer == route_writer::self) spawn_route_withdrawal(old);
       // Losses in quick succession (two nodes that take each other's claims) back off instead
       // of fighting at etcd's speed.
       auto& sched = ctx_.sched;

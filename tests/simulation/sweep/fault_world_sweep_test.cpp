@@ -1,7 +1,8 @@
 // The seed sweep: many random fault worlds (sim/fault_world.hpp), each days of virtual time,
-// run through the real backend; every safety invariant holds in every world, no node exits,
-// and every running node converges after the last fault. `make test` runs a short slice;
-// `make soak` runs 1,000 worlds. A failing world prints its seed and its scenario JSON:
+// run through the real backend, self-writing (robust) and in leader mode; every safety invariant
+// holds in every world, no node exits, and every running node converges after the last fault. `make
+// test` runs a short slice; `make soak` runs 1,000 worlds. A failing world prints its seed and its
+// scenario JSON:
 //   ALIVPC_SWEEP_FIRST=<seed> ALIVPC_SWEEP_WORLDS=1 <this test>   (or alivpc-simulate --scenario)
 // Environment: ALIVPC_SWEEP_FIRST (first seed, 1), ALIVPC_SWEEP_WORLDS (count, 4),
 // ALIVPC_SWEEP_HOURS (virtual hours per world, 48), ALIVPC_SWEEP_SHARD=i/n (every n-th seed
@@ -33,16 +34,22 @@ TEST(FaultWorldSweep, EveryWorldIsSafeAndConverges) {
   std::uint64_t ran = 0, violations = 0;
   for (auto seed = first + shard; seed < first + count; seed += shards) {
     auto j = sim::fault_world(seed, hours);
-    auto r = sim::run_scenario(sim::parse_scenario_json(j));
-    ++ran;
-    violations += r.safety_violation_count;
-    const bool ok = r.safe() && r.fatal_exits == 0 && r.live && r.misrouted_node_seconds == 0;
-    EXPECT_TRUE(ok) << "world " << seed << " (replay: ALIVPC_SWEEP_FIRST=" << seed
-                    << " ALIVPC_SWEEP_WORLDS=1)\nscenario: " << j.dump()
-                    << "\nreport: " << r.to_json().dump();
+    for (const char* strategy : {"robust", "leader"}) {
+      j["strategy"] = strategy;
+      auto r = sim::run_scenario(sim::parse_scenario_json(j));
+      ++ran;
+      violations += r.safety_violation_count;
+      const bool ok = r.safe() && r.fatal_exits == 0 && r.live && r.misrouted_node_seconds == 0;
+      EXPECT_TRUE(ok) << "world " << seed << " " << strategy
+                      << " (replay: ALIVPC_SWEEP_FIRST=" << seed
+                      << " ALIVPC_SWEEP_WORLDS=1)\nscenario: " << j.dump()
+                      << "\nreport: " << r.to_json().dump();
+    }
   }
-  std::printf("sweep: %lu worlds of %ld h from seed %lu (shard %lu/%lu), %lu violations\n", ran,
-              static_cast<long>(hours.count()), first, shard, shards, violations);
+  std::printf(
+      "sweep: %lu runs (robust and leader) of %ld h from seed %lu (shard %lu/%lu), %lu "
+      "violations\n",
+      ran, static_cast<long>(hours.count()), first, shard, shards, violations);
 }
 
 // alivpc-simulate --seeds: the real runner on parallel threads gives the same reports, seed by
@@ -73,7 +80,7 @@ TEST(FaultWorldSweep, CheckingOnChangesGivesTheVerdictsOfCheckingEverySecond) {
     auto j = sim::fault_world(seed, std::chrono::hours(12));
     j["stale_route_grace"] = std::to_string(seed % 3) + "s";
     j["ready_without_lease_grace"] = std::to_string(seed % 2) + "s";
-    for (const char* strategy : {"robust", "classic"}) {
+    for (const char* strategy : {"robust", "leader", "classic"}) {
       auto sc = sim::parse_scenario_json(j);
       sc.strategy = strategy;
       sim::run_options every_second;

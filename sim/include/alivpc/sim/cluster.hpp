@@ -20,8 +20,10 @@
 #include <alivpc/sim/service_transport.hpp>
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace alivpc::sim {
@@ -31,7 +33,11 @@ namespace alivpc::sim {
 // unwinds instead of acting, as a process that died.
 struct life {
   bool dead = false;
-  void before(std::string_view) const { check(); }
+  std::function<void(std::string_view)> on_call;  // each call by name, as it starts
+  void before(std::string_view call) const {
+    check();
+    if (on_call) on_call(call);
+  }
   void after(std::string_view, const std::exception_ptr&) const { check(); }
   void check() const {
     if (dead) fail(error_kind::cancelled, "the node was killed");
@@ -67,6 +73,9 @@ struct cluster_options {
   // until the scenario restarts it); none: an exited daemon stays down.
   std::optional<crash_loop_policy> supervisor;
   bool verbose = false;  // print every node's log lines
+  // Leader mode: the nodes with index below this campaign for route leader (and hold cloud
+  // credentials); the others never do. Negative: every node.
+  int leader_candidates = -1;
 };
 
 class cluster {
@@ -134,6 +143,9 @@ class cluster {
   // Counts every change of a node's running, finished or ready state (a lease changes only
   // while its node is not ready): who looks at the nodes looks again only when it moved.
   std::uint64_t version() const noexcept { return version_; }
+  // Leader mode's fencing, as it happened: each route write a node started while etcd's route
+  // leader key was not its own (the safety checker reports them).
+  std::vector<std::string> take_unfenced_writes() { return std::exchange(unfenced_writes_, {}); }
 
   // Adds a node (an ECS instance with one interface and a default route); does not start it.
   node& add_node() {
@@ -209,9 +221,22 @@ class cluster {
     }
     n.current = std::make_unique<node::process>(etcd_, s_, transport_, n.instance_id,
                                                 cloud_options(n.instance_id, log.child("cloud")));
+    auto options = o_.backend;
+    options.leader_candidate = o_.leader_candidates < 0 || n.index < o_.leader_candidates;
     n.current->backend = std::make_unique<sim_backend>(s_, n.current->store, n.current->cloud,
-                                                       n.host, o_.backend, log);
+                                                       n.host, std::move(options), log);
     n.backend = n.current->backend.get();
+    if (o_.backend.writer == backend::route_writer::leader)
+      n.current->alive.on_call = [this, &n](std::string_view call) {
+        if (call != "CreateRouteEntry" && call != "DeleteRouteEntry" &&
+            call != "CreateRouteEntries" && call != "DeleteRouteEntries")
+          return;
+        auto leader = etcd_.route_leader();
+        if (!leader || !leader->starts_with(n.instance_id + " "))
+          unfenced_writes_.push_back(std::string(call) + " by " + n.instance_id +
+                                     " while the route leader is " +
+                                     (leader ? *leader : std::string("nobody")));
+      };
     n.running = true;
     n.finished = false;
     n.fatal.clear();
@@ -303,6 +328,7 @@ class cluster {
   std::string vpc_id_, vswitch_id_;
   std::vector<std::unique_ptr<node>> nodes_;
   std::uint64_t version_ = 0;
+  std::vector<std::string> unfenced_writes_;
   bool shutting_down_ = false;
 };
 

@@ -4,7 +4,8 @@
 //   belief) for longer than stale_route_grace;
 // - flapping: the next hop of S changes more than twice within an hour;
 // - a ready node whose lease is gone from etcd (or is another claim) for longer than
-//   ready_without_lease_grace.
+//   ready_without_lease_grace;
+// - leader mode: a route write started by a node that did not hold the route leader key then.
 // The graces count the seconds in which the node could have known and acted (etcd reachable;
 // for fencing also the cloud): nothing can notice a key deleted during a partition.
 // A route entry for a ready node's subnet that points at another node is counted as misrouting
@@ -52,6 +53,8 @@ class safety_checker {
 
   // After each virtual second.
   void second() {
+    for (auto& what : c_.take_unfenced_writes())
+      note("leader fencing: " + what);
     const inputs now{model_.version(), etcd_.changes(), c_.version()};
     if (!look_every_second_ && seen_ && now == seen_inputs_ && s_.now() < next_transition_) {
       if (verify_skips_ && fingerprint() != looked_at_)

@@ -3,7 +3,9 @@
 //
 // {
 //   "name": "steady-50",            "seed": 1,          "nodes": 50,
-//   "strategy": "robust",           // robust | classic
+//   "strategy": "robust",           // robust | classic | leader (robust, --route-writer=leader:
+//                                   // an elected leader writes every route in batches)
+//   "leader_candidates": 3,         // leader: nodes 0..N-1 campaign (and hold cloud keys)
 //   "duration": "2h",               // virtual time to run
 //   "network": {"Network": "10.24.0.0/16", "Backend": {"Type": "ali-vpc"}},
 //   "vpc_cidr": "192.168.0.0/16",   "quota": 200,       "write_delay": "2s",
@@ -104,6 +106,7 @@ struct scenario {
   clock_duration stale_route_grace = std::chrono::minutes(10);
   clock_duration ready_without_lease_grace = std::chrono::seconds(30);
   bool restart_always = true;  // "restart_policy"
+  int leader_candidates = 3;   // strategy leader: nodes 0..N-1 may lead
 };
 
 namespace detail {
@@ -154,6 +157,7 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
                                 "seed",
                                 "nodes",
                                 "strategy",
+                                "leader_candidates",
                                 "duration",
                                 "network",
                                 "vpc_cidr",
@@ -182,9 +186,11 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
     } else if (key == "nodes") {
       s.nodes = scenario_number<int>(key, value, 1, 5000);
     } else if (key == "strategy") {
-      if (!value.is_string() || (value != "robust" && value != "classic"))
-        scenario_error(key, "expected \"robust\" or \"classic\", got " + value.dump());
+      if (!value.is_string() || (value != "robust" && value != "classic" && value != "leader"))
+        scenario_error(key, "expected \"robust\", \"classic\" or \"leader\", got " + value.dump());
       s.strategy = value.get<std::string>();
+    } else if (key == "leader_candidates") {
+      s.leader_candidates = scenario_number<int>(key, value, 1, 5000);
     } else if (key == "duration") {
       s.duration = parse_scenario_duration(key, value);
     } else if (key == "network") {

@@ -86,6 +86,8 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
   co.backend.renew_margin = std::chrono::duration_cast<std::chrono::seconds>(sc.renew_margin);
   co.backend.mode =
       sc.strategy == "classic" ? backend::strategy::classic : backend::strategy::robust;
+  if (sc.strategy == "leader") co.backend.writer = backend::route_writer::leader;
+  co.leader_candidates = sc.leader_candidates;
   if (sc.restart_always) co.supervisor = crash_loop_policy{};
   co.verbose = verbose;
   auto c = std::make_unique<cluster>(s, model, etcd, co);

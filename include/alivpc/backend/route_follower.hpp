@@ -1,0 +1,81 @@
+// Leader mode, every node's side: no cloud call at all. The node is ready when the route state
+// the route leader published for its subnet (route_leader.hpp) says the route points at this
+// node and is Available in every table; it polls that key (from route_poll_first, doubling to
+// route_poll_max while waiting, every reconcile period once ready) and follows it both ways: a
+// route the leader sees gone makes the node not ready until it is back.
+#pragma once
+
+#include <alivpc/backend/detail/backend_context.hpp>
+#include <alivpc/backend/route_leader.hpp>
+#include <alivpc/lease/route_coordination.hpp>
+
+#include <algorithm>
+#include <string>
+
+namespace alivpc::backend {
+
+template <lease::lease_store Store, cloud::cloud_route_api Cloud, netlink::host_network Host,
+          scheduler Sched>
+requires lease::route_coordination<Store>
+class route_follower {
+ public:
+  explicit route_follower(detail::backend_context<Store, Cloud, Host, Sched>& ctx) : ctx_(ctx) {}
+
+  task<void> run() {
+    auto& sched = ctx_.sched;
+    clock_duration wait = ctx_.opts.route_poll_first;
+    std::uint64_t generation = ctx_.lease_generation;
+    while (!ctx_.stopping && !ctx_.fatal) {
+      if (!ctx_.status.current_lease) {
+        co_await ctx_.wake.wait();
+        continue;
+      }
+      if (generation != ctx_.lease_generation) {  // a new lease: wait for its route afresh
+        generation = ctx_.lease_generation;
+        wait = ctx_.opts.route_poll_first;
+      }
+      const auto subnet = ctx_.status.current_lease->subnet;
+      try {
+        auto text = co_await ctx_.store.route_state(subnet);
+        if (generation == ctx_.lease_generation) follow(subnet, text);
+      } catch (const error& e) {
+        if (e.kind() == error_kind::cancelled) throw;
+        // Readiness follows the route and the lease, not the success of one read.
+        ctx_.note_error("read the route state of " + subnet.to_string(), e);
+      }
+      const auto next =
+          ctx_.status.ready ? clock_duration(ctx_.opts.reconcile_period) : ctx_.jittered(wait);
+      if (!ctx_.status.ready) wait = std::min<clock_duration>(wait * 2, ctx_.opts.route_poll_max);
+      co_await ctx_.wake.wait_until(sched.now() + next);
+    }
+  }
+
+ private:
+  void follow(net::ipv4_cidr subnet, const std::optional<std::string>& text) {
+    auto& st = ctx_.status;
+    auto state = text ? published_route::parse(*text) : std::nullopt;
+    const bool ours = state && state->next_hop == ctx_.next_hop_id;
+    st.routes.clear();
+    if (ours)
+      for (auto& [table, s] : state->tables)
+        st.routes[table] = s == "Available" ? route_state::available
+                           : s == "Pending" ? route_state::pending
+                                            : route_state::missing;
+    if (ours && state->available_everywhere()) {
+      if (!st.ready) {
+        if (!ctx_.write_subnet_file()) return;
+        ctx_.log.info("route for " + subnet.to_string() + " Available in " +
+                      std::to_string(state->tables.size()) + " table(s) (by the route leader)");
+      }
+      ctx_.set_ready(true);
+    } else {
+      if (st.ready)
+        ctx_.log.warn("the route leader no longer sees our route for " + subnet.to_string());
+      ctx_.set_ready(false);
+    }
+  }
+
+  detail::backend_context<Store, Cloud, Host, Sched>& ctx_;
+};
+
+}  // namespace alivpc::backend

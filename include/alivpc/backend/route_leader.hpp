@@ -1,0 +1,498 @@
+// Leader mode (route_writer::leader): one route leader, elected through etcd, writes every
+// node's VPC route, and the other nodes make no cloud write at all.
+//
+// Election: the key <prefix>/alivpc/route-leader bound to a TTL (lease::route_coordination).
+// A candidate campaigns every third of the TTL; a dead leader's key ends with its TTL, so
+// leadership changes hands within one TTL. Fencing: before every write batch the leader renews
+// the key (which fails once it is not ours) and writes only within half a TTL of that renewal's
+// start; past that it steps down. A partitioned old leader therefore stops writing before its
+// key can have expired and another can lead.
+//
+// Each pass (on a lease change, after batch_window; and every reconcile period): list the
+// leases and every table, then one write batch of at most 50 entries across the tables (the
+// VPC takes one write at a time): deletes first (wrong next hops, stale routes), else creates.
+// A duplicate is never success by itself: the next pass lists the table and sees whose entry it
+// is. Stale routes: Custom entries inside the Network, next hop an instance or ENI, whose subnet
+// has had no live lease (nor reservation) for stale_route_grace. Quota: entries used and the
+// quota per table (a flag, or learned from QuotaExceeded); a create that must fail is never
+// sent, collection frees space first, and the subnets that wait are named in one error.
+// The state of each route is published under <prefix>/alivpc/routes/<subnet> as
+// {"next_hop": id, "tables": {table: "Available" | "Pending" | "Missing"}}; route_follower
+// reads it.
+#pragma once
+
+#include <alivpc/backend/detail/backend_context.hpp>
+#include <alivpc/cloud/route_api.hpp>
+#include <alivpc/lease/route_coordination.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace alivpc::backend {
+
+// What a route state key says (the leader writes it, a follower reads it).
+struct published_route {
+  std::string next_hop;
+  std::map<std::string, std::string> tables;  // table id -> "Available" | "Pending" | "Missing"
+  bool available_everywhere() const {
+    return !tables.empty() && std::all_of(tables.begin(), tables.end(),
+                                          [](auto& t) { return t.second == "Available"; });
+  }
+  std::string to_json() const {
+    return nlohmann::json{{"next_hop", next_hop}, {"tables", tables}}.dump();
+  }
+  // nullopt for anything that is not such a document (never trust a key's shape).
+  static std::optional<published_route> parse(const std::string& text) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_object() || !j.contains("next_hop") || !j["next_hop"].is_string() ||
+        !j.contains("tables") || !j["tables"].is_object())
+      return std::nullopt;
+    published_route p;
+    p.next_hop = j["next_hop"].get<std::string>();
+    for (auto& [t, v] : j["tables"].items()) {
+      if (!v.is_string()) return std::nullopt;
+      p.tables[t] = v.get<std::string>();
+    }
+    return p;
+  }
+};
+
+template <lease::lease_store Store, cloud::cloud_route_api Cloud, netlink::host_network Host,
+          scheduler Sched>
+requires lease::route_coordination<Store>
+class route_leader {
+ public:
+  explicit route_leader(detail::backend_context<Store, Cloud, Host, Sched>& ctx)
+      : ctx_(ctx), changed_(ctx.sched) {}
+
+  // Campaigns, leads while it can, campaigns again; returns after stop().
+  task<void> run() {
+    auto& sched = ctx_.sched;
+    holder_ = ctx_.identity.instance_id + " " + nonce();
+    auto retry = ctx_.error_backoff();
+    while (!ctx_.stopping) {
+      std::optional<error> failure;
+      try {
+        const auto ttl = ctx_.opts.leader_ttl;
+        auto won = co_await ctx_.store.campaign(holder_, ttl);
+        if (won) {
+          term_ = *won;
+          confirmed_from_ = sched.now();
+          retry.reset();
+          co_await lead();
+        }
+      } catch (const error& e) {
+        if (e.kind() == error_kind::cancelled) throw;
+        failure = e;
+      }
+      step_down();
+      if (failure) ctx_.note_error("route leader", *failure);
+      if (ctx_.stopping) break;
+      const auto wait =
+          failure ? retry.next(sched.random()) : ctx_.jittered(ctx_.opts.leader_ttl / 3);
+      co_await ctx_.wake.wait_until(sched.now() + wait);
+    }
+    if (term_) {  // give it up at once rather than make the others wait a TTL
+      try {
+        auto t = *term_;
+        co_await ctx_.store.resign(t);
+      } catch (const error&) {
+      }
+      term_.reset();
+    }
+  }
+
+ private:
+  using clock_duration = alivpc::clock_duration;
+  struct table_view {
+    std::vector<cloud::route_entry> entries;
+    std::size_t custom = 0;
+  };
+
+  task<void> lead() {
+    auto& st = ctx_.status;
+    st.route_leader = true;
+    ++st.leader_terms;
+    ctx_.log.info("route leader now (" + holder_ + ")");
+    published_.clear();
+    {
+      auto states = co_await ctx_.store.route_states();
+      for (auto& [subnet, text] : states)
+        published_[subnet] = text;
+    }
+    spawn_watch();
+    auto next_pass = ctx_.sched.now();
+    while (!ctx_.stopping && term_) {
+      if (dirty_ || ctx_.sched.now() >= next_pass) {
+        const bool busy = co_await pass();
+        if (!term_ || ctx_.stopping) break;
+        next_pass = ctx_.sched.now() + (busy ? clock_duration(ctx_.opts.route_poll_first)
+                                             : clock_duration(ctx_.opts.reconcile_period));
+      }
+      // Renew well inside the TTL even when there is nothing to write.
+      const auto renew_by = confirmed_from_ + ctx_.opts.leader_ttl / 3;
+      if (!dirty_) co_await changed_.wait_until(std::min(next_pass, renew_by));
+      if (dirty_ && !ctx_.stopping) {  // gather what follows the first change
+        const auto gather = ctx_.sched.now() + ctx_.opts.batch_window;
+        co_await ctx_.wake.wait_until(gather);
+      }
+      if (ctx_.sched.now() >= renew_by && !co_await confirm()) break;
+    }
+    ctx_.log.info("route leader no more");
+  }
+
+  // Renews the key; true while we may write (within half a TTL of a renewal's start).
+  task<bool> confirm() {
+    const auto start = ctx_.sched.now();
+    try {
+      auto t = *term_;
+      const auto ttl = ctx_.opts.leader_ttl;
+      auto renewed = co_await ctx_.store.renew_leadership(t, ttl);
+      term_ = renewed;
+      confirmed_from_ = start;
+    } catch (const error& e) {
+      if (e.kind() == error_kind::cancelled) throw;
+      if (e.kind() == error_kind::not_found) {
+        ctx_.log.warn(std::string("lost route leadership: ") + e.what());
+        term_.reset();
+        co_return false;
+      }
+      ctx_.note_error("confirm route leadership", e);
+    }
+    if (ctx_.sched.now() - confirmed_from_ >= ctx_.opts.leader_ttl / 2) {
+      ctx_.log.warn("could not confirm route leadership within half its TTL: stepping down");
+      term_.reset();
+      co_return false;
+    }
+    co_return true;
+  }
+  bool may_write() const {
+    return term_ && ctx_.sched.now() - confirmed_from_ < ctx_.opts.leader_ttl / 2;
+  }
+  void step_down() {
+    ctx_.status.route_leader = false;
+    watch_generation_++;
+    changed_.notify();
+  }
+
+  // Lease changes wake the leader (a join is programmed after batch_window, not a period).
+  void spawn_watch() {
+    const auto generation = ++watch_generation_;
+    spawn(ctx_.sched, watch(generation), [](std::exception_ptr) {});
+  }
+  task<void> watch(std::uint64_t generation) {
+    std::int64_t revision = 0;
+    auto retry = ctx_.error_backoff();
+    while (!ctx_.stopping && generation == watch_generation_) {
+      bool failed = false;
+      try {
+        auto r = co_await ctx_.store.watch_leases(revision);
+        revision = r.revision;
+        retry.reset();
+        if (!r.events.empty() || r.resynced) {
+          dirty_ = true;
+          changed_.notify();
+        }
+      } catch (const error& e) {
+        if (e.kind() == error_kind::cancelled) co_return;
+        failed = true;
+      }
+      if (failed) co_await ctx_.wake.wait_until(ctx_.sched.now() + retry.next(ctx_.sched.random()));
+    }
+  }
+
+  // One pass; true when a write is in flight or waiting (poll again soon).
+  task<bool> pass() {
+    dirty_ = false;
+    auto& st = ctx_.status;
+    const auto network = *ctx_.cfg.network;
+    std::map<net::ipv4_cidr, std::string> wanted;  // subnet -> next hop (live leases)
+    std::map<net::ipv4_cidr, std::string> hop_type;
+    std::set<net::ipv4_cidr> reserved;
+    try {
+      auto leases = co_await ctx_.store.list_leases();
+      for (auto& l : leases.leases) {
+        if (l.is_reservation()) reserved.insert(l.subnet);
+        auto id = lease::lease_instance_id(l.attrs);
+        if (id.empty()) continue;
+        wanted[l.subnet] = id;
+        auto type = l.attrs.backend_data.find("NextHopType");
+        hop_type[l.subnet] = type != l.attrs.backend_data.end() && type->is_string()
+                                 ? type->template get<std::string>()
+                                 : "Instance";
+      }
+    } catch (const error& e) {
+      if (e.kind() == error_kind::cancelled) throw;
+      ctx_.note_error("route leader: list leases", e);
+      co_return false;
+    }
+    std::map<std::string, table_view> tables;
+    for (auto& t : ctx_.tables) {
+      try {
+        const cloud::route_entry_filter whole;
+        auto entries = co_await ctx_.cloud.list_route_entries(t, whole);
+        auto& view = tables[t];
+        for (auto& e : entries)
+          if (e.type == cloud::route_entry_type::custom) ++view.custom;
+        view.entries = std::move(entries);
+      } catch (const error& e) {
+        if (e.kind() == error_kind::cancelled) throw;
+        ctx_.note_error("route leader: list route table " + t, e);
+        co_return true;
+      }
+    }
+
+    // What each table should lose and gain.
+    std::vector<cloud::route_spec> deletes, creates;
+    std::map<net::ipv4_cidr, published_route> states;
+    std::vector<std::string> waiting;  // subnets a full table holds up
+    bool in_flight = false;
+    const auto now = ctx_.sched.now();
+    const auto grace = ctx_.opts.stale_route_grace.count() > 0
+                           ? clock_duration(ctx_.opts.stale_route_grace)
+                           : clock_duration(2 * ctx_.opts.reconcile_period);
+    std::set<std::pair<std::string, net::ipv4_cidr>> unleased_now;
+    for (auto& [subnet, hop] : wanted)
+      states[subnet].next_hop = hop;
+    for (auto& [table, view] : tables) {
+      std::set<net::ipv4_cidr> present;
+      for (auto& e : view.entries) {
+        if (e.type != cloud::route_entry_type::custom || !network.contains(e.destination)) continue;
+        present.insert(e.destination);
+        const bool settling = e.status != cloud::route_entry_status::available;
+        in_flight |= settling;
+        auto it = wanted.find(e.destination);
+        if (it != wanted.end()) {
+          if (e.next_hop_id == it->second) {
+            states[e.destination].tables[table] = settling ? "Pending" : "Available";
+            continue;
+          }
+          states[e.destination].tables[table] = "Missing";
+          if (!settling && ours_to_touch(e)) deletes.push_back(spec_of(e));
+          continue;
+        }
+        // No live lease on this subnet: stale once the grace has passed.
+        if (!ours_to_touch(e) || reserved.count(e.destination)) continue;
+        unleased_now.emplace(table, e.destination);
+        auto [first, fresh] = unleased_since_.try_emplace({table, e.destination}, now);
+        if (now - first->second < grace || settling) continue;
+        if (ctx_.opts.collect_dry_run) {
+          if (fresh || !dry_run_said_.count({table, e.destination}))
+            ctx_.log.info("dry run: would delete the stale route " + e.destination.to_string() +
+                          " -> " + e.next_hop_id + " in " + table);
+          dry_run_said_.insert({table, e.destination});
+          continue;
+        }
+        deletes.push_back(spec_of(e));
+      }
+      std::erase_if(unleased_since_, [&](auto& kv) {
+        return kv.first.first == table && !unleased_now.count(kv.first);
+      });
+      auto& usage = st.tables[table];
+      usage.entries = view.custom;
+      if (!usage.quota) usage.quota = ctx_.opts.route_table_quota;
+      if (learned_quota_.count(table)) usage.quota = learned_quota_[table];
+      std::size_t free = usage.quota == 0
+                             ? max_creates_
+                             : (usage.quota > view.custom ? usage.quota - view.custom : 0);
+      for (auto& [subnet, hop] : wanted) {
+        if (present.count(subnet)) continue;
+        states[subnet].tables[table] = "Missing";
+        if (free == 0) {
+          waiting.push_back(subnet.to_string());
+          continue;
+        }
+        --free;
+        cloud::route_spec s{table, subnet, hop_type[subnet], hop};
+        s.name = "alivpc:" + subnet.to_string();
+        s.description = "flannel lease " + subnet.to_string() + " (alivpc route leader)";
+        creates.push_back(std::move(s));
+      }
+      if (usage.quota && usage.entries * 5 >= usage.quota * 4 && !warned_full_[table]) {
+        ctx_.log.warn("route table " + table + " holds " + std::to_string(usage.entries) + " of " +
+                      std::to_string(usage.quota) + " custom entries (80% or more)");
+        warned_full_[table] = true;
+      } else if (usage.quota && usage.entries * 5 < usage.quota * 4) {
+        warned_full_[table] = false;
+      }
+    }
+    if (!waiting.empty() && deletes.empty()) {
+      std::sort(waiting.begin(), waiting.end());
+      waiting.erase(std::unique(waiting.begin(), waiting.end()), waiting.end());
+      std::string list;
+      for (std::size_t i = 0; i < waiting.size() && i < 20; ++i)
+        list += (i ? ", " : "") + waiting[i];
+      if (waiting.size() > 20) list += ", ...";
+      ctx_.note_error("route leader", error(error_kind::permanent,
+                                            "route table full: " + std::to_string(waiting.size()) +
+                                                " subnet(s) wait for a free entry: " + list +
+                                                " (raise the route entry quota, or remove nodes)"));
+    }
+
+    co_await publish(states);
+    if (in_flight) co_return true;  // the VPC takes one write at a time
+    auto& batch = deletes.empty() ? creates : deletes;
+    if (batch.empty()) co_return false;
+    if (batch.size() > cloud::max_routes_per_batch) {
+      batch.resize(cloud::max_routes_per_batch);
+      dirty_ = true;  // the rest in the next pass
+    }
+    if (!co_await confirm()) co_return false;
+    co_await write(batch, &batch == &deletes);
+    co_return true;
+  }
+
+  // Only entries we could have made: an instance or ENI next hop.
+  static bool ours_to_touch(const cloud::route_entry& e) {
+    return (e.next_hop_type == "Instance" || e.next_hop_type == "NetworkInterface") &&
+           e.destination.prefix_length() != 0;
+  }
+  static cloud::route_spec spec_of(const cloud::route_entry& e) {
+    cloud::route_spec s{e.route_table_id, e.destination, e.next_hop_type, e.next_hop_id};
+    s.route_entry_id = e.route_entry_id;
+    return s;
+  }
+
+  task<void> write(std::vector<cloud::route_spec> batch, bool deleting) {
+    if (!may_write()) co_return;
+    try {
+      if constexpr (cloud::batch_route_api<Cloud>) {
+        if (!batch_refused_) {
+          cloud::route_batch_result result;
+          if (deleting)
+            result = co_await ctx_.cloud.delete_route_entries(batch);
+          else
+            result = co_await ctx_.cloud.create_route_entries(batch);
+          judge(result, deleting);
+          co_return;
+        }
+      }
+      for (auto& s : batch) {  // one at a time: a cloud without batches
+        if (!may_write()) co_return;
+        if (deleting)
+          co_await ctx_.cloud.delete_route_entry(s);
+        else
+          co_await ctx_.cloud.create_route_entry(s);
+        note_written(s, deleting);
+      }
+    } catch (const error& e) {
+      if (e.kind() == error_kind::cancelled) throw;
+      // The batch action itself refused (an API flavour or endpoint without it): single calls
+      // from now on.
+      auto* api = dynamic_cast<const cloud::api_error*>(&e);
+      if (!batch_refused_ && (e.kind() == error_kind::invalid_argument ||
+                              (api && api->code() == "InvalidAction.NotFound"))) {
+        batch_refused_ = true;
+        ctx_.log.warn(std::string("batch route writes refused, writing one by one: ") + e.what());
+      }
+      if (e.kind() == error_kind::exhausted) learn_quota(batch);
+      ctx_.note_error(deleting ? "route leader: delete routes" : "route leader: create routes", e);
+    }
+  }
+
+  void judge(const cloud::route_batch_result& result, bool deleting) {
+    for (auto& item : result.items) {
+      if (item.accepted()) {
+        note_written(item.route, deleting);
+        continue;
+      }
+      switch (item.failure_class()) {
+        case cloud::api_error_class::not_found:  // on delete: already gone
+        case cloud::api_error_class::conflict:   // Pending or Deleting: the next pass looks
+        case cloud::api_error_class::duplicate:  // the next pass lists whose entry it is
+          break;
+        case cloud::api_error_class::quota:
+          learn_quota({item.route});
+          [[fallthrough]];
+        default:
+          ++ctx_.status.errors;
+          ctx_.status.last_error =
+              "route leader: " + std::string(deleting ? "delete " : "create ") +
+              item.route.destination.to_string() + " in " + item.route.route_table_id + ": " +
+              item.failure_code + " " + item.failure_message;
+          ctx_.log.error(ctx_.status.last_error + " (will retry)");
+      }
+    }
+  }
+
+  void note_written(const cloud::route_spec& s, bool deleting) {
+    if (!deleting) {
+      ++ctx_.status.route_creates;
+      return;
+    }
+    ++ctx_.status.route_deletes;
+    if (unleased_since_.count({s.route_table_id, s.destination})) {
+      ++ctx_.status.stale_routes_collected;
+      ctx_.log.info("collected the stale route " + s.destination.to_string() + " -> " +
+                    s.next_hop_id + " in " + s.route_table_id);
+    }
+  }
+
+  // A QuotaExceeded answer says the table is full as it stands: that is its quota.
+  void learn_quota(const std::vector<cloud::route_spec>& refused) {
+    for (auto& s : refused) {
+      auto& usage = ctx_.status.tables[s.route_table_id];
+      if (usage.entries > 0 && learned_quota_[s.route_table_id] != usage.entries) {
+        learned_quota_[s.route_table_id] = usage.entries;
+        ctx_.log.warn("route table " + s.route_table_id + " is full at " +
+                      std::to_string(usage.entries) +
+                      " custom entries (learned from QuotaExceeded)");
+      }
+    }
+  }
+
+  // Route states that changed since published; ones of subnets without a lease go.
+  task<void> publish(const std::map<net::ipv4_cidr, published_route>& states) {
+    if (!may_write()) co_return;
+    try {
+      for (auto& [subnet, state] : states) {
+        auto text = state.to_json();
+        auto it = published_.find(subnet);
+        if (it != published_.end() && it->second == text) continue;
+        co_await ctx_.store.put_route_state(subnet, text);
+        published_[subnet] = std::move(text);
+      }
+      std::vector<net::ipv4_cidr> gone;
+      for (auto& [subnet, text] : published_)
+        if (!states.count(subnet)) gone.push_back(subnet);
+      for (auto& subnet : gone) {
+        co_await ctx_.store.delete_route_state(subnet);
+        published_.erase(subnet);
+      }
+    } catch (const error& e) {
+      if (e.kind() == error_kind::cancelled) throw;
+      ctx_.note_error("route leader: publish route states", e);
+    }
+  }
+
+  std::string nonce() {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string n;
+    for (int i = 0; i < 12; ++i)
+      n += hex[ctx_.sched.random().below(16)];
+    return n;
+  }
+
+  static constexpr std::size_t max_creates_ = 1u << 20;  // quota unknown: no limit of ours
+  detail::backend_context<Store, Cloud, Host, Sched>& ctx_;
+  async_event<Sched> changed_;  // a lease changed, or leadership ended
+  std::string holder_;
+  std::optional<lease::leadership> term_;
+  time_point confirmed_from_{};
+  bool dirty_ = true;
+  bool batch_refused_ = false;
+  std::uint64_t watch_generation_ = 0;
+  std::map<net::ipv4_cidr, std::string> published_;
+  std::map<std::pair<std::string, net::ipv4_cidr>, time_point> unleased_since_;
+  std::set<std::pair<std::string, net::ipv4_cidr>> dry_run_said_;
+  std::map<std::string, std::size_t> learned_quota_;
+  std::map<std::string, bool> warned_full_;
+};
+
+}  // namespace alivpc::backend
