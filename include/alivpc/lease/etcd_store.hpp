@@ -7,6 +7,7 @@
 #include <alivpc/lease/etcd_v2_store.hpp>
 #include <alivpc/lease/etcd_v3_store.hpp>
 
+#include <map>
 #include <memory>
 #include <string_view>
 
@@ -147,6 +148,48 @@ class etcd_store {
     co_return co_await v2_->watch_leases(revision);
   }
 
+  // route_coordination (route_coordination.hpp), through the API in use.
+  task<std::optional<leadership>> campaign(const std::string& holder, std::chrono::seconds ttl) {
+    co_await select();
+    if (v3_) co_return co_await v3_->campaign(holder, ttl);
+    co_return co_await v2_->campaign(holder, ttl);
+  }
+  task<std::optional<leadership>> current_leader() {
+    co_await select();
+    if (v3_) co_return co_await v3_->current_leader();
+    co_return co_await v2_->current_leader();
+  }
+  task<leadership> renew_leadership(const leadership& l, std::chrono::seconds ttl) {
+    co_await select();
+    if (v3_) co_return co_await v3_->renew_leadership(l, ttl);
+    co_return co_await v2_->renew_leadership(l, ttl);
+  }
+  task<void> resign(const leadership& l) {
+    co_await select();
+    if (v3_) co_return co_await v3_->resign(l);
+    co_return co_await v2_->resign(l);
+  }
+  task<void> put_route_state(net::ipv4_cidr subnet, const std::string& value) {
+    co_await select();
+    if (v3_) co_return co_await v3_->put_route_state(subnet, value);
+    co_return co_await v2_->put_route_state(subnet, value);
+  }
+  task<void> delete_route_state(net::ipv4_cidr subnet) {
+    co_await select();
+    if (v3_) co_return co_await v3_->delete_route_state(subnet);
+    co_return co_await v2_->delete_route_state(subnet);
+  }
+  task<std::optional<std::string>> route_state(net::ipv4_cidr subnet) {
+    co_await select();
+    if (v3_) co_return co_await v3_->route_state(subnet);
+    co_return co_await v2_->route_state(subnet);
+  }
+  task<std::map<net::ipv4_cidr, std::string>> route_states() {
+    co_await select();
+    if (v3_) co_return co_await v3_->route_states();
+    co_return co_await v2_->route_states();
+  }
+
  private:
   void make_v3(const char* why) {
     v3_ = std::make_unique<etcd_v3_store>(sched_, opts_);
@@ -166,5 +209,6 @@ class etcd_store {
 };
 
 static_assert(lease_store<etcd_store>);
+static_assert(route_coordination<etcd_store>);
 
 }  // namespace alivpc::lease

@@ -12,6 +12,7 @@
 #include <alivpc/lease/detail/etcd_json.hpp>
 #include <alivpc/lease/etcd_options.hpp>
 #include <alivpc/lease/kv.hpp>
+#include <alivpc/lease/route_coordination.hpp>
 #include <alivpc/runtime/asio_scheduler.hpp>
 
 #include <charconv>
@@ -190,6 +191,70 @@ class etcd_v2_kv {
     co_return kv_changes{};
   }
 
+  // --- coordination_kv (route_coordination.hpp): keys beside subnets/, never under it ---------
+
+  std::string network_prefix() const { return opts_.prefix; }
+
+  task<std::optional<kv_entry>> create_ttl_key(const std::string& key, const std::string& value,
+                                               std::chrono::seconds ttl) {
+    auto put = call("PUT", keys_path(key) + "?prevExist=false", form(value, ttl));
+    auto a = co_await std::move(put);
+    if (a.answer.error_code == 105) co_return std::nullopt;  // exists
+    check(a, "create the key");
+    co_return written(a, value);
+  }
+
+  task<std::optional<kv_entry>> get_key(const std::string& key) {
+    auto read = node_at(key, "read the key");
+    auto n = co_await std::move(read);
+    if (!n || n->dir) co_return std::nullopt;
+    co_return entry_of(*n);
+  }
+
+  // A refresh (no watcher wakes) only while the key's index and value are still e's.
+  task<std::optional<kv_entry>> refresh_ttl_key(const kv_entry& e, std::chrono::seconds ttl) {
+    const std::string q = "?refresh=true&prevExist=true&prevIndex=" + std::to_string(e.revision) +
+                          "&prevValue=" + alivpc::detail::percent_encode(e.value);
+    auto put = call("PUT", keys_path(e.key) + q, "ttl=" + std::to_string(ttl.count()));
+    auto a = co_await std::move(put);
+    if (a.answer.error_code == 100 || a.answer.error_code == 101) co_return std::nullopt;
+    check(a, "refresh the key's TTL");
+    co_return written(a, e.value);
+  }
+
+  task<void> delete_key_if_unchanged(const kv_entry& e) {
+    const std::string q = "?prevIndex=" + std::to_string(e.revision) +
+                          "&prevValue=" + alivpc::detail::percent_encode(e.value);
+    auto del = call("DELETE", keys_path(e.key) + q, "");
+    auto a = co_await std::move(del);
+    if (a.answer.error_code == 100 || a.answer.error_code == 101) co_return;  // not ours now
+    check(a, "delete the key");
+  }
+
+  task<void> put_key(const std::string& key, const std::string& value) {
+    auto put = call("PUT", keys_path(key), "value=" + alivpc::detail::percent_encode(value));
+    auto a = co_await std::move(put);
+    check(a, "write the key");
+  }
+
+  task<void> delete_key(const std::string& key) {
+    auto del = call("DELETE", keys_path(key), "");
+    auto a = co_await std::move(del);
+    if (a.answer.error_code != 100) check(a, "delete the key");
+  }
+
+  task<std::vector<kv_entry>> list_keys(const std::string& dir) {
+    auto get = call("GET", keys_path(dir) + "?recursive=true", "");
+    auto a = co_await std::move(get);
+    std::vector<kv_entry> out;
+    if (a.answer.error_code == 100) co_return out;  // no such directory yet
+    check(a, "list the directory");
+    if (a.answer.node)
+      for (const auto& n : a.answer.node->nodes)
+        if (!n.dir) out.push_back(entry_of(n));
+    co_return out;
+  }
+
  private:
   struct v2_call {
     unsigned status = 0;
@@ -198,6 +263,19 @@ class etcd_v2_kv {
     std::int64_t etcd_index = 0;  // X-Etcd-Index
     std::string cluster_id;       // X-Etcd-Cluster-Id
   };
+
+  kv_entry entry_of(const detail::v2_node& n) const {
+    kv_entry e{n.key, n.value, n.modified_index, 0, std::nullopt};
+    if (n.ttl) e.expiration = sched_.wall_now() + std::chrono::seconds(*n.ttl);
+    return e;
+  }
+  // The node a write answered; a refresh may leave out the value it kept.
+  kv_entry written(const v2_call& a, const std::string& value) const {
+    if (!a.answer.node) detail::bad_answer(a.ctx, "write answer without node");
+    auto e = entry_of(*a.answer.node);
+    if (e.value.empty()) e.value = value;
+    return e;
+  }
 
   // X-Etcd-Cluster-Id and X-Etcd-Index of an answer.
   static store_identity identity_of(const http::response& r, const std::string& ctx) {
@@ -316,5 +394,7 @@ class etcd_v2_kv {
 static_assert(lease_kv<etcd_v2_kv>);
 using etcd_v2_store = basic_lease_store<etcd_v2_kv>;
 static_assert(lease_store<etcd_v2_store>);
+static_assert(coordination_kv<etcd_v2_kv>);
+static_assert(route_coordination<etcd_v2_store>);
 
 }  // namespace alivpc::lease

@@ -14,6 +14,7 @@
 #include <alivpc/lease/detail/etcd_json.hpp>
 #include <alivpc/lease/etcd_options.hpp>
 #include <alivpc/lease/kv.hpp>
+#include <alivpc/lease/route_coordination.hpp>
 #include <alivpc/runtime/asio_scheduler.hpp>
 
 #include <map>
@@ -201,7 +202,103 @@ class etcd_v3_kv {
     co_return kv_changes{};
   }
 
+  // --- coordination_kv (route_coordination.hpp): keys beside subnets/, never under it ---------
+
+  std::string network_prefix() const { return opts_.prefix; }
+
+  // An etcd lease plus the key attached to it, by a txn that only succeeds while it is absent.
+  task<std::optional<kv_entry>> create_ttl_key(const std::string& key, const std::string& value,
+                                               std::chrono::seconds ttl) {
+    const nlohmann::json absent = {
+        {"target", "CREATE"}, {"key", b64(key)}, {"create_revision", "0"}};
+    auto g = co_await grant(ttl);
+    const nlohmann::json write = put(key, value, g.id);
+    auto t = co_await txn(absent, write);
+    if (!t.succeeded) {
+      co_await revoke_quietly(g.id);
+      co_return std::nullopt;
+    }
+    co_return kv_entry{key, value, t.revision, g.id,
+                       sched_.wall_now() + std::chrono::seconds(g.ttl)};
+  }
+
+  task<std::optional<kv_entry>> get_key(const std::string& key) {
+    auto read = range(key);
+    auto r = co_await std::move(read);
+    if (r.kvs.empty()) co_return std::nullopt;
+    co_return co_await entry_with_expiry(r.kvs.front());
+  }
+
+  // Keepalive first, then the check: a key seen holding our claim after the keepalive lasts
+  // until the expiry it answered (checked first, the key could go before the keepalive). The
+  // etcd lease's TTL was fixed at grant: `ttl` is not used.
+  task<std::optional<kv_entry>> refresh_ttl_key(const kv_entry& e, std::chrono::seconds /*ttl*/) {
+    if (e.lease_id == 0) co_return std::nullopt;  // not a claim with an etcd lease
+    std::optional<std::int64_t> ttl;
+    try {
+      const nlohmann::json request_body = {{"ID", std::to_string(e.lease_id)}};
+      auto a = co_await post("/v3/lease/keepalive", request_body);
+      ttl = detail::parse_v3_keepalive(a.body, a.ctx);
+    } catch (const error& err) {
+      if (err.kind() != error_kind::not_found) throw;
+    }
+    if (!ttl) co_return std::nullopt;  // the etcd lease expired or was revoked
+    auto read = range(e.key);
+    auto r = co_await std::move(read);
+    if (r.kvs.empty()) co_return std::nullopt;
+    const auto& now = r.kvs.front();
+    if (now.create_revision != e.revision || now.lease != e.lease_id || now.value != e.value)
+      co_return std::nullopt;
+    kv_entry out = e;
+    out.expiration = sched_.wall_now() + std::chrono::seconds(*ttl);
+    co_return out;
+  }
+
+  task<void> delete_key_if_unchanged(const kv_entry& e) {
+    const nlohmann::json same_claim = {
+        {"target", "CREATE"}, {"key", b64(e.key)}, {"create_revision", std::to_string(e.revision)}};
+    const nlohmann::json same_value = {
+        {"target", "VALUE"}, {"key", b64(e.key)}, {"value", b64(e.value)}};
+    const nlohmann::json compares = nlohmann::json::array({same_claim, same_value});
+    const nlohmann::json erase = {{"request_delete_range", {{"key", b64(e.key)}}}};
+    co_await txn_all(compares, erase);
+    co_await revoke_quietly(e.lease_id);  // ours either way; attached to nothing else
+  }
+
+  task<void> put_key(const std::string& key, const std::string& value) {
+    const nlohmann::json request_body = {{"key", b64(key)}, {"value", b64(value)}};
+    co_await post("/v3/kv/put", request_body);
+  }
+
+  task<void> delete_key(const std::string& key) {
+    const nlohmann::json request_body = {{"key", b64(key)}};
+    co_await post("/v3/kv/deleterange", request_body);
+  }
+
+  task<std::vector<kv_entry>> list_keys(const std::string& dir) {
+    auto read = range(dir, detail::prefix_range_end(dir));
+    auto r = co_await std::move(read);
+    std::vector<kv_entry> out;
+    for (const auto& kv : r.kvs) {
+      if (kv.key.find('/', dir.size()) != std::string::npos) continue;  // deeper: not a child
+      out.push_back(co_await entry_with_expiry(kv));
+    }
+    co_return out;
+  }
+
  private:
+  // A coordination key; one attached to an etcd lease gets its expiry. A lease that ended but
+  // whose key etcd has not deleted yet (its expiry sweep lags) expires now: the key is still
+  // reported, as it still blocks a create.
+  task<kv_entry> entry_with_expiry(const detail::v3_kv& kv) {
+    kv_entry e{kv.key, kv.value, kv.create_revision, kv.lease, std::nullopt};
+    if (kv.lease != 0) {
+      auto left = co_await time_to_live(kv.lease);
+      e.expiration = sched_.wall_now() + std::chrono::seconds(std::max<std::int64_t>(left, 0));
+    }
+    co_return e;
+  }
+
   struct answer {
     std::string body;
     std::string ctx;
@@ -318,6 +415,14 @@ class etcd_v3_kv {
     auto a = co_await post("/v3/kv/txn", request_body);
     co_return detail::parse_v3_txn(a.body, a.ctx);
   }
+  // Every compare, one request on success.
+  task<detail::v3_txn_result> txn_all(const nlohmann::json& compares,
+                                      const nlohmann::json& success) {
+    const nlohmann::json request_body = {{"compare", compares},
+                                         {"success", nlohmann::json::array({success})}};
+    auto a = co_await post("/v3/kv/txn", request_body);
+    co_return detail::parse_v3_txn(a.body, a.ctx);
+  }
   static nlohmann::json unchanged(const std::string& key, std::int64_t mod_revision) {
     return {{"target", "MOD"}, {"key", b64(key)}, {"mod_revision", std::to_string(mod_revision)}};
   }
@@ -382,5 +487,7 @@ class etcd_v3_kv {
 static_assert(lease_kv<etcd_v3_kv>);
 using etcd_v3_store = basic_lease_store<etcd_v3_kv>;
 static_assert(lease_store<etcd_v3_store>);
+static_assert(coordination_kv<etcd_v3_kv>);
+static_assert(route_coordination<etcd_v3_store>);
 
 }  // namespace alivpc::lease

@@ -42,7 +42,9 @@ concept route_coordination = requires(S& s, const std::string& holder, std::chro
                                       const std::string& value) {
   // Becomes the leader if nobody is: nullopt when the key exists (someone else leads).
   { s.campaign(holder, ttl) } -> std::same_as<task<std::optional<leadership>>>;
-  // Who leads now (nullopt: nobody).
+  // Who leads now (nullopt: nobody). A claim whose TTL ended but whose key etcd has not removed
+  // yet (its expiry sweep lags by up to a second) is still reported, with expiration <= now: a
+  // campaign fails until the key is gone.
   { s.current_leader() } -> std::same_as<task<std::optional<leadership>>>;
   // Extends l's TTL, only while the key still holds l's claim (same holder and revision; v3 also
   // the same etcd lease). Returns the renewed claim (v2's index changes). Throws

@@ -52,10 +52,13 @@ struct etcd_harness {
   T run(task<T> t) {
     return alivpc_test::run_task(io, std::move(t));
   }
-  // Lets real time pass while the io_context keeps serving spawned work.
+  // Lets real time pass while the io_context keeps serving spawned work (run_until returns
+  // early when there is none: the sleep makes the time pass anyway).
   void pass(std::chrono::milliseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
     io.restart();
-    io.run_for(d);
+    io.run_until(until);
+    std::this_thread::sleep_until(until);
   }
 
   std::string key(const net::ipv4_cidr& c) {
@@ -79,6 +82,28 @@ struct etcd_harness {
       etcd.etcdctl("del " + key(c));
     else
       etcd.etcdctl("rm " + key(c), 2);
+  }
+  // Any key by its full path, as an operator with etcdctl would.
+  void erase_key(const std::string& full) {
+    if (Api == 3)
+      etcd.etcdctl("del " + full);
+    else
+      etcd.etcdctl("rm " + full, 2);
+  }
+  std::optional<std::string> read_key(const std::string& full) {
+    std::string out;
+    if (Api == 3) {
+      out = etcd.etcdctl("get " + full + " --print-value-only");
+      if (out.empty()) return std::nullopt;
+    } else {
+      try {
+        out = etcd.etcdctl("get " + full, 2);
+      } catch (const std::exception&) {
+        return std::nullopt;  // "Key not found"
+      }
+    }
+    if (!out.empty() && out.back() == '\n') out.pop_back();  // etcdctl's line end
+    return out;
   }
 };
 
@@ -107,6 +132,12 @@ struct memory_harness {
   void put_config(const std::string& json) { etcd.put_config(json); }
   void reserve(const net::ipv4_cidr& c, const lease::lease_attrs& a) { etcd.reserve(c, a); }
   void erase(const net::ipv4_cidr& c) { etcd.erase(c); }
+  void erase_key(const std::string& full) { etcd.erase_coordination_key(full); }
+  std::optional<std::string> read_key(const std::string& full) {
+    auto it = etcd.coordination_keys().find(full);
+    if (it == etcd.coordination_keys().end()) return std::nullopt;
+    return it->second.value;
+  }
 };
 
 }  // namespace lease_test
