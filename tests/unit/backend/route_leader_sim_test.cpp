@@ -1,0 +1,160 @@
+// Leader mode (route_leader.hpp, route_follower.hpp) on the simulated cluster: the real backend,
+// the etcd model and the VPC model on virtual time.
+#include "sim_world.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace alivpc_backend_test;
+
+namespace {
+
+sim::cluster_options leader_mode(int candidates = 3) {
+  sim::cluster_options o;
+  o.backend.writer = backend::route_writer::leader;
+  o.backend.reconcile_period = 1min;
+  o.leader_candidates = candidates;
+  return o;
+}
+
+// The node that leads now (by its own account), or nullptr.
+sim::cluster::node* leader_of(world& w) {
+  for (auto& n : w.c->nodes())
+    if (n->running && n->backend && n->backend->status().route_leader) return n.get();
+  return nullptr;
+}
+
+int healthy_nodes(world& w) {
+  int ok = 0;
+  for (auto& n : w.c->nodes())
+    ok += n->running && n->backend && n->backend->status().healthy() ? 1 : 0;
+  return ok;
+}
+
+// Runs `d` a second at a time, failing on any route write by a node that did not hold the
+// leader key when it started it.
+void run_fenced(world& w, clock_duration d) {
+  const auto end = w.s.now() + d;
+  while (w.s.now() < end) {
+    w.s.run_for(1s);
+    for (auto& what : w.c->take_unfenced_writes())
+      ADD_FAILURE() << "unfenced write: " << what;
+  }
+}
+
+}  // namespace
+
+TEST(RouteLeaderSim, ABurstIsOneBatchAndFollowersWriteNothing) {
+  world w(3, leader_mode());
+  for (int i = 0; i < 20; ++i)
+    w.c->start(w.c->add_node());
+  run_fenced(w, 2min);
+  EXPECT_EQ(healthy_nodes(w), 20);
+  std::size_t custom = 0;
+  for (auto& e : w.model.entries(w.table(), w.s.now()))
+    custom += e.system ? 0 : 1;
+  EXPECT_EQ(custom, 20u);
+  EXPECT_LE(w.model.stats().count("CreateRouteEntries", "Success"), 3u);
+  EXPECT_EQ(w.model.stats().count("CreateRouteEntry", "Success"), 0u);
+  // Only the candidates asked the cloud anything at startup.
+  EXPECT_EQ(w.model.stats().count("DescribeVpcs", "Success"), 3u);
+  for (auto& e : w.model.entries(w.table(), w.s.now()))
+    if (!e.system) {
+      EXPECT_EQ(e.name, "alivpc:" + e.destination.to_string());
+    }
+}
+
+TEST(RouteLeaderSim, AKilledLeaderIsReplacedWithinOneTTLAndRoutesStay) {
+  world w(5, leader_mode());
+  for (int i = 0; i < 8; ++i)
+    w.c->start(w.c->add_node());
+  run_fenced(w, 2min);
+  auto* old = leader_of(w);
+  ASSERT_NE(old, nullptr);
+  const auto ttl = old->backend->options().leader_ttl;
+  w.c->kill(*old);
+  const auto killed_at = w.s.now();
+  sim::cluster::node* next = nullptr;
+  while (!next && w.s.now() - killed_at < 2 * ttl) {
+    run_fenced(w, 1s);
+    next = leader_of(w);
+  }
+  ASSERT_NE(next, nullptr);
+  EXPECT_LE(w.s.now() - killed_at, ttl);
+  EXPECT_NE(next, old);
+  run_fenced(w, 2min);
+  EXPECT_EQ(healthy_nodes(w), 7);
+}
+
+// Someone deletes the leader key (etcdctl del) while nodes are joining: another candidate takes
+// it, and the old leader, which still thinks it leads, writes nothing more (it confirms the key
+// before every batch).
+TEST(RouteLeaderSim, ALeaderWhoseKeyIsGoneStopsWriting) {
+  world w(7, leader_mode());
+  for (int i = 0; i < 4; ++i)
+    w.c->start(w.c->add_node());
+  run_fenced(w, 1min);
+  auto* old = leader_of(w);
+  ASSERT_NE(old, nullptr);
+  ASSERT_TRUE(w.etcd.erase_coordination_key(lease::route_leader_key(w.etcd.prefix())));
+  for (int i = 0; i < 12; ++i)
+    w.c->start(w.c->add_node());
+  run_fenced(w, 3min);
+  EXPECT_EQ(healthy_nodes(w), 16);
+  auto* now = leader_of(w);
+  ASSERT_NE(now, nullptr);
+  ASSERT_TRUE(w.etcd.route_leader());
+  EXPECT_TRUE(w.etcd.route_leader()->starts_with(now->instance_id + " "));
+}
+
+// A node gone for good (its lease deleted, the process dead): its route goes after the grace,
+// not before; a dry run only says so.
+TEST(RouteLeaderSim, StaleRoutesAreCollectedAfterTheGraceUnlessDryRun) {
+  for (bool dry_run : {false, true}) {
+    auto o = leader_mode();
+    o.backend.stale_route_grace = 5min;
+    o.backend.collect_dry_run = dry_run;
+    world w(9, o);
+    for (int i = 0; i < 5; ++i)
+      w.c->start(w.c->add_node());
+    run_fenced(w, 2min);
+    auto& gone = *w.c->nodes()[4];
+    auto subnet = gone.backend->status().current_lease->subnet;
+    w.c->kill(gone);
+    w.etcd.erase(subnet);
+    run_fenced(w, 4min);
+    EXPECT_EQ(w.routes_of(gone.instance_id).size(), 1u) << "collected before the grace";
+    run_fenced(w, 5min);
+    EXPECT_EQ(w.routes_of(gone.instance_id).size(), dry_run ? 1u : 0u) << dry_run;
+    EXPECT_EQ(healthy_nodes(w), 4);
+  }
+}
+
+// A full table: the leader never sends a create that must fail, and says which subnets wait;
+// when a node leaves, its slot goes to a waiting one.
+TEST(RouteLeaderSim, AFullTableIsNeverWrittenBeyondItsQuota) {
+  auto o = leader_mode();
+  o.backend.route_table_quota = 3;
+  o.backend.stale_route_grace = 2min;
+  world w(11, o);
+  w.model.config().quota_per_table = 3;
+  for (int i = 0; i < 4; ++i)
+    w.c->start(w.c->add_node());
+  run_fenced(w, 3min);
+  EXPECT_EQ(healthy_nodes(w), 3);
+  EXPECT_EQ(w.model.stats().count("CreateRouteEntries", "QuotaExceeded"), 0u);
+  auto* l = leader_of(w);
+  ASSERT_NE(l, nullptr);
+  EXPECT_NE(l->backend->status().last_error.find("wait for a free entry"), std::string::npos)
+      << l->backend->status().last_error;
+  EXPECT_EQ(l->backend->status().tables.begin()->second.quota, 3u);
+  // One of the ready ones leaves: after the grace its slot goes to the waiting node.
+  for (auto& n : w.c->nodes())
+    if (n.get() != l && n->backend->status().healthy()) {
+      auto subnet = n->backend->status().current_lease->subnet;
+      w.c->kill(*n);
+      w.etcd.erase(subnet);
+      break;
+    }
+  run_fenced(w, 6min);
+  EXPECT_EQ(healthy_nodes(w), 3);
+}
