@@ -52,8 +52,14 @@ struct daemon_flags {
   std::string next_hop_type = "Instance";  // Instance | NetworkInterface
   std::string next_hop_id;                 // ENI id with NetworkInterface
   std::string log_level = "info";
-  std::string log_format = "text";  // text | json
-  int route_table_quota = 0;        // custom entries per route table; 0: not known
+  std::string log_format = "text";    // text | json
+  int route_table_quota = 0;          // custom entries per route table; 0: not known
+  std::string route_writer = "self";  // self | leader
+  bool leader_candidate = true;
+  std::chrono::seconds leader_ttl = std::chrono::seconds(30);
+  std::chrono::milliseconds batch_window{1000};
+  std::chrono::seconds stale_route_grace{0};  // 0: two reconcile periods
+  bool collect_dry_run = false;
   bool help = false;
   bool version = false;
 };
@@ -293,6 +299,48 @@ inline const std::vector<flag_spec>& all_flags() {
          f.strategy = one_of("strategy", v, {"robust", "classic"});
        },
        [](const F& f) { return f.strategy; }},
+      {"route-writer", "self|leader",
+       "self: each node writes its own route; leader: an elected route leader writes every "
+       "node's route in batches and collects stale ones, the others make no cloud call",
+       [](F& f, const std::string& v) {
+         f.route_writer = one_of("route-writer", v, {"self", "leader"});
+       },
+       [](const F& f) { return f.route_writer; }},
+      {"leader-candidate", nullptr,
+       "with --route-writer=leader: campaign for route leader (needs cloud credentials); "
+       "false: never lead, no cloud credentials needed",
+       [](F& f, const std::string& v) { f.leader_candidate = parse_bool("leader-candidate", v); },
+       [](const F& f) { return std::string(f.leader_candidate ? "true" : "false"); }},
+      {"leader-ttl", "DURATION",
+       "route leader key TTL: a dead leader is replaced within it (5s..10m)",
+       [](F& f, const std::string& v) {
+         auto d = parse_duration("leader-ttl", v);
+         if (d < std::chrono::seconds(5) || d > std::chrono::minutes(10))
+           throw usage_error("--leader-ttl: \"" + v + "\" is out of range (5s..10m)");
+         f.leader_ttl = std::chrono::duration_cast<std::chrono::seconds>(d);
+       },
+       [](const F& f) { return show_duration(f.leader_ttl); }},
+      {"batch-window", "DURATION",
+       "route leader: how long changes are gathered into one batch (0s..1m)",
+       [](F& f, const std::string& v) {
+         auto d = parse_duration("batch-window", v);
+         if (d > std::chrono::minutes(1))
+           throw usage_error("--batch-window: \"" + v + "\" is too long (at most 1m)");
+         f.batch_window = std::chrono::duration_cast<std::chrono::milliseconds>(d);
+       },
+       [](const F& f) { return std::to_string(f.batch_window.count()) + "ms"; }},
+      {"stale-route-grace", "DURATION",
+       "route leader: delete routes in the Network whose subnet has had no lease this long "
+       "(0s: two reconcile periods)",
+       [](F& f, const std::string& v) {
+         f.stale_route_grace = std::chrono::duration_cast<std::chrono::seconds>(
+             parse_duration("stale-route-grace", v));
+       },
+       [](const F& f) { return show_duration(f.stale_route_grace); }},
+      {"collect-dry-run", nullptr,
+       "route leader: log the stale routes it would delete, delete none",
+       [](F& f, const std::string& v) { f.collect_dry_run = parse_bool("collect-dry-run", v); },
+       [](const F& f) { return std::string(f.collect_dry_run ? "true" : "false"); }},
       {"release-on-exit", nullptr, "on SIGTERM remove our route and give the lease back",
        [](F& f, const std::string& v) { f.release_on_exit = parse_bool("release-on-exit", v); },
        [](const F& f) { return std::string(f.release_on_exit ? "true" : "false"); }},

@@ -141,6 +141,14 @@ struct daemon_state {
     o.release_on_exit = flags.release_on_exit;
     o.next_hop_type = flags.next_hop_type;
     o.next_hop_id = flags.next_hop_id;
+    o.writer = flags.route_writer == "leader" ? backend::route_writer::leader
+                                              : backend::route_writer::self;
+    o.leader_candidate = flags.leader_candidate;
+    o.leader_ttl = flags.leader_ttl;
+    o.batch_window = flags.batch_window;
+    o.stale_route_grace = flags.stale_route_grace;
+    o.collect_dry_run = flags.collect_dry_run;
+    o.route_table_quota = static_cast<std::size_t>(std::max(0, flags.route_table_quota));
     return o;
   }
 
@@ -209,8 +217,13 @@ struct daemon_state {
     f.openssl = OpenSSL_version(OPENSSL_VERSION);
     f.renew_margin = std::chrono::minutes(flags.subnet_lease_renew_margin);
     if (raw_cloud) f.credentials_expiry = raw_cloud->credential_source().expiration();
+    f.route_table_quota = flags.route_table_quota;  // or what the route leader learned
     if (census) f.route_table_entries = census->custom_entries();
-    f.route_table_quota = flags.route_table_quota;
+    if (backend)  // the route leader's listings are the freshest
+      for (auto& [table, usage] : backend->status().tables) {
+        f.route_table_entries[table] = usage.entries;
+        if (!f.route_table_quota) f.route_table_quota = static_cast<int>(usage.quota);
+      }
     return f;
   }
 };

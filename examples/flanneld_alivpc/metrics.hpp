@@ -137,6 +137,11 @@ inline std::string render_metrics(const alivpc::backend::backend_status& st,
   counter("alivpc_route_repairs_total", "routes recreated after drift", st.repairs);
   counter("alivpc_route_creates_total", "route entries created", st.route_creates);
   counter("alivpc_route_deletes_total", "route entries deleted", st.route_deletes);
+  gauge("alivpc_route_leader", "1 while this daemon is the route leader (--route-writer=leader)",
+        st.route_leader ? 1 : 0);
+  counter("alivpc_stale_routes_collected_total",
+          "stale routes (no lease on their subnet) the route leader deleted",
+          st.stale_routes_collected);
   counter("alivpc_lease_renewals_total", "lease renewals", st.lease_renewals);
   counter("alivpc_lease_renewal_failures_total", "failed lease renewals",
           st.lease_renewal_failures);

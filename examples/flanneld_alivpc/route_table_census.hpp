@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace flanneld_alivpc {
@@ -42,6 +43,17 @@ class route_table_census {
   }
   alivpc::task<void> delete_route_entry(const alivpc::cloud::route_spec& r) {
     return inner_.delete_route_entry(r);
+  }
+  // Batches (the route leader's), when the cloud has them.
+  alivpc::task<alivpc::cloud::route_batch_result> create_route_entries(
+      std::vector<alivpc::cloud::route_spec> routes) requires
+      alivpc::cloud::batch_route_api<Cloud> {
+    return inner_.create_route_entries(std::move(routes));
+  }
+  alivpc::task<alivpc::cloud::route_batch_result> delete_route_entries(
+      std::vector<alivpc::cloud::route_spec> routes) requires
+      alivpc::cloud::batch_route_api<Cloud> {
+    return inner_.delete_route_entries(std::move(routes));
   }
 
   const std::map<std::string, std::size_t>& custom_entries() const noexcept {
