@@ -2,8 +2,9 @@
 // each running the daemon's code on the virtual scheduler: basic_backend over the production
 // cloud client (basic_aliyun_route_api: metadata, RAM-role credentials, signing, paging, retries,
 // error classification), which reaches the service through an in-process transport. Nodes can
-// be killed (their in-flight calls fail and their coroutines end, as a process that dies) and
-// restarted (a fresh backend, same instance).
+// be killed (their in-flight calls fail and their coroutines end, as a process that dies),
+// restarted (a fresh backend, same instance), and leave (the instance is terminated: killed and
+// released from the VPC model, never to start again).
 #pragma once
 
 #include <alivpc/backend/basic_backend.hpp>
@@ -103,6 +104,7 @@ class cluster {
     time_point incarnation_started{};
     std::optional<timer_id> restart_timer;
     bool stopping = false;  // stop() asked it to end: the supervisor lets it
+    bool left = false;      // the instance was terminated (leave): it never starts again
     std::optional<time_point> started_at, first_ready_at;  // of the first incarnation
     std::vector<std::unique_ptr<process>> graveyard;  // killed processes (frames may still run)
   };
@@ -156,8 +158,9 @@ class cluster {
     return *nodes_.back();
   }
 
+  // Starts the node's daemon; a node that left stays down.
   void start(node& n) {
-    if (n.running) return;
+    if (n.running || n.left) return;
     launch(n);
   }
 
@@ -171,6 +174,16 @@ class cluster {
     n.running = false;
     ++version_;
     n.graveyard.push_back(std::move(n.current));
+  }
+
+  // The instance is terminated, as a cluster autoscaler or a spot reclaim does it: the daemon
+  // dies without cleanup (its lease and routes stay) and the instance is released from the VPC.
+  void leave(node& n) {
+    if (n.left) return;
+    kill(n);
+    n.left = true;
+    ++version_;
+    model_.remove_instance(n.instance_id);
   }
 
   // SIGTERM: the backend returns at its next step.
