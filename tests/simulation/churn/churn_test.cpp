@@ -42,8 +42,8 @@ TEST(Churn, ALeaveLeavesItsRouteAndAJoinGetsReady) {
   EXPECT_TRUE(r.live) << r.liveness_detail;  // node 0 is not judged
 }
 
-// The cluster's side: the instance is gone from the VPC, its route entry is not, and the node
-// does not start again.
+// The cluster's side: the instance is gone from the VPC, its route entry is not, the node does
+// not start again, and its dead process is freed an hour later.
 TEST(Churn, TheDepartedInstanceIsGoneFromTheModelButItsRouteStays) {
   virtual_scheduler s(4);
   sim::model_config mc;
@@ -66,7 +66,7 @@ TEST(Churn, TheDepartedInstanceIsGoneFromTheModelButItsRouteStays) {
   EXPECT_NE(model.find_instance(b.instance_id), nullptr);
   c->start(a);  // a terminated instance does not come back
   EXPECT_FALSE(a.running);
-  s.run_for(30min);
+  s.run_for(61min);
   int left_behind = 0;
   for (auto& e : model.entries(table, s.now()))
     if (e.next_hop_id == a.instance_id && e.destination == subnet &&
@@ -76,6 +76,9 @@ TEST(Churn, TheDepartedInstanceIsGoneFromTheModelButItsRouteStays) {
   auto& joined = c->add_node();
   EXPECT_EQ(joined.index, 2);
   EXPECT_EQ(joined.instance_id, "i-sim00002");
+  // An hour after it left, its dead process is freed (memory stays flat under churn).
+  EXPECT_TRUE(a.graveyard.empty());
+  EXPECT_EQ(a.backend, nullptr);
   c->start(joined);
   s.run_for(2min);
   EXPECT_TRUE(joined.backend->status().healthy()) << joined.backend->status().last_error;

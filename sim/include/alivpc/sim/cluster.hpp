@@ -105,6 +105,7 @@ class cluster {
     std::optional<timer_id> restart_timer;
     bool stopping = false;  // stop() asked it to end: the supervisor lets it
     bool left = false;      // the instance was terminated (leave): it never starts again
+    time_point left_at{};
     std::optional<time_point> started_at, first_ready_at;  // of the first incarnation
     std::vector<std::unique_ptr<process>> graveyard;  // killed processes (frames may still run)
   };
@@ -138,6 +139,7 @@ class cluster {
 
   // Adds a node (an ECS instance with one interface and a default route); does not start it.
   node& add_node() {
+    release_departed();
     auto n = std::make_unique<node>();
     n->index = static_cast<int>(nodes_.size());
     char id[32];
@@ -182,9 +184,16 @@ class cluster {
     if (n.left) return;
     kill(n);
     n.left = true;
+    n.left_at = s_.now();
     ++version_;
     model_.remove_instance(n.instance_id);
+    release_departed();
   }
+
+  // How long a departed node's dead processes are kept: every wait of a killed process ends
+  // within minutes (stop() wakes its sleeps, its calls fail, a watch times out; shutdown() drains
+  // in 10), so after this no coroutine frame can still use them.
+  static constexpr clock_duration departed_kept_for = std::chrono::hours(1);
 
   // SIGTERM: the backend returns at its next step.
   void stop(node& n) {
@@ -289,6 +298,17 @@ class cluster {
     ++n.exits;
     ++version_;
     if (o_.supervisor && !shutting_down_ && n.running && !n.stopping) schedule_restart(n);
+  }
+
+  // Frees the processes of nodes that left over departed_kept_for ago, so that memory stays
+  // flat however many nodes a long run replaces (the node itself, a few hundred bytes, stays:
+  // indices do not move).
+  void release_departed() {
+    for (auto& n : nodes_)
+      if (n->left && !n->graveyard.empty() && s_.now() - n->left_at >= departed_kept_for) {
+        n->graveyard.clear();
+        n->backend = nullptr;
+      }
   }
 
   void schedule_restart(node& n) {
