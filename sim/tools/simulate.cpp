@@ -69,7 +69,7 @@ std::string days(double seconds) {
   return buf;
 }
 
-// Three lines of at most 100 columns per strategy.
+// Four or five lines of at most 100 columns per strategy.
 void print_run(const sim::scenario_report& r, double wall) {
   auto j = r.to_json();
   std::uint64_t failed = 0;
@@ -85,11 +85,17 @@ void print_run(const sim::scenario_report& r, double wall) {
       j["ready_p50_s"].get<double>(), j["ready_p95_s"].get<double>(),
       j["ready_max_s"].get<double>(), r.never_ready, r.fatal_exits, j["restarts_total"].get<int>());
   std::printf(
-      "         api calls %llu (%.1f per join, %llu failed); safety %s, misrouted %llu "
-      "node-s; converged %s\n",
+      "         api calls %llu (%.1f per join, %llu failed); safety %s, misrouted %llu node-s\n",
       static_cast<unsigned long long>(r.api_calls_total()), r.api_calls_per_join(),
       static_cast<unsigned long long>(failed), r.safe() ? "ok" : "VIOLATED",
-      static_cast<unsigned long long>(r.misrouted_node_seconds), r.live ? "yes" : "no");
+      static_cast<unsigned long long>(r.misrouted_node_seconds));
+  std::string full = r.table_full_at_s < 0 ? "" : " (full at " + days(r.table_full_at_s) + ")";
+  std::printf("         converged %s; table peak %d of quota %d%s, final %d; stale routes %d\n",
+              r.live ? "yes" : "no", r.table_entries_peak, r.quota, full.c_str(),
+              r.table_entries_final, r.stale_routes);
+  if (r.joins || r.leaves)
+    std::printf("         churn: %d joins, %d leaves; %d left before they were ever ready\n",
+                r.joins, r.leaves, r.left_never_ready);
   if (!r.live) std::printf("         liveness: %s\n", r.liveness_detail.c_str());
   for (auto& v : r.safety_violations)
     std::printf("         safety: %s\n", v.c_str());

@@ -187,13 +187,20 @@ class route_leader {
     spawn(ctx_.sched, watch(generation), [](std::exception_ptr) {});
   }
   task<void> watch(std::uint64_t generation) {
-    std::int64_t revision = 0;
+    std::int64_t revision = 0;  // 0: list first (a watch from 0 would replay all history)
     auto retry = ctx_.error_backoff();
     while (!ctx_.stopping && generation == watch_generation_) {
       bool failed = false;
       try {
+        if (revision == 0) {
+          auto list = co_await ctx_.store.list_leases();
+          revision = list.revision;
+          dirty_ = true;
+          changed_.notify();
+          continue;
+        }
         auto r = co_await ctx_.store.watch_leases(revision);
-        revision = r.revision;
+        revision = r.resynced ? r.revision : std::max(revision, r.revision);
         retry.reset();
         if (!r.events.empty() || r.resynced) {
           dirty_ = true;

@@ -135,6 +135,32 @@ TEST(VpcModel, QuotaIsASetting) {
   EXPECT_EQ(code_of([&] { w.create("10.0.3.0/24", t0); }), "Success");
 }
 
+// A released instance's routes stay (Available, counted against the quota) until deleted; no
+// new route can name it.
+TEST(VpcModel, ReleasedInstanceLeavesItsRoutesBehind) {
+  sim::model_config cfg;
+  cfg.quota_per_table = 2;
+  cfg.write_delay = 0ms;
+  world w(cfg);
+  w.create("10.0.1.0/24", t0, "i-1");
+  w.create("10.0.2.0/24", t0, "i-2");
+  ASSERT_TRUE(w.model.remove_instance("i-1"));
+  EXPECT_FALSE(w.model.remove_instance("i-1"));
+  EXPECT_EQ(w.model.find_instance("i-1"), nullptr);
+  int left_behind = 0;
+  for (auto& e : w.model.entries(w.table, t0 + 1h))
+    if (e.next_hop_id == "i-1" && e.status(t0 + 1h) == sim::entry_status::available) ++left_behind;
+  EXPECT_EQ(left_behind, 1);
+  EXPECT_EQ(code_of([&] { w.create("10.0.3.0/24", t0 + 1h, "i-2"); }), "QuotaExceeded");
+  w.model.config().quota_per_table = 3;
+  EXPECT_EQ(code_of([&] { w.create("10.0.3.0/24", t0 + 1h, "i-1"); }),
+            "InvalidInstanceId.NotFound");
+  EXPECT_EQ(code_of([&] {
+              w.model.delete_route_entry({w.table, "10.0.1.0/24", "i-1", ""}, t0 + 1h);
+            }),
+            "Success");
+}
+
 TEST(VpcModel, ClientTokenMakesCreateIdempotent) {
   world w;
   auto a = w.model.create_route_entry({w.table, "10.0.1.0/24", "Instance", "i-1", "tok"}, t0);

@@ -21,7 +21,7 @@ std::string error_of(std::string_view json) {
 TEST(Scenario, ShippedScenariosParse) {
   for (const char* name :
        {"steady", "faults", "quota", "cloud-outage-past-renewal", "full-table-day",
-        "compaction-during-outage", "release-reacquire", "etcd-wipe"}) {
+        "compaction-during-outage", "release-reacquire", "etcd-wipe", "burst-50", "churn-week"}) {
     std::ifstream in(std::string(ALIVPC_SOURCE_DIR) + "/sim/scenarios/" + name + ".json");
     std::stringstream text;
     text << in.rdbuf();
@@ -56,4 +56,60 @@ TEST(Scenario, ErrorsNameTheField) {
                 .find("Backend.Type"),
             std::string::npos);
   EXPECT_EQ(error_of("{"), "scenario: not valid JSON");
+}
+
+TEST(Scenario, JoinLeaveAndChurn) {
+  auto s = parse_scenario(R"({"nodes":3,"duration":"10h","start_spread":"1m",
+      "churn":{"per_hour":2.5},
+      "events":[{"at":"1m","kind":"join","count":2},{"at":"2m","kind":"leave","node":4},
+                {"at":"3m","kind":"join"}]})");
+  ASSERT_EQ(s.events.size(), 3u);
+  EXPECT_EQ(s.events[0].kind, alivpc::sim::scenario_event_kind::join);
+  EXPECT_EQ(s.events[0].count, 2);
+  EXPECT_EQ(s.events[1].kind, alivpc::sim::scenario_event_kind::leave);
+  EXPECT_EQ(s.events[1].node, 4);
+  EXPECT_EQ(s.events[2].count, 1);
+  EXPECT_EQ(s.churn.per_hour, 2.5);
+  // Defaults: from the end of start_spread to the end minus the settling time (15 min here).
+  auto [from, until] = alivpc::sim::churn_window(s);
+  EXPECT_EQ(from, std::chrono::minutes(1));
+  EXPECT_EQ(until, std::chrono::hours(10) - std::chrono::minutes(15));
+  auto t = parse_scenario(R"({"duration":"10h","churn":{"per_hour":1,"from":"1h","until":"2h"}})");
+  EXPECT_EQ(alivpc::sim::churn_window(t).first, std::chrono::hours(1));
+  EXPECT_EQ(alivpc::sim::churn_window(t).second, std::chrono::hours(2));
+}
+
+TEST(Scenario, JoinLeaveAndChurnErrorsNameTheField) {
+  // Node 3 exists only after the join, in time order (not list order).
+  EXPECT_EQ(error_of(R"({"nodes":3,"events":[{"at":"5m","kind":"join"},
+                                           {"at":"1m","kind":"leave","node":3}]})"),
+            "scenario: events[1].node: 3 is not a node (there are 3)");
+  EXPECT_EQ(error_of(R"({"nodes":3,"events":[{"at":"1m","kind":"join"},
+                                           {"at":"5m","kind":"leave","node":3}]})"),
+            "");
+  EXPECT_EQ(error_of(R"({"nodes":3,"events":[{"at":"1m","kind":"leave"}]})"),
+            "scenario: events[0]: missing \"node\"");
+  EXPECT_EQ(error_of(R"({"nodes":3,"events":[{"at":"1m","kind":"leave","node":1},
+                                           {"at":"2m","kind":"restart","node":1}]})"),
+            "scenario: events[1].node: 1 left at events[0] and never comes back");
+  EXPECT_EQ(error_of(R"({"events":[{"at":"1m","kind":"join","count":0}]})"),
+            "scenario: events[0].count: 0 is out of range 1..1000");
+  EXPECT_EQ(error_of(R"({"churn":{"per_hour":0}})"),
+            "scenario: churn.per_hour: expected replacements per hour, above 0 and at most 3600, "
+            "got 0");
+  EXPECT_EQ(error_of(R"({"churn":{"per_hour":-1}})"),
+            "scenario: churn.per_hour: expected replacements per hour, above 0 and at most 3600, "
+            "got -1");
+  EXPECT_EQ(error_of(R"({"churn":{"per_hour":"5"}})"),
+            "scenario: churn.per_hour: expected replacements per hour, above 0 and at most 3600, "
+            "got \"5\"");
+  EXPECT_EQ(error_of(R"({"churn":{"from":"1h"}})"), "scenario: churn: missing \"per_hour\"");
+  EXPECT_EQ(error_of(R"({"churn":{"per_hour":1,"every":"1h"}})"),
+            "scenario: churn.every: unknown field (expected per_hour, from, until)");
+  EXPECT_EQ(error_of(R"({"churn":5})"),
+            "scenario: churn: expected {\"per_hour\": N, \"from\": \"1h\", \"until\": "
+            "\"144h\"}");
+  EXPECT_NE(error_of(R"({"duration":"1h","churn":{"per_hour":1,"from":"2h"}})")
+                .find("scenario: churn.from: churn would end (2700 s) before it starts (7200 s)"),
+            std::string::npos);
 }

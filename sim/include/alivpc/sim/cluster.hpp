@@ -2,8 +2,9 @@
 // each running the daemon's code on the virtual scheduler: basic_backend over the production
 // cloud client (basic_aliyun_route_api: metadata, RAM-role credentials, signing, paging, retries,
 // error classification), which reaches the service through an in-process transport. Nodes can
-// be killed (their in-flight calls fail and their coroutines end, as a process that dies) and
-// restarted (a fresh backend, same instance).
+// be killed (their in-flight calls fail and their coroutines end, as a process that dies),
+// restarted (a fresh backend, same instance), and leave (the instance is terminated: killed and
+// released from the VPC model, never to start again).
 #pragma once
 
 #include <alivpc/backend/basic_backend.hpp>
@@ -19,6 +20,7 @@
 #include <alivpc/sim/emulator_service.hpp>
 #include <alivpc/sim/service_transport.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -73,8 +75,9 @@ struct cluster_options {
   // until the scenario restarts it); none: an exited daemon stays down.
   std::optional<crash_loop_policy> supervisor;
   bool verbose = false;  // print every node's log lines
-  // Leader mode: the nodes with index below this campaign for route leader (and hold cloud
-  // credentials); the others never do. Negative: every node.
+  // Leader mode: this many nodes campaign for route leader (and hold cloud credentials): the
+  // first ones, and a node that joins while fewer remain (a replaced control-plane node's
+  // successor); the others never do. Negative: every node.
   int leader_candidates = -1;
 };
 
@@ -113,6 +116,9 @@ class cluster {
     time_point incarnation_started{};
     std::optional<timer_id> restart_timer;
     bool stopping = false;  // stop() asked it to end: the supervisor lets it
+    bool left = false;      // the instance was terminated (leave): it never starts again
+    bool candidate = true;  // leader mode: campaigns for route leader
+    time_point left_at{};
     std::optional<time_point> started_at, first_ready_at;  // of the first incarnation
     std::vector<std::unique_ptr<process>> graveyard;  // killed processes (frames may still run)
   };
@@ -149,8 +155,13 @@ class cluster {
 
   // Adds a node (an ECS instance with one interface and a default route); does not start it.
   node& add_node() {
+    release_departed();
     auto n = std::make_unique<node>();
     n->index = static_cast<int>(nodes_.size());
+    if (o_.leader_candidates >= 0)
+      n->candidate = std::count_if(nodes_.begin(), nodes_.end(), [](auto& m) {
+                       return m->candidate && !m->left;
+                     }) < o_.leader_candidates;
     char id[32];
     std::snprintf(id, sizeof id, "i-sim%05d", n->index);
     n->instance_id = id;
@@ -169,8 +180,9 @@ class cluster {
     return *nodes_.back();
   }
 
+  // Starts the node's daemon; a node that left stays down.
   void start(node& n) {
-    if (n.running) return;
+    if (n.running || n.left) return;
     launch(n);
   }
 
@@ -185,6 +197,23 @@ class cluster {
     ++version_;
     n.graveyard.push_back(std::move(n.current));
   }
+
+  // The instance is terminated, as a cluster autoscaler or a spot reclaim does it: the daemon
+  // dies without cleanup (its lease and routes stay) and the instance is released from the VPC.
+  void leave(node& n) {
+    if (n.left) return;
+    kill(n);
+    n.left = true;
+    n.left_at = s_.now();
+    ++version_;
+    model_.remove_instance(n.instance_id);
+    release_departed();
+  }
+
+  // How long a departed node's dead processes are kept: every wait of a killed process ends
+  // within minutes (stop() wakes its sleeps, its calls fail, a watch times out; shutdown() drains
+  // in 10), so after this no coroutine frame can still use them.
+  static constexpr clock_duration departed_kept_for = std::chrono::hours(1);
 
   // SIGTERM: the backend returns at its next step.
   void stop(node& n) {
@@ -222,7 +251,7 @@ class cluster {
     n.current = std::make_unique<node::process>(etcd_, s_, transport_, n.instance_id,
                                                 cloud_options(n.instance_id, log.child("cloud")));
     auto options = o_.backend;
-    options.leader_candidate = o_.leader_candidates < 0 || n.index < o_.leader_candidates;
+    options.leader_candidate = n.candidate;
     n.current->backend = std::make_unique<sim_backend>(s_, n.current->store, n.current->cloud,
                                                        n.host, std::move(options), log);
     n.backend = n.current->backend.get();
@@ -302,6 +331,17 @@ class cluster {
     ++n.exits;
     ++version_;
     if (o_.supervisor && !shutting_down_ && n.running && !n.stopping) schedule_restart(n);
+  }
+
+  // Frees the processes of nodes that left over departed_kept_for ago, so that memory stays
+  // flat however many nodes a long run replaces (the node itself, a few hundred bytes, stays:
+  // indices do not move).
+  void release_departed() {
+    for (auto& n : nodes_)
+      if (n->left && !n->graveyard.empty() && s_.now() - n->left_at >= departed_kept_for) {
+        n->graveyard.clear();
+        n->backend = nullptr;
+      }
   }
 
   void schedule_restart(node& n) {

@@ -24,7 +24,10 @@
 //              {"at": "25m", "kind": "cloud_outage", "for": "60s"},
 //              {"at": "30m", "kind": "etcd_compact"},          // history dropped: watches re-list
 //              {"at": "35m", "kind": "etcd_wipe"},             // rebuilt empty, config back
-//              {"at": "40m", "kind": "release_lease", "node": 2}],  // `etcdctl del` of its key
+//              {"at": "40m", "kind": "release_lease", "node": 2},   // `etcdctl del` of its key
+//              {"at": "45m", "kind": "join", "count": 2},  // new instances, new nodes started
+//              {"at": "50m", "kind": "leave", "node": 4}], // instance terminated (see below)
+//   "churn": {"per_hour": 5, "from": "1h", "until": "144h"},  // node replacements (see below)
 //   "stale_route_grace": "10m",     // safety: a route S -> running node N while N holds no live
 //                                   // lease on S, for longer than this, is a violation
 //   "ready_without_lease_grace": "30s", // safety: a ready node whose lease is gone, this long
@@ -33,6 +36,19 @@
 //                                   // running), as its DaemonSet does; "Never" leaves it down
 // }
 // Durations: "500ms", "30s", "5m", "2h" (combinations like "1h30m" too).
+//
+// Joins and leaves. Nodes are numbered in the order they join: 0..nodes-1 at the start, then
+// each joined node (by a join event, "count" 1..1000, default 1, or by churn) takes the next
+// index. A leave terminates the instance: the daemon stops without cleaning anything up (its
+// lease stays until its TTL, its routes stay) and the instance is deleted from the VPC model,
+// whose route entries pointing at it stay and count against the quota. A node that left never
+// comes back: naming it in a later event is a parse error; when churn made it leave, the runner
+// ignores the event. An event's node must exist at its time counting the join events before
+// it (churn's joins come on top, so with churn an index may name a churn-joined node).
+// Churn replaces nodes at random: a Poisson process of per_hour (0 < per_hour <= 3600) events
+// from "from" (default: the end of start_spread) until "until" (default: the end of the run
+// minus the settling time, so the last replacement settles); each one is the leave of a random
+// running node and the join of a new one, drawn from the seed.
 #pragma once
 
 #include <alivpc/config/network_config.hpp>
@@ -49,6 +65,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace alivpc::sim {
@@ -74,7 +91,9 @@ enum class scenario_event_kind {
   cloud_outage,
   etcd_compact,
   etcd_wipe,
-  release_lease
+  release_lease,
+  join,
+  leave
 };
 
 struct scenario_event {
@@ -82,6 +101,13 @@ struct scenario_event {
   scenario_event_kind kind{};
   int node = -1;
   clock_duration duration{};  // outages
+  int count = 1;              // join
+};
+
+struct scenario_churn {
+  double per_hour = 0;                  // 0: no churn
+  std::optional<clock_duration> from;   // default: start_spread
+  std::optional<clock_duration> until;  // default: the end of the run minus the settling time
 };
 
 struct scenario {
@@ -107,7 +133,21 @@ struct scenario {
   clock_duration ready_without_lease_grace = std::chrono::seconds(30);
   bool restart_always = true;  // "restart_policy"
   int leader_candidates = 3;   // strategy leader: nodes 0..N-1 may lead
+  scenario_churn churn;
 };
+
+// How long the runner waits after the last event before judging liveness: two reconcile
+// periods and five minutes, at least ten minutes.
+inline clock_duration settling_time(const scenario& s) {
+  return std::max<clock_duration>(2 * s.reconcile_period + std::chrono::minutes(5),
+                                  std::chrono::minutes(10));
+}
+
+// The window in which churn replaces nodes (the defaults filled in); empty when there is none.
+inline std::pair<clock_duration, clock_duration> churn_window(const scenario& s) {
+  return {s.churn.from.value_or(s.start_spread),
+          s.churn.until.value_or(std::max(s.duration - settling_time(s), clock_duration::zero()))};
+}
 
 namespace detail {
 
@@ -143,6 +183,31 @@ T scenario_number(const std::string& field, const nlohmann::json& j, T lo, T hi)
   }
 }
 
+// Every node an event names exists at that time (the nodes at the start and those of the join
+// events before it, in time order; ties in list order, as the runner runs them) and has not left.
+inline void check_event_nodes(const scenario& s) {
+  std::vector<std::size_t> order(s.events.size());
+  for (std::size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return s.events[a].at < s.events[b].at; });
+  long long known = s.nodes;
+  std::map<int, std::size_t> left;  // node -> the leave event
+  for (auto i : order) {
+    const auto& ev = s.events[i];
+    const std::string field = "events[" + std::to_string(i) + "].node";
+    if (ev.kind == scenario_event_kind::join) known += ev.count;
+    if (ev.node < 0) continue;
+    if (ev.node >= known)
+      scenario_error(field, std::to_string(ev.node) + " is not a node (there are " +
+                                std::to_string(known) + ")");
+    if (auto l = left.find(ev.node); l != left.end())
+      scenario_error(field, std::to_string(ev.node) + " left at events[" +
+                                std::to_string(l->second) + "] and never comes back");
+    if (ev.kind == scenario_event_kind::leave) left.emplace(ev.node, i);
+  }
+}
+
 }  // namespace detail
 
 inline scenario parse_scenario_json(const nlohmann::json& j) {
@@ -174,7 +239,8 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
                                 "stale_route_grace",
                                 "ready_without_lease_grace",
                                 "restart_policy",
-                                "events"};
+                                "events",
+                                "churn"};
   for (auto& [key, value] : j.items()) {
     if (std::find(std::begin(known), std::end(known), key) == std::end(known))
       scenario_error(key, "unknown field");
@@ -284,6 +350,25 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
       if (!value.is_string() || (value != "Always" && value != "Never"))
         scenario_error(key, "expected \"Always\" or \"Never\", got " + value.dump().substr(0, 64));
       s.restart_always = value == "Always";
+    } else if (key == "churn") {
+      if (!value.is_object())
+        scenario_error(key, "expected {\"per_hour\": N, \"from\": \"1h\", \"until\": \"144h\"}");
+      for (auto& [name, v] : value.items()) {
+        const std::string field = "churn." + name;
+        if (name == "per_hour") {
+          if (!v.is_number() || !(v.get<double>() > 0 && v.get<double>() <= 3600))
+            scenario_error(
+                field, "expected replacements per hour, above 0 and at most 3600, got " + v.dump());
+          s.churn.per_hour = v.get<double>();
+        } else if (name == "from") {
+          s.churn.from = parse_scenario_duration(field, v);
+        } else if (name == "until") {
+          s.churn.until = parse_scenario_duration(field, v);
+        } else {
+          scenario_error(field, "unknown field (expected per_hour, from, until)");
+        }
+      }
+      if (s.churn.per_hour == 0) scenario_error("churn", "missing \"per_hour\"");
     } else if (key == "events") {
       if (!value.is_array()) scenario_error(key, "expected a list");
       for (std::size_t i = 0; i < value.size(); ++i) {
@@ -304,21 +389,26 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
             {"cloud_outage", scenario_event_kind::cloud_outage},
             {"etcd_compact", scenario_event_kind::etcd_compact},
             {"etcd_wipe", scenario_event_kind::etcd_wipe},
-            {"release_lease", scenario_event_kind::release_lease}};
+            {"release_lease", scenario_event_kind::release_lease},
+            {"join", scenario_event_kind::join},
+            {"leave", scenario_event_kind::leave}};
         auto k = kinds.find(kind->get<std::string>());
         if (k == kinds.end())
           scenario_error(field + ".kind", kind->dump() +
                                               " is not one of kill, restart, delete_route, "
                                               "etcd_outage, cloud_outage, etcd_compact, "
-                                              "etcd_wipe, release_lease");
+                                              "etcd_wipe, release_lease, join, leave");
         ev.kind = k->second;
-        bool needs_node = ev.kind == scenario_event_kind::kill ||
-                          ev.kind == scenario_event_kind::restart ||
-                          ev.kind == scenario_event_kind::delete_route ||
-                          ev.kind == scenario_event_kind::release_lease;
+        bool needs_node =
+            ev.kind == scenario_event_kind::kill || ev.kind == scenario_event_kind::restart ||
+            ev.kind == scenario_event_kind::delete_route ||
+            ev.kind == scenario_event_kind::release_lease || ev.kind == scenario_event_kind::leave;
         bool needs_length = ev.kind == scenario_event_kind::etcd_outage ||
                             ev.kind == scenario_event_kind::cloud_outage;
-        if (!needs_node && !needs_length) {
+        if (ev.kind == scenario_event_kind::join) {
+          if (auto n = e.find("count"); n != e.end())
+            ev.count = scenario_number<int>(field + ".count", *n, 1, 1000);
+        } else if (!needs_node && !needs_length) {
           // etcd_compact, etcd_wipe: an instant
         } else if (needs_node) {
           auto n = e.find("node");
@@ -333,13 +423,20 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
       }
     }
   }
-  for (std::size_t i = 0; i < s.events.size(); ++i)
-    if (s.events[i].node >= s.nodes)
-      scenario_error("events[" + std::to_string(i) + "].node", std::to_string(s.events[i].node) +
-                                                                   " is not a node (there are " +
-                                                                   std::to_string(s.nodes) + ")");
+  detail::check_event_nodes(s);
   if (s.renew_margin >= s.lease_ttl)
     scenario_error("renew_margin", "must be shorter than lease_ttl");
+  if (s.churn.per_hour > 0) {
+    auto [from, until] = churn_window(s);
+    if (from >= until)
+      scenario_error(
+          s.churn.until ? "churn.until" : "churn.from",
+          "churn would end (" +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(until).count()) +
+              " s) before it starts (" +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(from).count()) +
+              " s); the default end is the duration minus the settling time");
+  }
   return s;
 }
 

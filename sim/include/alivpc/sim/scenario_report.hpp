@@ -46,8 +46,8 @@ struct scenario_report {
   std::string name, strategy;
   std::uint64_t seed = 0;
   int nodes = 0;
-  std::vector<double> ready_seconds;  // per node that became ready: start -> first ready
-  int never_ready = 0;
+  std::vector<double> ready_seconds;        // per node that became ready: start -> first ready
+  int never_ready = 0;                      // nodes still there at the end that never became ready
   int fatal_exits = 0;                      // nodes whose daemon exited with an error at least once
   std::vector<int> restarts;                // per node: daemons restarted by the supervisor
   std::uint64_t backend_errors = 0;         // errors the running daemons reported (and retried)
@@ -60,7 +60,14 @@ struct scenario_report {
   std::map<std::string, std::map<std::string, std::uint64_t>> api_calls;  // action -> outcome -> n
   std::uint64_t events_executed = 0;
   double virtual_seconds = 0;
-  int quota = 0;                       // custom entries per route table
+  int quota = 0;              // custom entries per route table
+  int joins = 0, leaves = 0;  // nodes added and terminated during the run
+  int left_never_ready = 0;   // nodes that left before they ever became ready
+  // Custom entries of the fullest route table (Pending and Deleting count, as for the quota):
+  // the most at any second, and at the end.
+  int table_entries_peak = 0, table_entries_final = 0;
+  double table_full_at_s = -1;         // when a table first held `quota` custom entries; -1: never
+  int stale_routes = 0;                // at the end, summed over the tables (table_census.hpp)
   std::vector<minute_sample> samples;  // per virtual minute, only with record_series
   std::vector<report_event> events;    // the first 100 safety violations, a liveness failure
 
@@ -101,6 +108,15 @@ struct scenario_report {
                      {"safety_violations", safety_violation_count},
                      {"safety_examples", safety_violations},
                      {"misrouted_node_seconds", misrouted_node_seconds},
+                     {"joins", joins},
+                     {"leaves", leaves},
+                     {"left_never_ready", left_never_ready},
+                     {"quota", quota},
+                     {"table_entries_peak", table_entries_peak},
+                     {"table_entries_final", table_entries_final},
+                     {"table_full_at_s", table_full_at_s < 0 ? nlohmann::json(nullptr)
+                                                             : nlohmann::json(table_full_at_s)},
+                     {"stale_routes", stale_routes},
                      {"live", live},
                      {"liveness_detail", liveness_detail},
                      {"api_calls", api_calls},

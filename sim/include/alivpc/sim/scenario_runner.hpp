@@ -1,12 +1,15 @@
 // Runs a scenario (scenario.hpp) on virtual time and reports what happened: safety once per
 // virtual second (safety_checker.hpp); liveness after the last event plus a settling time (every
-// running node is healthy and each table holds exactly its one route).
+// running node is healthy and each table holds exactly its one route; nodes that left are not
+// judged); route-table occupancy (peak and final) and the stale routes left at the end.
 #pragma once
 
+#include <alivpc/sim/churn.hpp>
 #include <alivpc/sim/cluster.hpp>
 #include <alivpc/sim/scenario.hpp>
 #include <alivpc/sim/safety_checker.hpp>
 #include <alivpc/sim/scenario_report.hpp>
+#include <alivpc/sim/table_census.hpp>
 
 #include <algorithm>
 #include <functional>
@@ -104,11 +107,25 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
                             static_cast<std::uint64_t>(sc.start_spread.count()) + 1)));
     s.call_at(at, [&c, node = n.get()] { c->start(*node); });
   }
+  // A new instance in the VPC with its node started; a node leaves with its instance.
+  auto join = [&] {
+    c->start(c->add_node());
+    ++r.joins;
+  };
+  auto leave = [&](cluster::node& n) {
+    if (n.left) return;
+    c->leave(n);
+    ++r.leaves;
+  };
   clock_duration last_event{};
   for (auto& ev : sc.events) {
     last_event = std::max(last_event, ev.at + ev.duration);
     s.call_at(time_point{} + ev.at, [&, ev] {
       auto& nodes = c->nodes();
+      // A node that churn made leave (the parser refuses the others) is not acted on again.
+      if (ev.node >= 0 &&
+          (static_cast<std::size_t>(ev.node) >= nodes.size() || nodes[ev.node]->left))
+        return;
       switch (ev.kind) {
         case scenario_event_kind::kill:
           c->kill(*nodes[ev.node]);
@@ -144,8 +161,30 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
           if (auto* b = nodes[ev.node]->backend; b && b->status().current_lease)
             etcd.erase(b->status().current_lease->subnet);
           break;
+        case scenario_event_kind::join:
+          for (int i = 0; i < ev.count; ++i)
+            join();
+          break;
+        case scenario_event_kind::leave:
+          leave(*nodes[ev.node]);
+          break;
       }
     });
+  }
+  // Churn: one timer at a time (the next replacement is drawn when one happens).
+  churn_generator churn(sc);
+  std::function<void()> replace = [&] {
+    std::vector<cluster::node*> running;
+    for (auto& n : c->nodes())
+      if (n->running && !n->left) running.push_back(n.get());
+    if (!running.empty()) leave(*running[churn.pick(running.size())]);
+    join();
+    if (auto next = churn.after(s.now().time_since_epoch()))
+      s.call_at(time_point{} + *next, replace);
+  };
+  if (sc.churn.per_hour > 0) {
+    last_event = std::max(last_event, churn_window(sc).second);
+    if (auto first = churn.first()) s.call_at(time_point{} + *first, replace);
   }
 
   auto seconds_now = [&] {
@@ -179,11 +218,19 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
     return m;
   };
 
-  const auto settle = std::max<clock_duration>(2 * sc.reconcile_period + 5min, 10min);
-  const auto end = time_point{} + std::max(sc.duration, last_event + settle);
+  const auto end = time_point{} + std::max(sc.duration, last_event + settling_time(sc));
   const double total_s = std::chrono::duration<double>(end.time_since_epoch()).count();
+  std::uint64_t counted_tables_at = ~std::uint64_t{0};  // model version of the last count
+  auto count_tables = [&] {
+    counted_tables_at = model.version();
+    r.table_entries_final = static_cast<int>(fullest_table_entries(model, tables, s.now()));
+    r.table_entries_peak = std::max(r.table_entries_peak, r.table_entries_final);
+    if (r.table_entries_final >= sc.quota && r.table_full_at_s < 0)
+      r.table_full_at_s = seconds_now();
+  };
   while (s.now() < end) {
     s.run_for(1s);
+    if (model.version() != counted_tables_at) count_tables();
     if (s.now().time_since_epoch() % 60s == clock_duration::zero()) {
       const double now_s = seconds_now();
       if (ro.record_series) r.samples.push_back(sample_minute(now_s));
@@ -203,6 +250,8 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
     if (n->first_ready_at && n->started_at)
       r.ready_seconds.push_back(
           std::chrono::duration<double>(*n->first_ready_at - *n->started_at).count());
+    else if (n->left)
+      ++r.left_never_ready;
     else
       ++r.never_ready;
     r.restarts.push_back(n->restarts);
@@ -228,6 +277,9 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
                                                                     : std::string("no backend")));
     }
   }
+  count_tables();
+  r.stale_routes =
+      static_cast<int>(count_stale_routes(model, tables, etcd, *c, sc.network.network, s.now()));
   r.live = unhealthy == 0;
   r.liveness_detail =
       r.live ? "every running node converged"

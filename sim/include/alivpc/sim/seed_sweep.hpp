@@ -98,7 +98,7 @@ struct seed_sweep {
   }
 
   nlohmann::json to_json(std::size_t worst_n = 5) const {
-    std::vector<double> p95, max, restarts, per_join;
+    std::vector<double> p95, max, restarts, per_join, stale;
     std::uint64_t violations = 0, violating = 0, not_live = 0, never = 0, never_seeds = 0,
                   fatal = 0;
     nlohmann::json per_seed = nlohmann::json::array();
@@ -108,6 +108,7 @@ struct seed_sweep {
       max.push_back(j["ready_max_s"].get<double>());
       restarts.push_back(j["restarts_total"].get<double>());
       per_join.push_back(r.api_calls_per_join());
+      stale.push_back(r.stale_routes);
       violations += r.safety_violation_count;
       violating += r.safe() ? 0 : 1;
       not_live += r.live ? 0 : 1;
@@ -122,7 +123,9 @@ struct seed_sweep {
                           {"never_ready", r.never_ready},
                           {"fatal_exits", r.fatal_exits},
                           {"restarts_total", j["restarts_total"]},
-                          {"api_calls_per_join", r.api_calls_per_join()}});
+                          {"api_calls_per_join", r.api_calls_per_join()},
+                          {"stale_routes", r.stale_routes},
+                          {"table_entries_peak", r.table_entries_peak}});
     }
     nlohmann::json worst_seeds = nlohmann::json::array();
     for (auto* r : worst(worst_n))
@@ -139,6 +142,7 @@ struct seed_sweep {
             {"fatal_exits", fatal},
             {"restarts_total", distribution(restarts)},
             {"api_calls_per_join", distribution(per_join)},
+            {"stale_routes", distribution(stale)},
             {"worst_seeds", worst_seeds},
             {"per_seed", per_seed}};
   }

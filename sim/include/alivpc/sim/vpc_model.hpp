@@ -243,6 +243,18 @@ class vpc_model {
     return instances_.emplace(id, std::move(r)).first->second;
   }
 
+  // The instance is released (terminated). Its custom route entries stay where they are, Available
+  // and counted against the quota, until someone deletes them: the VPC does not follow an
+  // instance's release into the route tables (a route leaks when its owner never deletes it).
+  // New entries can no longer name it (InvalidInstanceId.NotFound). False when unknown.
+  bool remove_instance(const std::string& id) {
+    auto it = instances_.find(id);
+    if (it == instances_.end()) return false;
+    enis_.erase(it->second.eni_id);
+    instances_.erase(it);
+    return true;
+  }
+
   // A custom route table on the VPC's VRouter, bound to the given vSwitches.
   const route_table_record& add_custom_table(const std::string& vpc_id,
                                              std::vector<std::string> vswitch_ids = {},
