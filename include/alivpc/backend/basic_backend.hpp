@@ -155,10 +155,7 @@ class basic_backend {
       if constexpr (lease::route_coordination<Store>) {
         if (ctx_.opts.leader_candidate) {
           leader_running_ = true;
-          spawn(ctx_.sched, leader_.run(), [this](const std::exception_ptr&) {
-            leader_running_ = false;
-            leader_done_.notify();
-          });
+          spawn(ctx_.sched, run_leader(), [](const std::exception_ptr&) {});
         }
         co_await follower_.run();
       }
@@ -226,6 +223,19 @@ class basic_backend {
                                     retry.next(ctx_.sched.random()));  // (not in the handler)
     }
     co_return std::nullopt;
+  }
+
+  // The route leader's task; finish() waits until it has ended however it ends (spawn's
+  // handler sees only an exception, and a leader that resigns returns normally).
+  task<void> run_leader() {
+    if constexpr (lease::route_coordination<Store>) {
+      try {
+        co_await leader_.run();
+      } catch (const error&) {  // cancelled: the process died; run() handles every other error
+      }
+    }
+    leader_running_ = false;
+    leader_done_.notify();
   }
 
   // On the way out: --release-on-exit gives routes and lease back; then the lease task ends.

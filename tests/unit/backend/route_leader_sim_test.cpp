@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 using namespace alivpc_backend_test;
 
 namespace {
@@ -13,6 +15,7 @@ sim::cluster_options leader_mode(int candidates = 3) {
   o.backend.writer = backend::route_writer::leader;
   o.backend.reconcile_period = 1min;
   o.leader_candidates = candidates;
+  o.verbose = std::getenv("ALIVPC_TEST_VERBOSE") != nullptr;  // every node's log, to debug
   return o;
 }
 
@@ -157,4 +160,30 @@ TEST(RouteLeaderSim, AFullTableIsNeverWrittenBeyondItsQuota) {
     }
   run_fenced(w, 6min);
   EXPECT_EQ(healthy_nodes(w), 3);
+}
+
+// SIGTERM ends every candidate's daemon at once, the leader's and the others' (a candidate that
+// does not lead returns from its campaign loop normally; the backend must see that too), and the
+// leader gives its key up on the way out so that another takes over without waiting a TTL.
+TEST(RouteLeaderSim, StoppedCandidatesExitAndTheLeaderResigns) {
+  world w(13, leader_mode());
+  for (int i = 0; i < 5; ++i)
+    w.c->start(w.c->add_node());
+  run_fenced(w, 1min);
+  auto* old = leader_of(w);
+  ASSERT_NE(old, nullptr);
+  std::vector<sim::cluster::node*> stopped{old};
+  for (auto& n : w.c->nodes())
+    if (n->candidate && n.get() != old && stopped.size() < 2) stopped.push_back(n.get());
+  ASSERT_EQ(stopped.size(), 2u);
+  for (auto* n : stopped)
+    w.c->stop(*n);
+  run_fenced(w, 5s);
+  for (auto* n : stopped)
+    EXPECT_TRUE(n->finished) << n->instance_id << " did not exit";
+  // The others campaign every TTL/3: one leads within half a TTL, not after the old key's TTL.
+  run_fenced(w, old->backend->options().leader_ttl / 2 - 5s);
+  auto* next = leader_of(w);
+  ASSERT_NE(next, nullptr) << "no leader half a TTL after the old one resigned";
+  EXPECT_NE(next, old);
 }
