@@ -134,6 +134,7 @@ class route_leader {
         if (!term_ || ctx_.stopping) break;
         next_pass = ctx_.sched.now() + (busy ? clock_duration(ctx_.opts.route_poll_first)
                                              : clock_duration(ctx_.opts.reconcile_period));
+        next_pass = std::min(next_pass, collect_at_);  // a stale route's grace ends
       }
       // Renew well inside the TTL even when there is nothing to write.
       const auto renew_by = confirmed_from_ + ctx_.opts.leader_ttl / 3;
@@ -217,9 +218,11 @@ class route_leader {
   // One pass; true when a write is in flight or waiting (poll again soon).
   task<bool> pass() {
     dirty_ = false;
+    collect_at_ = time_point::max();
     auto& st = ctx_.status;
     const auto network = *ctx_.cfg.network;
     std::map<net::ipv4_cidr, std::string> wanted;  // subnet -> next hop (live leases)
+    std::set<std::string> leased_hops;             // instances that hold a live lease
     std::map<net::ipv4_cidr, std::string> hop_type;
     std::set<net::ipv4_cidr> reserved;
     try {
@@ -229,6 +232,7 @@ class route_leader {
         auto id = lease::lease_instance_id(l.attrs);
         if (id.empty()) continue;
         wanted[l.subnet] = id;
+        leased_hops.insert(id);
         auto type = l.attrs.backend_data.find("NextHopType");
         hop_type[l.subnet] = type != l.attrs.backend_data.end() && type->is_string()
                                  ? type->template get<std::string>()
@@ -284,11 +288,21 @@ class route_leader {
           if (!settling && ours_to_touch(e)) deletes.push_back(spec_of(e));
           continue;
         }
-        // No live lease on this subnet: stale once the grace has passed.
+        // No live lease on this subnet: stale once the grace has passed. When its next hop holds
+        // a lease on another subnet now, that node lost this one and moved on: it will not come
+        // back for it, so the self-writing node's lost_route_hold applies, not the long grace
+        // that waits for a node that may return.
         if (!ours_to_touch(e) || reserved.count(e.destination)) continue;
         unleased_now.emplace(table, e.destination);
         auto [first, fresh] = unleased_since_.try_emplace({table, e.destination}, now);
-        if (now - first->second < grace || settling) continue;
+        const auto hold = leased_hops.count(e.next_hop_id)
+                              ? std::min(grace, clock_duration(ctx_.opts.lost_route_hold))
+                              : grace;
+        if (now - first->second < hold) {
+          collect_at_ = std::min(collect_at_, first->second + hold);  // a pass then, not later
+          continue;
+        }
+        if (settling) continue;
         if (ctx_.opts.collect_dry_run) {
           if (fresh || !dry_run_said_.count({table, e.destination}))
             ctx_.log.info("dry run: would delete the stale route " + e.destination.to_string() +
@@ -497,6 +511,7 @@ class route_leader {
   std::uint64_t watch_generation_ = 0;
   std::map<net::ipv4_cidr, std::string> published_;
   std::map<std::pair<std::string, net::ipv4_cidr>, time_point> unleased_since_;
+  time_point collect_at_ = time_point::max();  // the next end of a stale route's grace
   std::set<std::pair<std::string, net::ipv4_cidr>> dry_run_said_;
   std::map<std::string, std::size_t> learned_quota_;
   std::map<std::string, bool> warned_full_;

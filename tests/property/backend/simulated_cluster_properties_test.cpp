@@ -87,6 +87,48 @@ RC_GTEST_PROP(SimulatedCluster, ABusyVpcIsNeverAnError, ()) {
   RC_ASSERT(r.live);
 }
 
+// Leader mode through leader churn: the leader is killed (and comes back, or not), candidates
+// leave and new nodes join, etcd and the cloud go away, the leader key's holder changes hands.
+// No write without the key (the runner's fencing invariant), no delete of a live node's route
+// (the runner's invariant on every API delete), and once the faults are over every live node
+// has its route in every table.
+RC_GTEST_PROP(SimulatedCluster, LeaderChurnNeverCostsALiveNodeItsRoute, ()) {
+  auto j = *any_scenario();
+  j["strategy"] = "leader";
+  const int nodes = j["nodes"];
+  const int candidates = *rc::gen::inRange(2, 4);
+  j["leader_candidates"] = candidates;
+  j["route_tables"] = *rc::gen::inRange(1, 3);
+  j["duration"] = "65m";
+  // Candidates come back after a kill (a DaemonSet on a rebooted machine): with every candidate
+  // dead for good nobody may write, and the liveness asked for here cannot hold.
+  auto events = j["events"];
+  for (auto& e : events)
+    if (e["kind"] == "kill" && e["node"].get<int>() < candidates) {
+      const int at = std::stoi(e["at"].get<std::string>());
+      j["events"].push_back({{"at", std::to_string(at * 60 + *rc::gen::inRange(5, 300)) + "s"},
+                             {"kind", "restart"},
+                             {"node", e["node"]}});
+    }
+  for (int i = *rc::gen::inRange(1, 4); i > 0; --i)
+    j["events"].push_back({{"at", std::to_string(*rc::gen::inRange(1, 40)) + "m"},
+                           {"kind", "kill_leader"},
+                           {"for", std::to_string(*rc::gen::inRange(5, 300)) + "s"}});
+  // A node is replaced after the other events (none may name a node that left).
+  if (*rc::gen::inRange(0, 2) == 1) {
+    j["events"].push_back(
+        {{"at", "45m"}, {"kind", "leave"}, {"node", *rc::gen::inRange(0, nodes)}});
+    j["events"].push_back({{"at", "45m"}, {"kind", "join"}, {"count", *rc::gen::inRange(1, 3)}});
+  }
+  auto r = sim::run_scenario(sim::parse_scenario_json(j));
+  RC_LOG() << "scenario: " << j.dump() << "\nreport: " << r.to_json().dump() << "\n";
+  RC_CLASSIFY(r.leaders_killed > 0, "a leader was killed");
+  RC_ASSERT(r.safe());
+  RC_ASSERT(r.misrouted_node_seconds == 0u);
+  RC_ASSERT(r.fatal_exits == 0);
+  RC_ASSERT(r.live);
+}
+
 RC_GTEST_PROP(SimulatedCluster, ClassicIsSafeEvenWhenItDies, ()) {
   auto j = *any_scenario();
   j["strategy"] = "classic";

@@ -1,8 +1,9 @@
 // A random fault world from one seed, for seed sweeps: a few nodes on a small Network, a lease
 // TTL from an hour to a day, API latency, error rates and throttling, and every kind of event
 // (kills and restarts, deleted routes, etcd and cloud outages up to several hours, compaction,
-// an etcd that loses its data, a released lease), spread over days of virtual time. The same
-// seed gives the same scenario; `alivpc-simulate --scenario` replays its JSON.
+// an etcd that loses its data, a released lease, the route leader killed), spread over days of
+// virtual time. The same seed gives the same scenario; `alivpc-simulate --scenario` replays its
+// JSON.
 #pragma once
 
 #include <alivpc/runtime/prng.hpp>
@@ -24,17 +25,21 @@ inline nlohmann::json fault_world(std::uint64_t seed, std::chrono::hours duratio
   const std::int64_t ttl = ttls[pick(0, 3)];
   const std::int64_t margin = pick(ttl / 10, ttl / 2);
 
-  static const char* kinds[] = {"kill",         "restart",      "delete_route", "etcd_outage",
-                                "cloud_outage", "etcd_compact", "etcd_wipe",    "release_lease"};
+  // kill_leader acts in leader mode only (no one holds the key otherwise).
+  static const char* kinds[] = {"kill",        "restart",       "delete_route",
+                                "etcd_outage", "cloud_outage",  "etcd_compact",
+                                "etcd_wipe",   "release_lease", "kill_leader"};
   nlohmann::json events = nlohmann::json::array();
   const int n_events = static_cast<int>(pick(2, 14));
   for (int i = 0; i < n_events; ++i) {
-    const std::string kind = kinds[pick(0, 7)];
+    const std::string kind = kinds[pick(0, 8)];
     nlohmann::json e{{"at", secs(pick(60, total * 8 / 10))}, {"kind", kind}};
     if (kind == "etcd_outage")
       e["for"] = secs(pick(5, 2 * 3600));
     else if (kind == "cloud_outage")
       e["for"] = secs(pick(5, 4 * 3600));  // longer than TTL - margin for the short TTLs
+    else if (kind == "kill_leader")
+      e["for"] = secs(pick(5, 3600));  // it comes back (a kill without one is "kill")
     else if (kind != "etcd_compact" && kind != "etcd_wipe")
       e["node"] = pick(0, nodes - 1);
     events.push_back(e);

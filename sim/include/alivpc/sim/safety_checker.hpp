@@ -5,7 +5,9 @@
 // - flapping: the next hop of S changes more than twice within an hour;
 // - a ready node whose lease is gone from etcd (or is another claim) for longer than
 //   ready_without_lease_grace;
-// - leader mode: a route write started by a node that did not hold the route leader key then.
+// - leader mode: a route write started by a node that did not hold the route leader key then;
+// - an API delete of a route S -> N while etcd holds S for N and N runs (and is not stopping):
+//   a live node's route (whoever sent it: the route leader collecting, another node).
 // The graces count the seconds in which the node could have known and acted (etcd reachable;
 // for fencing also the cloud): nothing can notice a key deleted during a partition.
 // A route entry for a ready node's subnet that points at another node is counted as misrouting
@@ -49,7 +51,12 @@ class safety_checker {
         table_(std::move(table)),
         r_(r),
         look_every_second_(look_every_second),
-        verify_skips_(verify_skips) {}
+        verify_skips_(verify_skips) {
+    model_.on_delete = [this](const route_entry_record& e) { on_delete(e); };
+  }
+  ~safety_checker() { model_.on_delete = nullptr; }
+  safety_checker(const safety_checker&) = delete;
+  safety_checker& operator=(const safety_checker&) = delete;
 
   // After each virtual second.
   void second() {
@@ -117,6 +124,16 @@ class safety_checker {
     r_.misrouted_node_seconds += misrouted_step_;
     age_episodes();
   }
+  void on_delete(const route_entry_record& e) {
+    if (e.system) return;
+    auto it = etcd_.keys().find(lease::subnet_key(e.destination));
+    if (it == etcd_.keys().end() || it->second.instance_id != e.next_hop_id) return;
+    for (auto& n : c_.nodes())
+      if (n->instance_id == e.next_hop_id && n->running && !n->finished && !n->stopping)
+        note("deleted the route " + e.destination.to_string() + " -> " + e.next_hop_id +
+             " of a live node (etcd holds its lease)");
+  }
+
   void age_episodes() {
     const bool etcd_down = etcd_.is_down(), fence_paused = etcd_down || cloud_down();
     for (auto& [key, e] : unfenced_)

@@ -26,7 +26,9 @@
 //              {"at": "35m", "kind": "etcd_wipe"},             // rebuilt empty, config back
 //              {"at": "40m", "kind": "release_lease", "node": 2},   // `etcdctl del` of its key
 //              {"at": "45m", "kind": "join", "count": 2},  // new instances, new nodes started
-//              {"at": "50m", "kind": "leave", "node": 4}], // instance terminated (see below)
+//              {"at": "50m", "kind": "leave", "node": 4},  // instance terminated (see below)
+//              {"at": "55m", "kind": "kill_leader", "for": "2m"}], // whoever holds the route
+//                                                  // leader key now; restarted after "for" if set
 //   "churn": {"per_hour": 5, "from": "1h", "until": "144h"},  // node replacements (see below)
 //   "stale_route_grace": "10m",     // safety: a route S -> running node N while N holds no live
 //                                   // lease on S, for longer than this, is a violation
@@ -93,7 +95,8 @@ enum class scenario_event_kind {
   etcd_wipe,
   release_lease,
   join,
-  leave
+  leave,
+  kill_leader
 };
 
 struct scenario_event {
@@ -391,13 +394,14 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
             {"etcd_wipe", scenario_event_kind::etcd_wipe},
             {"release_lease", scenario_event_kind::release_lease},
             {"join", scenario_event_kind::join},
-            {"leave", scenario_event_kind::leave}};
+            {"leave", scenario_event_kind::leave},
+            {"kill_leader", scenario_event_kind::kill_leader}};
         auto k = kinds.find(kind->get<std::string>());
         if (k == kinds.end())
           scenario_error(field + ".kind", kind->dump() +
                                               " is not one of kill, restart, delete_route, "
                                               "etcd_outage, cloud_outage, etcd_compact, "
-                                              "etcd_wipe, release_lease, join, leave");
+                                              "etcd_wipe, release_lease, join, leave, kill_leader");
         ev.kind = k->second;
         bool needs_node =
             ev.kind == scenario_event_kind::kill || ev.kind == scenario_event_kind::restart ||
@@ -405,7 +409,10 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
             ev.kind == scenario_event_kind::release_lease || ev.kind == scenario_event_kind::leave;
         bool needs_length = ev.kind == scenario_event_kind::etcd_outage ||
                             ev.kind == scenario_event_kind::cloud_outage;
-        if (ev.kind == scenario_event_kind::join) {
+        if (ev.kind == scenario_event_kind::kill_leader) {
+          if (auto d = e.find("for"); d != e.end())
+            ev.duration = parse_scenario_duration(field + ".for", *d);
+        } else if (ev.kind == scenario_event_kind::join) {
           if (auto n = e.find("count"); n != e.end())
             ev.count = scenario_number<int>(field + ".count", *n, 1, 1000);
         } else if (!needs_node && !needs_length) {

@@ -62,6 +62,7 @@ struct scenario_report {
   double virtual_seconds = 0;
   int quota = 0;              // custom entries per route table
   int joins = 0, leaves = 0;  // nodes added and terminated during the run
+  int leaders_killed = 0;     // kill_leader events that found a leader to kill
   int left_never_ready = 0;   // nodes that left before they ever became ready
   // Custom entries of the fullest route table (Pending and Deleting count, as for the quota):
   // the most at any second, and at the end.
@@ -110,6 +111,7 @@ struct scenario_report {
                      {"misrouted_node_seconds", misrouted_node_seconds},
                      {"joins", joins},
                      {"leaves", leaves},
+                     {"leaders_killed", leaders_killed},
                      {"left_never_ready", left_never_ready},
                      {"quota", quota},
                      {"table_entries_peak", table_entries_peak},

@@ -168,6 +168,19 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
         case scenario_event_kind::leave:
           leave(*nodes[ev.node]);
           break;
+        case scenario_event_kind::kill_leader:
+          if (auto holder = etcd.route_leader())
+            for (auto& n : nodes)
+              if (n->running && holder->starts_with(n->instance_id + " ")) {
+                c->kill(*n);
+                ++r.leaders_killed;
+                if (ev.duration > clock_duration::zero())
+                  s.call_at(s.now() + ev.duration, [&c, &killed = *n] {
+                    if (!killed.running && !killed.left) c->start(killed);
+                  });
+                break;
+              }
+          break;
       }
     });
   }

@@ -16,6 +16,7 @@
 #include <alivpc/sim/vpc_policy.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -384,6 +385,11 @@ class vpc_model {
     return e.id;
   }
 
+  // Called as an API delete (DeleteRouteEntry or one entry of DeleteRouteEntries) starts, with
+  // the entry: the runner's safety check asks whose route it was. Console deletes (force_delete)
+  // do not call it.
+  std::function<void(const route_entry_record&)> on_delete;
+
   // Starts deleting an Available custom entry (it is Deleting for write_delay, then gone).
   void delete_route_entry(const delete_route_request& r, time_point now) {
     purge(now);
@@ -414,6 +420,7 @@ class vpc_model {
     entry->gone_at = now + cfg_.write_delay;
     ++version_;
     next_purge_ = std::min(next_purge_, *entry->gone_at);
+    if (on_delete) on_delete(*entry);
   }
 
   // CreateRouteEntries. The request as a whole is checked first (1..50 entries, every field
@@ -541,6 +548,7 @@ class vpc_model {
       next_purge_ = std::min(next_purge_, *entry.gone_at);
       ++version_;
       out.route_entry_ids.push_back(entry.id);
+      if (on_delete) on_delete(entry);
     }
     return out;
   }
