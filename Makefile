@@ -95,8 +95,10 @@ fuzz-smoke-run:
 BENCH_BUILD ?= build-bench
 bench: deps
 	cmake -S . -B $(BENCH_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DALIVPC_BUILD_TESTS=OFF
-	cmake --build $(BENCH_BUILD) -j $(JOBS) --target alivpc_bench alivpc-emulator flanneld_alivpc
+	cmake --build $(BENCH_BUILD) -j $(JOBS) --target alivpc_bench alivpc-emulator flanneld_alivpc \
+	  alivpc-simulate
 	$(BENCH_BUILD)/tests/bench/alivpc_bench
+	scripts/scale-bench.sh $(BENCH_BUILD)/sim/alivpc-simulate
 
 # The seed sweep: SOAK_WORLDS random fault worlds (default 1,000) of SOAK_HOURS virtual hours
 # (default 48) through the real backend, optimised, one shard per core; then the shipped fault
@@ -113,6 +115,8 @@ soak: deps
 	scripts/soak.sh $(SOAK_BUILD)/tests/alivpc_simulation_sweep $(SOAK_WORLDS) $(SOAK_HOURS) $(JOBS)
 	$(SOAK_BUILD)/sim/alivpc-simulate --scenario sim/scenarios/faults.json --seeds $(SOAK_SEEDS) \
 	  --strategy robust --jobs $(JOBS)
+	$(SOAK_BUILD)/sim/alivpc-simulate --scenario sim/scenarios/faults.json --seeds $(SOAK_SEEDS) \
+	  --strategy leader --jobs $(JOBS)
 	$(MAKE) --no-print-directory mutation-check
 
 # The simulator runs the production client: breaking its classification of TaskConflict must

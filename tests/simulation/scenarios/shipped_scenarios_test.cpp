@@ -5,7 +5,7 @@
 // with a 24 h TTL, compaction during etcd outages, leases released and claimed again, an etcd
 // rebuilt from nothing (twice, once during an outage). The others: 50 nodes at once, faults and
 // outages, a table quota smaller than the cluster, 50 nodes within 2 s (burst-50). churn-week
-// (a week, minutes of CPU) is run by hand: see the README.
+// (a week) is run by make bench: see the README.
 //
 // For every strategy every safety invariant holds and nothing is misrouted. The robust strategy,
 // self-writing and in leader mode, never exits and converges, except where a full table leaves
