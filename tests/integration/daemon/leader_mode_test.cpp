@@ -73,10 +73,17 @@ TEST(LeaderMode, OneLeaderWritesInBatchesAndANonCandidateNeedsNoCredentials) {
   const int other = first == 1 ? 2 : 1;
   ASSERT_TRUE(eventually([&] { return leader_index(c) == other; }, 8s))
       << "no takeover; leader key: " << leader_holder(c);
-  c.start(4, leader_flags);
+  c.start(4, with(leader_flags, {"--release-on-exit"}));
   ASSERT_TRUE(daemon_cluster::wait_ready(c.at(4), 30s));
   // Node `first` is dead but holds its lease (24 h): its route stays too.
   EXPECT_TRUE(eventually([&] { return consistent(c, {1, 2, 3, 4}); }, 10s));
+
+  // SIGTERM: a candidate that does not lead (4; --release-on-exit, so the daemon waits for its
+  // backend to finish) and the leader both exit at once, and the leader gives its key up on the
+  // way out (its successor need not wait out a TTL).
+  EXPECT_EQ(c.at(4).process->stop(5s), 0) << "a candidate that does not lead did not exit";
+  EXPECT_EQ(c.at(other).process->stop(5s), 0) << "the leader did not exit";
+  EXPECT_EQ(leader_holder(c), "") << "the leader kept its key after SIGTERM";
 }
 
 TEST(LeaderMode, ARemovedNodesRouteGoesAfterTheGraceButNotUnderDryRun) {
