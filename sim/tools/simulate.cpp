@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -32,16 +33,20 @@ constexpr const char* usage =
 const std::vector<std::string> all_strategies{"robust", "leader", "classic"};
 
 // One line on stderr, rewritten in place, only when stderr is a terminal and the work has run
-// for over a second; never part of --json output (that is stdout).
+// for over a second (ALIVPC_PROGRESS_AFTER_S changes that: the tests set 0, so that whether the
+// line appears never depends on how fast the machine is); never part of --json output (stdout).
 class progress_line {
  public:
-  progress_line() : tty_(::isatty(STDERR_FILENO) == 1), start_(wall_clock::now()) {}
+  progress_line() : tty_(::isatty(STDERR_FILENO) == 1), start_(wall_clock::now()) {
+    if (const char* after = std::getenv("ALIVPC_PROGRESS_AFTER_S"); after && *after)
+      after_ = std::atof(after);
+  }
   ~progress_line() { clear(); }
   void show(double fraction, const std::string& what) {
     if (!tty_) return;
     const auto now = wall_clock::now();
     const double wall = std::chrono::duration<double>(now - start_).count();
-    if (wall < 1 || now - last_ < std::chrono::milliseconds(200)) return;
+    if (wall < after_ || now - last_ < std::chrono::milliseconds(200)) return;
     last_ = now;
     const double eta = fraction > 0 ? wall * (1 - fraction) / fraction : 0;
     std::fprintf(stderr, "\r\033[K%s, %.0f%%, ETA %.0f s", what.c_str(), 100 * fraction, eta);
@@ -57,6 +62,7 @@ class progress_line {
 
  private:
   bool tty_, shown_ = false;
+  double after_ = 1;  // seconds of work before the line shows
   wall_clock::time_point start_, last_{};
 };
 
