@@ -185,7 +185,7 @@ class route_leader {
   // Lease changes wake the leader (a join is programmed after batch_window, not a period).
   void spawn_watch() {
     const auto generation = ++watch_generation_;
-    spawn(ctx_.sched, watch(generation), [](std::exception_ptr) {});
+    spawn(ctx_.sched, watch(generation), [](const std::exception_ptr&) {});
   }
   task<void> watch(std::uint64_t generation) {
     std::int64_t revision = 0;  // 0: list first (a watch from 0 would replay all history)
@@ -312,8 +312,8 @@ class route_leader {
         }
         deletes.push_back(spec_of(e));
       }
-      std::erase_if(unleased_since_, [&](auto& kv) {
-        return kv.first.first == table && !unleased_now.count(kv.first);
+      std::erase_if(unleased_since_, [&, &id = table](auto& kv) {  // (a binding: named)
+        return kv.first.first == id && !unleased_now.count(kv.first);
       });
       auto& usage = st.tables[table];
       usage.entries = view.custom;

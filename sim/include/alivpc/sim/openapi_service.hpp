@@ -207,7 +207,7 @@ class openapi_service {
       out.entries.push_back(std::move(e));
     }
     auto dry_run = param(r, "DryRun");
-    if (dry_run != "" && dry_run != "true" && dry_run != "false")
+    if (!dry_run.empty() && dry_run != "true" && dry_run != "false")
       throw api_failure(invalid_parameter("DryRun", "expected true or false"));
     out.dry_run = dry_run == "true";
     return out;
