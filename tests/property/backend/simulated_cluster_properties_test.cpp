@@ -87,7 +87,7 @@ RC_GTEST_PROP(SimulatedCluster, ABusyVpcIsNeverAnError, ()) {
   RC_ASSERT(r.live);
 }
 
-// Leader mode through leader churn: the leader is killed (and comes back, or not), candidates
+// Leader mode through leader churn: the leader is killed (and comes back), candidates
 // leave and new nodes join, etcd and the cloud go away, the leader key's holder changes hands.
 // No write without the key (the runner's fencing invariant), no delete of a live node's route
 // (the runner's invariant on every API delete), and once the faults are over every live node
