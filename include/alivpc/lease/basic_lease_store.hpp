@@ -64,6 +64,15 @@ class basic_lease_store {
     co_return out;
   }
 
+  task<lease_list> list_lease(net::ipv4_cidr subnet) {
+    auto out = co_await kv_.list_one(subnet);
+    const auto key = subnet_key(subnet);
+    known_.erase(key);
+    for (const auto& l : out.leases)
+      known_[key] = l;
+    co_return out;
+  }
+
   task<lease> acquire_lease(const config::network_config& cfg, const lease_attrs& attrs,
                             std::optional<net::ipv4_cidr> previous, std::chrono::seconds ttl) {
     const std::string value = format_lease_value(attrs);
@@ -128,27 +137,19 @@ class basic_lease_store {
   task<watch_result> watch_leases(std::int64_t revision) {
     auto got = co_await kv_.watch(revision);
     if (got.compacted) co_return co_await resync();
-    watch_result out;
-    out.store = got.store;
-    // Resume after the last delivered change, never at a later header revision: with a backlog
-    // etcd v3 sends a batch of 1,000 revisions under the header of the newest.
-    out.revision = std::max(revision, got.revision);
-    for (auto& c : got.changes) {
-      const auto key = subnet_key(c.value.subnet);
-      auto it = known_.find(key);
-      if (c.type == lease_event_type::added) {
-        known_[key] = c.value;
-      } else if (it != known_.end()) {
-        if (!c.has_value) {  // the store did not say what was removed: what we knew was
-          const auto removed_at = c.value.revision;
-          c.value = it->second;
-          c.value.revision = removed_at;
-        }
-        known_.erase(it);
-      }
-      out.events.push_back({c.type, std::move(c.value)});
+    co_return take_changes(std::move(got), revision);
+  }
+
+  task<watch_result> watch_lease(net::ipv4_cidr subnet, std::int64_t revision) {
+    auto got = co_await kv_.watch_one(subnet, revision);
+    if (got.compacted) {
+      watch_result out;
+      out.revision = revision;
+      out.resynced = true;
+      out.store = got.store;
+      co_return out;
     }
-    co_return out;
+    co_return take_changes(std::move(got), revision);
   }
 
   // --- route_coordination (route_coordination.hpp), when the KV offers its key operations ----
@@ -223,6 +224,31 @@ class basic_lease_store {
  private:
   std::string leader_key() const requires coordination_kv<KV> {
     return route_leader_key(kv_.network_prefix());
+  }
+
+  // A watch's changes as events, keeping known_ current (and filling in a removal's value).
+  watch_result take_changes(kv_changes got, std::int64_t revision) {
+    watch_result out;
+    out.store = got.store;
+    // Resume after the last delivered change, never at a later header revision: with a backlog
+    // etcd v3 sends a batch of 1,000 revisions under the header of the newest.
+    out.revision = std::max(revision, got.revision);
+    for (auto& c : got.changes) {
+      const auto key = subnet_key(c.value.subnet);
+      auto it = known_.find(key);
+      if (c.type == lease_event_type::added) {
+        known_[key] = c.value;
+      } else if (it != known_.end()) {
+        if (!c.has_value) {  // the store did not say what was removed: what we knew was
+          const auto removed_at = c.value.revision;
+          c.value = it->second;
+          c.value.revision = removed_at;
+        }
+        known_.erase(it);
+      }
+      out.events.push_back({c.type, std::move(c.value)});
+    }
+    return out;
   }
 
   // History was compacted: list afresh and report the difference from what we knew.

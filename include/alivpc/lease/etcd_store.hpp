@@ -126,6 +126,11 @@ class etcd_store {
     if (v3_) co_return co_await v3_->list_leases();
     co_return co_await v2_->list_leases();
   }
+  task<lease_list> list_lease(net::ipv4_cidr subnet) {
+    co_await select();
+    if (v3_) co_return co_await v3_->list_lease(subnet);
+    co_return co_await v2_->list_lease(subnet);
+  }
   task<lease> acquire_lease(const config::network_config& cfg, const lease_attrs& attrs,
                             std::optional<net::ipv4_cidr> previous, std::chrono::seconds ttl) {
     co_await select();
@@ -146,6 +151,11 @@ class etcd_store {
     co_await select();
     if (v3_) co_return co_await v3_->watch_leases(revision);
     co_return co_await v2_->watch_leases(revision);
+  }
+  task<watch_result> watch_lease(net::ipv4_cidr subnet, std::int64_t revision) {
+    co_await select();
+    if (v3_) co_return co_await v3_->watch_lease(subnet, revision);
+    co_return co_await v2_->watch_lease(subnet, revision);
   }
 
   // route_coordination (route_coordination.hpp), through the API in use.

@@ -65,6 +65,17 @@ class etcd_v2_kv {
     co_return out;
   }
 
+  task<lease_list> list_one(net::ipv4_cidr subnet) {
+    auto a = co_await call("GET", keys_path(key_of(subnet)), "");
+    lease_list out;
+    if (a.answer.error_code != 100) check(a, "read the lease key");
+    out.revision = a.etcd_index ? a.etcd_index : a.answer.index;
+    out.store = {a.cluster_id, out.revision};
+    if (a.answer.error_code == 0 && a.answer.node)
+      if (auto l = to_lease(*a.answer.node)) out.leases.push_back(std::move(*l));
+    co_return out;
+  }
+
   task<std::optional<lease>> create(net::ipv4_cidr subnet, const std::string& value,
                                     std::chrono::seconds ttl) {
     auto a = co_await call("PUT", keys_path(key_of(subnet)) + "?prevExist=false", form(value, ttl));
@@ -110,15 +121,88 @@ class etcd_v2_kv {
   }
 
   task<kv_changes> watch(std::int64_t revision) {
+    return watch_path(opts_.subnets_dir(), "&recursive=true", revision);
+  }
+
+  task<kv_changes> watch_one(net::ipv4_cidr subnet, std::int64_t revision) {
+    return watch_path(key_of(subnet), "", revision);
+  }
+
+  // --- coordination_kv (route_coordination.hpp): keys beside subnets/, never under it ---------
+
+  std::string network_prefix() const { return opts_.prefix; }
+
+  task<std::optional<kv_entry>> create_ttl_key(const std::string& key, const std::string& value,
+                                               std::chrono::seconds ttl) {
+    auto put = call("PUT", keys_path(key) + "?prevExist=false", form(value, ttl));
+    auto a = co_await std::move(put);
+    if (a.answer.error_code == 105) co_return std::nullopt;  // exists
+    check(a, "create the key");
+    co_return written(a, value);
+  }
+
+  task<std::optional<kv_entry>> get_key(const std::string& key) {
+    auto read = node_at(key, "read the key");
+    auto n = co_await std::move(read);
+    if (!n || n->dir) co_return std::nullopt;
+    co_return entry_of(*n);
+  }
+
+  // A refresh (no watcher wakes) only while the key's index and value are still e's.
+  task<std::optional<kv_entry>> refresh_ttl_key(const kv_entry& e, std::chrono::seconds ttl) {
+    const std::string q = "?refresh=true&prevExist=true&prevIndex=" + std::to_string(e.revision) +
+                          "&prevValue=" + alivpc::detail::percent_encode(e.value);
+    auto put = call("PUT", keys_path(e.key) + q, "ttl=" + std::to_string(ttl.count()));
+    auto a = co_await std::move(put);
+    if (a.answer.error_code == 100 || a.answer.error_code == 101) co_return std::nullopt;
+    check(a, "refresh the key's TTL");
+    co_return written(a, e.value);
+  }
+
+  task<void> delete_key_if_unchanged(const kv_entry& e) {
+    const std::string q = "?prevIndex=" + std::to_string(e.revision) +
+                          "&prevValue=" + alivpc::detail::percent_encode(e.value);
+    auto del = call("DELETE", keys_path(e.key) + q, "");
+    auto a = co_await std::move(del);
+    if (a.answer.error_code == 100 || a.answer.error_code == 101) co_return;  // not ours now
+    check(a, "delete the key");
+  }
+
+  task<void> put_key(const std::string& key, const std::string& value) {
+    auto put = call("PUT", keys_path(key), "value=" + alivpc::detail::percent_encode(value));
+    auto a = co_await std::move(put);
+    check(a, "write the key");
+  }
+
+  task<void> delete_key(const std::string& key) {
+    auto del = call("DELETE", keys_path(key), "");
+    auto a = co_await std::move(del);
+    if (a.answer.error_code != 100) check(a, "delete the key");
+  }
+
+  task<std::vector<kv_entry>> list_keys(const std::string& dir) {
+    auto get = call("GET", keys_path(dir) + "?recursive=true", "");
+    auto a = co_await std::move(get);
+    std::vector<kv_entry> out;
+    if (a.answer.error_code == 100) co_return out;  // no such directory yet
+    check(a, "list the directory");
+    if (a.answer.node)
+      for (const auto& n : a.answer.node->nodes)
+        if (!n.dir) out.push_back(entry_of(n));
+    co_return out;
+  }
+
+ private:
+  // A long poll on one key, or on a directory with `options` "&recursive=true".
+  task<kv_changes> watch_path(std::string key, std::string options, std::int64_t revision) {
     const auto deadline = sched_.now() + opts_.watch_wait;
     const std::string target =
-        keys_path(opts_.subnets_dir()) +
-        "?wait=true&recursive=true&waitIndex=" + std::to_string(revision + 1);
+        keys_path(key) + "?wait=true" + options + "&waitIndex=" + std::to_string(revision + 1);
     std::optional<error> last_error;
     for (unsigned round = 0; sched_.now() < deadline; ++round) {
       auto& c = pool_.current();
-      const std::string ctx = "etcd v2 GET " + keys_path(opts_.subnets_dir()) + " (watch) on " +
-                              c.endpoint().to_string();
+      const std::string ctx =
+          "etcd v2 GET " + keys_path(key) + " (watch) on " + c.endpoint().to_string();
       std::string body;
       unsigned status = 0;
       std::string content_type;
@@ -191,71 +275,6 @@ class etcd_v2_kv {
     co_return kv_changes{};
   }
 
-  // --- coordination_kv (route_coordination.hpp): keys beside subnets/, never under it ---------
-
-  std::string network_prefix() const { return opts_.prefix; }
-
-  task<std::optional<kv_entry>> create_ttl_key(const std::string& key, const std::string& value,
-                                               std::chrono::seconds ttl) {
-    auto put = call("PUT", keys_path(key) + "?prevExist=false", form(value, ttl));
-    auto a = co_await std::move(put);
-    if (a.answer.error_code == 105) co_return std::nullopt;  // exists
-    check(a, "create the key");
-    co_return written(a, value);
-  }
-
-  task<std::optional<kv_entry>> get_key(const std::string& key) {
-    auto read = node_at(key, "read the key");
-    auto n = co_await std::move(read);
-    if (!n || n->dir) co_return std::nullopt;
-    co_return entry_of(*n);
-  }
-
-  // A refresh (no watcher wakes) only while the key's index and value are still e's.
-  task<std::optional<kv_entry>> refresh_ttl_key(const kv_entry& e, std::chrono::seconds ttl) {
-    const std::string q = "?refresh=true&prevExist=true&prevIndex=" + std::to_string(e.revision) +
-                          "&prevValue=" + alivpc::detail::percent_encode(e.value);
-    auto put = call("PUT", keys_path(e.key) + q, "ttl=" + std::to_string(ttl.count()));
-    auto a = co_await std::move(put);
-    if (a.answer.error_code == 100 || a.answer.error_code == 101) co_return std::nullopt;
-    check(a, "refresh the key's TTL");
-    co_return written(a, e.value);
-  }
-
-  task<void> delete_key_if_unchanged(const kv_entry& e) {
-    const std::string q = "?prevIndex=" + std::to_string(e.revision) +
-                          "&prevValue=" + alivpc::detail::percent_encode(e.value);
-    auto del = call("DELETE", keys_path(e.key) + q, "");
-    auto a = co_await std::move(del);
-    if (a.answer.error_code == 100 || a.answer.error_code == 101) co_return;  // not ours now
-    check(a, "delete the key");
-  }
-
-  task<void> put_key(const std::string& key, const std::string& value) {
-    auto put = call("PUT", keys_path(key), "value=" + alivpc::detail::percent_encode(value));
-    auto a = co_await std::move(put);
-    check(a, "write the key");
-  }
-
-  task<void> delete_key(const std::string& key) {
-    auto del = call("DELETE", keys_path(key), "");
-    auto a = co_await std::move(del);
-    if (a.answer.error_code != 100) check(a, "delete the key");
-  }
-
-  task<std::vector<kv_entry>> list_keys(const std::string& dir) {
-    auto get = call("GET", keys_path(dir) + "?recursive=true", "");
-    auto a = co_await std::move(get);
-    std::vector<kv_entry> out;
-    if (a.answer.error_code == 100) co_return out;  // no such directory yet
-    check(a, "list the directory");
-    if (a.answer.node)
-      for (const auto& n : a.answer.node->nodes)
-        if (!n.dir) out.push_back(entry_of(n));
-    co_return out;
-  }
-
- private:
   struct v2_call {
     unsigned status = 0;
     detail::v2_answer answer;

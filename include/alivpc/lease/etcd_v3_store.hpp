@@ -52,24 +52,11 @@ class etcd_v3_kv {
 
   task<lease_list> list(list_detail want) {
     const std::string dir = opts_.subnets_dir();
-    auto r = co_await range(dir, detail::prefix_range_end(dir));
-    lease_list out;
-    out.revision = r.revision;
-    out.store = {r.cluster_id, r.revision};
-    std::map<std::int64_t, std::int64_t> ttl_of;  // etcd lease id -> remaining seconds
-    for (const auto& kv : r.kvs) {
-      auto l = to_lease(kv);
-      if (!l) continue;
-      if (l->lease_id != 0 && want == list_detail::with_expiry) {
-        auto it = ttl_of.find(l->lease_id);
-        if (it == ttl_of.end())
-          it = ttl_of.emplace(l->lease_id, co_await time_to_live(l->lease_id)).first;
-        if (it->second <= 0) continue;  // its lease just ended: the key is going away
-        l->expiration = sched_.wall_now() + std::chrono::seconds(it->second);
-      }
-      out.leases.push_back(std::move(*l));
-    }
-    co_return out;
+    return list_range(dir, detail::prefix_range_end(dir), want);
+  }
+
+  task<lease_list> list_one(net::ipv4_cidr subnet) {
+    return list_range(key_of(subnet), {}, list_detail::with_expiry);
   }
 
   task<std::optional<lease>> create(net::ipv4_cidr subnet, const std::string& value,
@@ -122,84 +109,12 @@ class etcd_v3_kv {
   task<void> release(const lease& l) { return revoke_quietly(l.lease_id); }
 
   task<kv_changes> watch(std::int64_t revision) {
-    const auto deadline = sched_.now() + opts_.watch_wait;
     const std::string dir = opts_.subnets_dir();
-    nlohmann::json create = {{"create_request",
-                              {{"key", b64(dir)},
-                               {"range_end", b64(detail::prefix_range_end(dir))},
-                               {"start_revision", std::to_string(revision + 1)},
-                               {"prev_kv", true}}}};
-    const std::string body = create.dump();
-    std::optional<error> last_error;
-    for (unsigned round = 0; sched_.now() < deadline; ++round) {
-      auto& c = pool_.current();
-      const std::string ctx = "etcd v3 POST /v3/watch on " + c.endpoint().to_string();
-      detail::v3_watch_decoder decoder(ctx);
-      std::vector<detail::v3_watch_event> events;
-      store_identity seen_store;
-      bool compacted = false, broke = false;
-      unsigned status = 0;
-      std::string error_body;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - sched_.now());
-      try {
-        http::request req;
-        req.method = "POST";
-        req.target = "/v3/watch";
-        req.body = body;
-        if (credentials_ && token_.empty()) co_await authenticate(c);
-        if (!token_.empty()) req.headers.emplace_back("Authorization", token_);
-        status =
-            co_await c.stream(std::move(req),
-                              [&](std::string_view piece) {
-                                if (status != 200 && status != 0) {
-                                  error_body.append(piece);
-                                  return error_body.size() < 4096;
-                                }
-                                for (auto& m : decoder.feed(piece)) {
-                                  if (!m.cluster_id.empty())
-                                    seen_store = {m.cluster_id, m.revision};
-                                  if (m.canceled || m.compact_revision > 0) {
-                                    compacted = m.compact_revision > 0;
-                                    if (!compacted)
-                                      fail(error_kind::transient,
-                                           ctx + ": watch canceled by etcd: " + m.cancel_reason);
-                                    return false;
-                                  }
-                                  for (auto& e : m.events)
-                                    events.push_back(std::move(e));
-                                }
-                                return events.empty();
-                              },
-                              {.idle_timeout = std::chrono::milliseconds(0),
-                               .max_duration = std::max(left, std::chrono::milliseconds(1)),
-                               .on_headers = [&](const http::response& h) { status = h.status; }});
-      } catch (const error& e) {
-        if (!e.retryable()) throw;
-        last_error = e;
-        broke = true;
-      }
-      if (broke && events.empty() && !compacted) {
-        // The stream broke (or never opened): next endpoint after a jittered pause.
-        pool_.note_failure(*last_error, sched_.now());
-        c.reset();
-        pool_.advance();
-        auto pause = backoff_delay(opts_.backoff.policy(), round, sched_.random());
-        if (sched_.now() + pause > deadline) break;
-        co_await sleep_for(sched_, pause);
-        continue;
-      }
-      if (status != 200 && status != 0) detail::throw_v3_error(status, error_body, ctx);
-      kv_changes out;
-      out.compacted = compacted;
-      out.store = seen_store;
-      for (auto& e : events) {
-        out.revision = std::max(out.revision, e.kv.mod_revision);
-        if (auto c = co_await to_change(e)) out.changes.push_back(std::move(*c));
-      }
-      co_return out;
-    }
-    if (last_error) throw *last_error;
-    co_return kv_changes{};
+    return watch_range(dir, detail::prefix_range_end(dir), revision);
+  }
+
+  task<kv_changes> watch_one(net::ipv4_cidr subnet, std::int64_t revision) {
+    return watch_range(key_of(subnet), {}, revision);
   }
 
   // --- coordination_kv (route_coordination.hpp): keys beside subnets/, never under it ---------
@@ -375,6 +290,108 @@ class etcd_v3_kv {
 
   std::string key_of(net::ipv4_cidr subnet) const {
     return opts_.subnets_dir() + subnet_key(subnet);
+  }
+
+  // The leases among one key, or every key from `key` up to `range_end`.
+  task<lease_list> list_range(std::string key, std::string range_end, list_detail want) {
+    auto r = co_await range(std::move(key), std::move(range_end));
+    lease_list out;
+    out.revision = r.revision;
+    out.store = {r.cluster_id, r.revision};
+    std::map<std::int64_t, std::int64_t> ttl_of;  // etcd lease id -> remaining seconds
+    for (const auto& kv : r.kvs) {
+      auto l = to_lease(kv);
+      if (!l) continue;
+      if (l->lease_id != 0 && want == list_detail::with_expiry) {
+        auto it = ttl_of.find(l->lease_id);
+        if (it == ttl_of.end())
+          it = ttl_of.emplace(l->lease_id, co_await time_to_live(l->lease_id)).first;
+        if (it->second <= 0) continue;  // its lease just ended: the key is going away
+        l->expiration = sched_.wall_now() + std::chrono::seconds(it->second);
+      }
+      out.leases.push_back(std::move(*l));
+    }
+    co_return out;
+  }
+
+  // A watch of one key, or of every key from `key` up to `range_end`.
+  task<kv_changes> watch_range(std::string key, std::string range_end, std::int64_t revision) {
+    const auto deadline = sched_.now() + opts_.watch_wait;
+    nlohmann::json create = {
+        {"create_request",
+         {{"key", b64(key)}, {"start_revision", std::to_string(revision + 1)}, {"prev_kv", true}}}};
+    if (!range_end.empty()) create["create_request"]["range_end"] = b64(range_end);
+    const std::string body = create.dump();
+    std::optional<error> last_error;
+    for (unsigned round = 0; sched_.now() < deadline; ++round) {
+      auto& c = pool_.current();
+      const std::string ctx = "etcd v3 POST /v3/watch on " + c.endpoint().to_string();
+      detail::v3_watch_decoder decoder(ctx);
+      std::vector<detail::v3_watch_event> events;
+      store_identity seen_store;
+      bool compacted = false, broke = false;
+      unsigned status = 0;
+      std::string error_body;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - sched_.now());
+      try {
+        http::request req;
+        req.method = "POST";
+        req.target = "/v3/watch";
+        req.body = body;
+        if (credentials_ && token_.empty()) co_await authenticate(c);
+        if (!token_.empty()) req.headers.emplace_back("Authorization", token_);
+        status =
+            co_await c.stream(std::move(req),
+                              [&](std::string_view piece) {
+                                if (status != 200 && status != 0) {
+                                  error_body.append(piece);
+                                  return error_body.size() < 4096;
+                                }
+                                for (auto& m : decoder.feed(piece)) {
+                                  if (!m.cluster_id.empty())
+                                    seen_store = {m.cluster_id, m.revision};
+                                  if (m.canceled || m.compact_revision > 0) {
+                                    compacted = m.compact_revision > 0;
+                                    if (!compacted)
+                                      fail(error_kind::transient,
+                                           ctx + ": watch canceled by etcd: " + m.cancel_reason);
+                                    return false;
+                                  }
+                                  for (auto& e : m.events)
+                                    events.push_back(std::move(e));
+                                }
+                                return events.empty();
+                              },
+                              {.idle_timeout = std::chrono::milliseconds(0),
+                               .max_duration = std::max(left, std::chrono::milliseconds(1)),
+                               .on_headers = [&](const http::response& h) { status = h.status; }});
+      } catch (const error& e) {
+        if (!e.retryable()) throw;
+        last_error = e;
+        broke = true;
+      }
+      if (broke && events.empty() && !compacted) {
+        // The stream broke (or never opened): next endpoint after a jittered pause.
+        pool_.note_failure(*last_error, sched_.now());
+        c.reset();
+        pool_.advance();
+        auto pause = backoff_delay(opts_.backoff.policy(), round, sched_.random());
+        if (sched_.now() + pause > deadline) break;
+        co_await sleep_for(sched_, pause);
+        continue;
+      }
+      if (status != 200 && status != 0) detail::throw_v3_error(status, error_body, ctx);
+      kv_changes out;
+      out.compacted = compacted;
+      out.store = seen_store;
+      for (auto& e : events) {
+        out.revision = std::max(out.revision, e.kv.mod_revision);
+        if (auto c = co_await to_change(e)) out.changes.push_back(std::move(*c));
+      }
+      co_return out;
+    }
+    if (last_error) throw *last_error;
+    co_return kv_changes{};
   }
 
   // One key, or every key from `key` up to `range_end`.

@@ -61,6 +61,9 @@ concept lease_kv = requires(K& k, const K& ck, const lease& l, net::ipv4_cidr su
   { k.get(subnet) } -> std::same_as<task<std::optional<lease>>>;
   // list with revision: every subnet key, the revision it is a snapshot of, who answered.
   { k.list(detail) } -> std::same_as<task<lease_list>>;
+  // The same for one subnet's key (no lease or one, with its expiry): what a node needs to
+  // know about its own claim, at a price that does not grow with the cluster.
+  { k.list_one(subnet) } -> std::same_as<task<lease_list>>;
   // create-if-absent: the subnet's key with `value` and a fresh TTL; nullopt when it exists.
   { k.create(subnet, value, ttl) } -> std::same_as<task<std::optional<lease>>>;
   // compare-and-swap: rewrites l's key with `value` and a fresh TTL only while its revision is
@@ -75,6 +78,8 @@ concept lease_kv = requires(K& k, const K& ck, const lease& l, net::ipv4_cidr su
   { k.release(l) } -> std::same_as<task<void>>;
   // watch from revision: the changes after `revision`, or an empty result after a bounded wait.
   { k.watch(revision) } -> std::same_as<task<kv_changes>>;
+  // The same for one subnet's key only.
+  { k.watch_one(subnet, revision) } -> std::same_as<task<kv_changes>>;
 };
 
 }  // namespace alivpc::lease

@@ -3,15 +3,16 @@
 //   acquire()  claims a lease (flannel's order, see lease_store), retrying an unreachable store
 //              with capped exponential backoff and full jitter (the scheduler's prng);
 //   keep()     renews it `renew_margin` before it expires, retries a failed renewal with backoff,
-//              and watches the subnets so that a deleted key is noticed within one watch round
-//              trip. It returns the loss (deleted, expired, taken, store reset) or nullopt after
-//              stop(); a loss is also announced through on_loss and lost(), never dropped.
+//              and watches its own key (only: a node never pays for the cluster's other
+//              leases) so that a deleted key is noticed within one watch round trip. It returns the
+//              loss (deleted, expired, taken, store reset) or nullopt after stop(); a loss is also
+//              announced through on_loss and lost(), never dropped.
 //
 // A lease is one claim of a key, not a subnet: events and listings are matched by the claim's
 // create_revision (and v3 lease id), so an old deletion of the same key that arrives after a
 // re-claim is not a loss, and a key deleted and re-created by someone else is. The watch resumes
-// after the last delivered event, re-lists after every error or compaction and checks our key in
-// every listing; a store whose cluster id changes or whose revision goes backwards (etcd rebuilt
+// after the last delivered event, reads the key again after every error or compaction and checks
+// it each time; a store whose cluster id changes or whose revision goes backwards (etcd rebuilt
 // from nothing) is checked at once. Renewal runs on its own timer, so nothing the caller does
 // (route work, a slow cloud) can delay it; the expiry itself is a timer too.
 #pragma once
@@ -103,13 +104,13 @@ class lease_keeper {
     return confirmed_at_;
   }
 
-  // Asks etcd now whether the lease is still ours (a listing); true when it is. A missing or
-  // foreign key is declared lost; an unreachable store leaves it in doubt (false).
+  // Asks etcd now whether the lease is still ours (a read of its key); true when it is. A missing
+  // or foreign key is declared lost; an unreachable store leaves it in doubt (false).
   task<bool> confirm() {
     if (!current_ || loss_) co_return false;
     std::optional<lease_list> list;
     try {
-      list = co_await store_.list_leases();
+      list = co_await store_.list_lease(current_->subnet);
     } catch (const error&) {
       co_return false;
     }
@@ -254,6 +255,7 @@ class lease_keeper {
   }
 
   task<void> watch_loop(std::uint64_t generation) {
+    const net::ipv4_cidr subnet = current_->subnet;  // a new claim is a new generation
     std::int64_t revision = 0;
     unsigned failures = 0;
     bool listed = false;
@@ -262,10 +264,10 @@ class lease_keeper {
     while (current()) {
       std::optional<error> failure;
       try {
-        // A fresh listing before the first watch, after a compaction and after every error:
-        // the watch then resumes from a revision that covers everything the listing showed.
+        // A fresh read of our key before the first watch, after a compaction and after every
+        // error: the watch then resumes from the revision that read was a snapshot of.
         if (!listed) {
-          auto list = co_await store_.list_leases();
+          auto list = co_await store_.list_lease(subnet);
           if (!current()) break;
           check_identity(list.store);
           revision = list.revision;
@@ -273,7 +275,7 @@ class lease_keeper {
           check_listed(list.leases);
           if (!current()) break;
         }
-        auto w = co_await store_.watch_leases(revision);
+        auto w = co_await store_.watch_lease(subnet, revision);
         if (!current()) break;
         if (check_identity(w.store)) {
           listed = false;  // a rebuilt store: our key must be looked up, not waited for
@@ -327,7 +329,7 @@ class lease_keeper {
     return reset;
   }
 
-  // Our key in a full listing: missing, or another claim, is a loss.
+  // Our key in a listing (of it alone, or of every key): missing, or another claim, is a loss.
   void check_listed(const std::vector<lease>& leases) {
     if (loss_ || stopped_ || !current_) return;
     const bool reset = std::exchange(store_reset_, false);

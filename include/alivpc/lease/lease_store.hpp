@@ -42,11 +42,14 @@ struct watch_result {
 template <class S>
 concept lease_store = requires(S& s, const config::network_config& cfg, const lease_attrs& attrs,
                                const lease& l, std::optional<net::ipv4_cidr> previous,
-                               std::int64_t revision, std::chrono::seconds ttl) {
+                               net::ipv4_cidr subnet, std::int64_t revision,
+                               std::chrono::seconds ttl) {
   // The network config at <prefix>/config; not_found with the etcdctl command when absent.
   { s.get_network_config() } -> std::same_as<task<config::network_config>>;
   // Every subnet lease (and reservation) under <prefix>/subnets.
   { s.list_leases() } -> std::same_as<task<lease_list>>;
+  // One subnet's key: the listing of that key alone (empty when it does not exist).
+  { s.list_lease(subnet) } -> std::same_as<task<lease_list>>;
   // flannel's order: our live lease or reservation, else `previous` if free, else a random free
   // subnet; the claim is atomic. Throws error_kind::exhausted ("out of subnets") when full.
   { s.acquire_lease(cfg, attrs, previous, ttl) } -> std::same_as<task<lease>>;
@@ -56,6 +59,11 @@ concept lease_store = requires(S& s, const config::network_config& cfg, const le
   { s.revoke_lease(l) } -> std::same_as<task<void>>;
   // Changes after `revision`; returns after events or a bounded wait (an empty result is fine).
   { s.watch_leases(revision) } -> std::same_as<task<watch_result>>;
+  // Changes of one subnet's key after `revision`. A node watches its own claim this way: a
+  // watch of every subnet costs each node, and etcd, work and memory that grow with the
+  // cluster (5,000 nodes: every join wakes 5,000 watchers). After compaction: resynced, no
+  // events; list the key again.
+  { s.watch_lease(subnet, revision) } -> std::same_as<task<watch_result>>;
 };
 
 }  // namespace alivpc::lease

@@ -17,6 +17,9 @@ class observed_store {
     return observe(o_, "get_network_config", inner_.get_network_config());
   }
   task<lease_list> list_leases() { return observe(o_, "list_leases", inner_.list_leases()); }
+  task<lease_list> list_lease(net::ipv4_cidr subnet) {
+    return observe(o_, "list_lease", inner_.list_lease(subnet));
+  }
   task<lease> acquire_lease(const config::network_config& cfg, const lease_attrs& attrs,
                             std::optional<net::ipv4_cidr> previous, std::chrono::seconds ttl) {
     return observe(o_, "acquire_lease", inner_.acquire_lease(cfg, attrs, previous, ttl));
@@ -29,6 +32,9 @@ class observed_store {
   }
   task<watch_result> watch_leases(std::int64_t revision) {
     return observe(o_, "watch_leases", inner_.watch_leases(revision));
+  }
+  task<watch_result> watch_lease(net::ipv4_cidr subnet, std::int64_t revision) {
+    return observe(o_, "watch_lease", inner_.watch_lease(subnet, revision));
   }
 
   task<std::optional<leadership>> campaign(

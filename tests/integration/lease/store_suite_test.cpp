@@ -175,6 +175,36 @@ TYPED_TEST(LeaseStoreSuite, WatchReportsAddedAndRemoved) {
   EXPECT_TRUE(w3.events.empty());
 }
 
+// A node's view of its own claim: the listing and the watch of one key see that key only.
+TYPED_TEST(LeaseStoreSuite, OneKeyListingAndWatchSeeThatKeyOnly) {
+  auto& h = *this->h;
+  auto cfg = this->config(k16);
+  auto mine = h.make_store(), other = h.make_store();
+  auto l = h.run(mine->acquire_lease(cfg, node("192.168.0.12"), std::nullopt, 1h));
+  auto start = h.run(mine->list_lease(l.subnet));
+  ASSERT_EQ(start.leases.size(), 1u);
+  EXPECT_EQ(start.leases[0].subnet, l.subnet);
+  EXPECT_EQ(start.leases[0].create_revision, l.create_revision);
+  EXPECT_TRUE(start.leases[0].expiration.has_value());
+  EXPECT_GE(start.revision, l.revision);
+  // Another node's claim is not our key's event: the bounded wait ends with nothing.
+  auto o = h.run(other->acquire_lease(cfg, node("192.168.0.7"), std::nullopt, 1h));
+  auto quiet = h.run(mine->watch_lease(l.subnet, start.revision));
+  EXPECT_TRUE(quiet.events.empty()) << quiet.events.size() << " events";
+  EXPECT_TRUE(h.run(mine->list_lease(o.subnet)).leases.size() == 1u);
+  // Our key's deletion is, with the claim it ended.
+  h.erase(l.subnet);
+  auto w = h.run(mine->watch_lease(l.subnet, start.revision));
+  ASSERT_EQ(w.events.size(), 1u);
+  EXPECT_EQ(w.events[0].type, lease::lease_event_type::removed);
+  EXPECT_EQ(w.events[0].value.subnet, l.subnet);
+  EXPECT_EQ(w.events[0].value.create_revision, l.create_revision);
+  EXPECT_GT(w.revision, start.revision);
+  auto gone = h.run(mine->list_lease(l.subnet));
+  EXPECT_TRUE(gone.leases.empty());
+  EXPECT_GE(gone.revision, w.revision);
+}
+
 TYPED_TEST(LeaseStoreSuite, KeeperReportsADeletedLeaseFromTheWatch) {
   auto& h = *this->h;
   auto cfg = this->config(k16);

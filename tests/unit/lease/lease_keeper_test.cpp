@@ -1,10 +1,14 @@
 // lease_keeper on virtual time against the memory etcd: what the watch must not miss, and what
 // it must not mistake for a loss.
 #include <alivpc/lease/lease_keeper.hpp>
+#include <alivpc/lease/observed_store.hpp>
 #include <alivpc/sim/memory_etcd.hpp>
 #include <alivpc/runtime/virtual_scheduler.hpp>
 
 #include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
 
 using namespace std::chrono_literals;
 using namespace alivpc;
@@ -125,4 +129,59 @@ TEST(LeaseKeeper, AMarginNotShorterThanTheTtlIsRefused) {
     EXPECT_NE(std::string(e.what()).find("--subnet-lease-renew-margin"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("--subnet-lease-ttl"), std::string::npos);
   }
+}
+
+namespace {
+struct call_counter {
+  std::map<std::string, int, std::less<>> calls;
+  void before(std::string_view op) { ++calls[std::string(op)]; }
+  void after(std::string_view, const std::exception_ptr&) {}
+};
+using observed_t = lease::observed_store<store_t, call_counter>;
+using observed_keeper_t = lease::lease_keeper<observed_t, virtual_scheduler>;
+
+task<void> acquire_and_keep(observed_keeper_t& k, config::network_config cfg,
+                            lease::lease_attrs attrs, std::optional<lease::lease_loss>& loss,
+                            bool& done) {
+  co_await k.acquire(cfg, attrs, std::nullopt);
+  loss = co_await k.keep();
+  co_await k.drain();
+  done = true;
+}
+task<void> join(store_t& st, config::network_config cfg, lease::lease_attrs attrs) {
+  co_await st.acquire_lease(cfg, attrs, std::nullopt, std::chrono::hours(1));
+}
+}  // namespace
+
+// A keeper reads and watches its own key only: 40 other nodes joining wake it for nothing
+// (a watch of every subnet made a call per join, and kept every lease in the node's memory).
+TEST(LeaseKeeper, OtherNodesJoiningCostTheKeeperNothing) {
+  world w;
+  call_counter counter;
+  observed_t observed(w.store, counter);
+  observed_keeper_t k(observed, w.s, ttl_and_margin(1h, 10min));
+  std::optional<lease::lease_loss> loss;
+  bool done = false;
+  spawn(w.s, acquire_and_keep(k, w.cfg, w.attrs, loss, done));
+  w.s.run_for(1s);
+  std::vector<std::unique_ptr<store_t>> others;
+  for (int i = 0; i < 40; ++i) {
+    others.push_back(std::make_unique<store_t>(w.etcd, "n" + std::to_string(i + 2)));
+    auto attrs = w.attrs;
+    attrs.public_ip = net::ipv4_address(attrs.public_ip.value() + 1 + static_cast<unsigned>(i));
+    attrs.backend_data = {{"InstanceId", "i-" + std::to_string(i + 2)}};
+    spawn(w.s, join(*others.back(), w.cfg, attrs));
+    w.s.run_for(200ms);
+  }
+  w.s.run_for(1s);
+  EXPECT_EQ(w.etcd.keys().size(), 41u);
+  EXPECT_EQ(counter.calls["list_leases"], 0);
+  EXPECT_EQ(counter.calls["watch_leases"], 0);
+  EXPECT_EQ(counter.calls["list_lease"], 1);
+  // Its watch ends only at its 5 s bound: two or three calls in these 9 s, never one per join.
+  EXPECT_LE(counter.calls["watch_lease"], 3);
+  EXPECT_FALSE(loss.has_value());
+  k.stop();
+  w.s.run_for(10s);
+  EXPECT_TRUE(done);
 }

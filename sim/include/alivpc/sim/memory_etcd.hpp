@@ -45,6 +45,9 @@ class memory_etcd {
     time_point expires{};
     wall_time wall_expires{};
     timer_id timer = 0;
+    // Keys attached to it, once attached (one may since have moved to another lease): its end
+    // deletes these, without a scan of every key.
+    std::vector<std::string> keys, coordination;
   };
 
   explicit memory_etcd(S& s, std::string prefix = "/coreos.com/network",
@@ -110,12 +113,15 @@ class memory_etcd {
     if (!coordination_.empty()) ++coordination_changes_;
     coordination_.clear();
     history_.clear();
+    last_change_.clear();
     config_.reset();
     revision_ = 1;
     compacted_ = 0;
     ++incarnation_;
     ++changes_;
     changed_.notify();
+    for (auto& [key, ev] : key_changed_)
+      ev.notify();
   }
   lease::store_identity identity() const {
     return {"sim-cluster-" + std::to_string(incarnation_), revision_};
@@ -165,8 +171,7 @@ class memory_etcd {
     auto it = leases_.find(id);
     if (it == leases_.end()) return;
     s_.cancel(it->second.timer);
-    leases_.erase(it);
-    drop_keys_of(id);
+    end_lease(it);
   }
   // txn: create key only if absent, attached to lease id.
   bool create_if_absent(const std::string& key, const std::string& value, std::int64_t lease_id) {
@@ -205,6 +210,8 @@ class memory_etcd {
     if (e.create_revision == 0) e.create_revision = revision_;
     e.mod_revision = revision_;
     e.value = value;
+    if (auto l = leases_.find(lease_id); l != leases_.end() && e.lease_id != lease_id)
+      l->second.coordination.push_back(key);
     e.lease_id = lease_id;
     ++coordination_changes_;
   }
@@ -243,7 +250,25 @@ class memory_etcd {
                                   [](std::int64_t r, const auto& h) { return r < h.first; });
     return std::vector<std::pair<std::int64_t, lease::lease_event>>(first, history_.end());
   }
+  // The same for one subnet's key.
+  std::optional<std::vector<std::pair<std::int64_t, lease::lease_event>>> events_after(
+      std::int64_t revision, net::ipv4_cidr subnet) const {
+    if (revision < compacted_) return std::nullopt;
+    std::vector<std::pair<std::int64_t, lease::lease_event>> out;
+    auto last = last_change_.find(lease::subnet_key(subnet));
+    if (last == last_change_.end() || last->second <= revision) return out;  // no scan
+    auto first = std::upper_bound(history_.begin(), history_.end(), revision,
+                                  [](std::int64_t r, const auto& h) { return r < h.first; });
+    for (; first != history_.end(); ++first)
+      if (first->second.value.subnet == subnet) out.push_back(*first);
+    return out;
+  }
+  // Notified on every change of a subnet key (and a wipe); key_changed(k) only on k's (and a
+  // wipe): a node watching its own key does not wake for every other node's.
   async_event<S>& changed() noexcept { return changed_; }
+  async_event<S>& key_changed(const std::string& key) {
+    return key_changed_.try_emplace(key, s_).first->second;
+  }
 
   // One call's latency, drawn from the scheduler's prng.
   clock_duration draw_latency() {
@@ -256,22 +281,18 @@ class memory_etcd {
   void arm(std::int64_t id, ttl_lease& l) {
     l.expires = s_.now() + l.ttl;
     l.wall_expires = s_.wall_now() + l.ttl;
-    l.timer = s_.call_at(l.expires, [this, id] {
-      leases_.erase(id);
-      drop_keys_of(id);
-    });
+    l.timer = s_.call_at(l.expires, [this, id] { end_lease(leases_.find(id)); });
   }
-  void drop_keys_of(std::int64_t id) {
-    std::vector<std::string> doomed;
-    for (const auto& [k, e] : kv_)
-      if (e.lease_id == id) doomed.push_back(k);
-    for (const auto& k : doomed)
-      delete_key(k);
-    doomed.clear();
-    for (const auto& [k, e] : coordination_)
-      if (e.lease_id == id) doomed.push_back(k);
-    for (const auto& k : doomed)
-      delete_coordination_key(k);
+  // The lease ends, and with it every key still attached to it.
+  void end_lease(typename std::map<std::int64_t, ttl_lease>::iterator it) {
+    const auto id = it->first;
+    auto ended = std::move(it->second);
+    leases_.erase(it);
+    for (const auto& k : ended.keys)
+      if (auto e = kv_.find(k); e != kv_.end() && e->second.lease_id == id) delete_key(k);
+    for (const auto& k : ended.coordination)
+      if (auto e = coordination_.find(k); e != coordination_.end() && e->second.lease_id == id)
+        delete_coordination_key(k);
   }
   void put_key(const std::string& key, const std::string& value, std::int64_t lease_id) {
     auto& e = kv_[key];
@@ -279,6 +300,8 @@ class memory_etcd {
     if (e.create_revision == 0) e.create_revision = revision_;
     e.mod_revision = revision_;
     e.value = value;
+    if (auto l = leases_.find(lease_id); l != leases_.end() && e.lease_id != lease_id)
+      l->second.keys.push_back(key);
     e.lease_id = lease_id;
     e.parsed = lease::detail::lease_from_entry(key, "", value);
     e.instance_id = e.parsed ? lease::lease_instance_id(e.parsed->attrs) : std::string();
@@ -297,12 +320,15 @@ class memory_etcd {
     return true;
   }
   void record(lease::lease_event_type type, lease::lease l) {
+    auto key = lease::subnet_key(l.subnet);
+    last_change_[key] = revision_;
     history_.emplace_back(revision_, lease::lease_event{type, std::move(l)});
     while (history_.size() > history_limit_) {
       compacted_ = history_.front().first;
       history_.pop_front();
     }
     changed_.notify();
+    if (auto it = key_changed_.find(key); it != key_changed_.end()) it->second.notify();
   }
 
   S& s_;
@@ -318,10 +344,12 @@ class memory_etcd {
   clock_duration latency_ = std::chrono::milliseconds(1), jitter_{0};
   bool down_ = false;
   async_event<S> changed_;
+  std::map<std::string, async_event<S>> key_changed_;  // by subnet key, once watched
+  std::map<std::string, std::int64_t> last_change_;    // subnet key -> its newest event's revision
 };
 
 struct memory_store_options {
-  std::chrono::milliseconds watch_wait{30000};  // bound of one watch_leases call
+  std::chrono::milliseconds watch_wait{std::chrono::minutes(5)};  // etcd_options' default
   int max_claim_attempts = 32;
 };
 
@@ -355,6 +383,17 @@ class memory_kv {
   task<lease::lease_list> list(lease::list_detail /*every lease's expiry is at hand*/) {
     co_await rpc("list leases");
     co_return etcd_.list();
+  }
+
+  task<lease::lease_list> list_one(net::ipv4_cidr subnet) {
+    co_await rpc("read key");
+    lease::lease_list out;
+    out.revision = etcd_.revision();
+    out.store = etcd_.identity();
+    const auto key = lease::subnet_key(subnet);
+    if (auto it = etcd_.keys().find(key); it != etcd_.keys().end() && it->second.parsed)
+      out.leases.push_back(etcd_.to_lease(key, it->second));
+    co_return out;
   }
 
   task<std::optional<lease::lease>> create(net::ipv4_cidr subnet, const std::string& value,
@@ -399,26 +438,11 @@ class memory_kv {
   }
 
   task<lease::kv_changes> watch(std::int64_t revision) {
-    const auto deadline = etcd_.sched().now() + opts_.watch_wait;
-    co_await rpc("watch");
-    const auto answered_by = etcd_.identity().cluster_id;
-    for (;;) {
-      if (etcd_.identity().cluster_id != answered_by)
-        fail(error_kind::transient, describe() + ": watch: connection lost (etcd restarted)");
-      lease::kv_changes out;
-      out.store = etcd_.identity();
-      auto evs = etcd_.events_after(revision);
-      out.compacted = !evs;
-      if (out.compacted) co_return out;
-      for (auto& [rev, ev] : *evs) {
-        out.revision = std::max(out.revision, rev);
-        out.changes.push_back({ev.type, std::move(ev.value)});
-      }
-      if (!out.changes.empty() || etcd_.sched().now() >= deadline) co_return out;
-      co_await etcd_.changed().wait_until(deadline);
-      if (etcd_.is_down())
-        fail(error_kind::transient, describe() + ": watch: connection lost (injected outage)");
-    }
+    return watch_from(revision, std::nullopt);
+  }
+
+  task<lease::kv_changes> watch_one(net::ipv4_cidr subnet, std::int64_t revision) {
+    return watch_from(revision, subnet);
   }
 
   // --- lease::coordination_kv (route_coordination.hpp), v3's semantics ------------------------
@@ -480,6 +504,31 @@ class memory_kv {
   }
 
  private:
+  // A watch of every subnet key, or of one.
+  task<lease::kv_changes> watch_from(std::int64_t revision, std::optional<net::ipv4_cidr> one) {
+    const auto deadline = etcd_.sched().now() + opts_.watch_wait;
+    co_await rpc("watch");
+    const auto answered_by = etcd_.identity().cluster_id;
+    for (;;) {
+      if (etcd_.identity().cluster_id != answered_by)
+        fail(error_kind::transient, describe() + ": watch: connection lost (etcd restarted)");
+      lease::kv_changes out;
+      out.store = etcd_.identity();
+      auto evs = one ? etcd_.events_after(revision, *one) : etcd_.events_after(revision);
+      out.compacted = !evs;
+      if (out.compacted) co_return out;
+      for (auto& [rev, ev] : *evs) {
+        out.revision = std::max(out.revision, rev);
+        out.changes.push_back({ev.type, std::move(ev.value)});
+      }
+      if (!out.changes.empty() || etcd_.sched().now() >= deadline) co_return out;
+      auto& changed = one ? etcd_.key_changed(lease::subnet_key(*one)) : etcd_.changed();
+      co_await changed.wait_until(deadline);
+      if (etcd_.is_down())
+        fail(error_kind::transient, describe() + ": watch: connection lost (injected outage)");
+    }
+  }
+
   std::optional<lease::kv_entry> entry_at(const std::string& key) const {
     auto it = etcd_.coordination_keys().find(key);
     if (it == etcd_.coordination_keys().end()) return std::nullopt;
