@@ -3,6 +3,7 @@
 // a crash); error bodies never throw at all; whatever a parser accepts is well formed (route
 // entries carry a valid CIDR; a parsed list is no longer than the input could describe).
 #include <alivpc/cloud/api_error.hpp>
+#include <alivpc/cloud/detail/route_entry_list_reader.hpp>
 #include <alivpc/cloud/responses.hpp>
 #include <alivpc/error.hpp>
 

@@ -18,6 +18,7 @@
 #include <alivpc/cloud/credentials.hpp>
 #include <alivpc/runtime/log.hpp>
 #include <alivpc/cloud/metadata_client.hpp>
+#include <alivpc/cloud/detail/route_entry_list_reader.hpp>
 #include <alivpc/cloud/responses.hpp>
 #include <alivpc/cloud/retry_policy.hpp>
 #include <alivpc/cloud/route_api.hpp>

@@ -274,19 +274,7 @@ inline describe_route_table_list_answer parse_describe_route_table_list(std::str
   return out;
 }
 
-inline describe_route_entry_list_answer parse_describe_route_entry_list(std::string_view body) {
-  constexpr std::string_view what = "DescribeRouteEntryList";
-  auto j = detail::parse_json(body, what);
-  detail::json_view v(j, what);
-  describe_route_entry_list_answer out;
-  out.request_id = v.string_or("RequestId");
-  out.next_token = v.string_or("NextToken");
-  v.for_each_in("RouteEntrys", "RouteEntry", [&](const detail::json_view& e) {
-    if (auto entry = detail::parse_route_entry(e, "", what))
-      out.entries.push_back(std::move(*entry));
-  });
-  return out;
-}
+// parse_describe_route_entry_list: detail/route_entry_list_reader.hpp (read as it streams).
 
 inline create_route_entry_answer parse_create_route_entry(std::string_view body) {
   constexpr std::string_view what = "CreateRouteEntry";

@@ -1,4 +1,5 @@
 // Parsing every answer the route API reads: real shapes, unknown fields, and malformed input.
+#include <alivpc/cloud/detail/route_entry_list_reader.hpp>
 #include <alivpc/cloud/responses.hpp>
 
 #include <gtest/gtest.h>

@@ -1,0 +1,269 @@
+// DescribeRouteEntryList's answer read as it streams (detail/json_scanner.hpp) straight into
+// route entries: no JSON tree, and no field paths unless something is wrong. Every routine check
+// and every page of a whole-table listing is one of these answers, so this is the client's
+// hottest parse (through the DOM it took a third of a simulated week's CPU time; this reads a
+// 100-entry page 8 times faster).
+//
+// The same entries as reading the DOM with json_view and parse_route_entry, and the same answers
+// refused, with the same messages (property tests EntryListReader.*, on random and damaged
+// answers): the same field paths, the same checks in the same order within an entry, IPv6
+// entries skipped before their other fields are looked at. Differences, for answers no service
+// sends: nesting past 64 levels is refused where the scan meets it (the DOM looked first), and
+// a key repeated in one object is read each time it appears (the DOM kept the last one).
+#pragma once
+
+#include <alivpc/cloud/responses.hpp>
+#include <alivpc/detail/bounded_json.hpp>
+#include <alivpc/detail/json_scanner.hpp>
+#include <alivpc/error.hpp>
+#include <alivpc/net/ipv4.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace alivpc::cloud::detail {
+
+class route_entry_list_reader {
+ public:
+  static describe_route_entry_list_answer read(std::string_view body) {
+    route_entry_list_reader r;
+    if (!alivpc::detail::json_scan(body, r))
+      fail(error_kind::parse, std::string(what) + " answer is not valid JSON (" +
+                                  std::to_string(body.size()) + " bytes)");
+    return std::move(r.out_);
+  }
+
+  // --- json_scan's handler (detail/json_scanner.hpp) -----------------------------------------
+  bool null() { return scalar(kind::null, nullptr); }
+  bool boolean(bool) { return scalar(kind::boolean, nullptr); }
+  bool number(std::string_view) { return scalar(kind::number, nullptr); }
+  bool string(std::string& s) { return scalar(kind::string, &s); }
+  bool start_object() { return open(kind::object); }
+  bool start_array() { return open(kind::array); }
+  bool key(std::string& k) {
+    frames_.back().key = std::move(k);
+    return true;
+  }
+  bool end_object() {
+    if (frames_.back().r == role::entry) finish_entry();
+    frames_.pop_back();
+    return true;
+  }
+  bool end_array() {
+    frames_.pop_back();
+    return true;
+  }
+
+ private:
+  static constexpr std::string_view what = "DescribeRouteEntryList";
+
+  enum class kind { null, boolean, number, string, object, array };
+  // What a container is to us: the answer, RouteEntrys as an object, the list of entries, one
+  // entry, its NextHops as an object, the list of next hops, the first next hop, or nothing.
+  enum class role { top, wrapper, list, entry, hops_wrapper, hops_list, hop, skip };
+  struct frame {
+    role r;
+    bool array;
+    std::string key;        // an object's current member
+    std::size_t count = 0;  // an array's elements so far
+  };
+  // A string field of an entry: its value, or the message its wrong type earns.
+  struct field {
+    std::optional<std::string> value, wrong;
+  };
+  struct pending_entry {
+    field destination, table, id, type, status, next_hop_type, instance_id;
+    field hop_id, hop_type;
+    std::optional<std::string> structure_error;  // NextHops' shape: checked after the fields
+    std::string path;
+  };
+
+  static std::string_view type_name(kind k) {
+    switch (k) {
+      case kind::null:
+        return "null";
+      case kind::boolean:
+        return "a boolean";
+      case kind::number:
+        return "a number";
+      case kind::string:
+        return "a string";
+      case kind::object:
+        return "an object";
+      case kind::array:
+        return "an array";
+    }
+    return "an unexpected value";
+  }
+
+  // The path of the value arriving now ("RouteEntrys.RouteEntry[3].Status"), for messages only.
+  std::string path_here() const {
+    std::string p;
+    for (const auto& f : frames_) {
+      if (f.array) {
+        p += "[" + std::to_string(f.count - 1) + "]";
+      } else {
+        if (!p.empty()) p += ".";
+        p += f.key;
+      }
+    }
+    return p;
+  }
+  [[noreturn]] void fail_here(std::string_view expected, kind got) const {
+    fail(error_kind::parse, message_here(expected, got));
+  }
+  std::string message_here(std::string_view expected, kind got) const {
+    return std::string(what) + " answer: field " + path_here() + ": expected " +
+           std::string(expected) + ", got " + std::string(type_name(got));
+  }
+
+  // Where a value arrives: the role its container gets (for objects and arrays), after reading
+  // it (for scalars).
+  role place(kind k, std::string* s) {
+    if (frames_.empty()) {
+      if (k != kind::object)
+        fail(error_kind::parse, std::string(what) + " answer: expected a JSON object, got " +
+                                    std::string(type_name(k)));
+      return role::top;
+    }
+    auto& p = frames_.back();
+    if (p.array) ++p.count;
+    switch (p.r) {
+      case role::top:
+        if (p.key == "RequestId" || p.key == "NextToken") {
+          if (k == kind::null) return role::skip;
+          if (k != kind::string) fail_here("a string", k);
+          (p.key == "RequestId" ? out_.request_id : out_.next_token) = std::move(*s);
+          return role::skip;
+        }
+        if (p.key == "RouteEntrys") {
+          if (k == kind::object) return role::wrapper;
+          if (k == kind::array) return role::list;  // some gateways drop the wrapper object
+          if (k != kind::null) fail_here("an object", k);
+        }
+        return role::skip;
+      case role::wrapper:
+        if (p.key == "RouteEntry") {
+          if (k == kind::array) return role::list;
+          if (k != kind::null) fail_here("an array", k);
+        }
+        return role::skip;
+      case role::list:
+        if (k != kind::object) fail_here("an object", k);
+        entry_ = pending_entry{};
+        entry_.path = path_here();
+        return role::entry;
+      case role::entry:
+        if (auto* f = entry_field(p.key)) {
+          take(*f, k, s);
+        } else if (p.key == "NextHops") {
+          if (k == kind::object) return role::hops_wrapper;
+          if (k == kind::array) return role::hops_list;
+          if (k != kind::null) defer(message_here("an object", k));
+        }
+        return role::skip;
+      case role::hops_wrapper:
+        if (p.key == "NextHop") {
+          if (k == kind::array) return role::hops_list;
+          if (k != kind::null) defer(message_here("an array", k));
+        }
+        return role::skip;
+      case role::hops_list:
+        if (p.count != 1) return role::skip;  // the first next hop is the one
+        if (k == kind::object) return role::hop;
+        defer(message_here("an object", k));
+        return role::skip;
+      case role::hop:
+        if (p.key == "NextHopId") take(entry_.hop_id, k, s);
+        if (p.key == "NextHopType") take(entry_.hop_type, k, s);
+        return role::skip;
+      case role::skip:
+        return role::skip;
+    }
+    return role::skip;
+  }
+
+  bool scalar(kind k, std::string* s) {
+    place(k, s);
+    return true;
+  }
+  bool open(kind k) {
+    const role r = place(k, nullptr);
+    frames_.push_back({r, k == kind::array, {}, 0});
+    if (frames_.size() > static_cast<std::size_t>(alivpc::detail::max_json_depth))
+      fail(error_kind::parse, std::string(what) + " answer: JSON nested deeper than " +
+                                  std::to_string(alivpc::detail::max_json_depth) + " levels");
+    return true;
+  }
+
+  field* entry_field(const std::string& name) {
+    if (name == "DestinationCidrBlock") return &entry_.destination;
+    if (name == "RouteTableId") return &entry_.table;
+    if (name == "RouteEntryId") return &entry_.id;
+    if (name == "Type") return &entry_.type;
+    if (name == "Status") return &entry_.status;
+    if (name == "NextHopType") return &entry_.next_hop_type;
+    if (name == "InstanceId") return &entry_.instance_id;
+    return nullptr;
+  }
+  // null is absent, as json_view's find() has it.
+  void take(field& f, kind k, std::string* s) {
+    f = {};
+    if (k == kind::string)
+      f.value = std::move(*s);
+    else if (k != kind::null)
+      f.wrong = message_here("a string", k);
+  }
+  void defer(std::string message) {
+    if (!entry_.structure_error) entry_.structure_error = std::move(message);
+  }
+  static std::string text_of(field& f) {
+    if (f.wrong) fail(error_kind::parse, *f.wrong);
+    return f.value ? std::move(*f.value) : std::string();
+  }
+
+  // The checks parse_route_entry makes, in its order.
+  void finish_entry() {
+    auto& e = entry_;
+    if (!e.destination.value && !e.destination.wrong)
+      fail(error_kind::parse,
+           std::string(what) + " answer: field " + e.path + ".DestinationCidrBlock is missing");
+    auto dest = text_of(e.destination);
+    if (dest.find(':') != std::string::npos) return;  // IPv6: not ours to manage
+    route_entry r;
+    auto cidr = net::ipv4_cidr::try_parse(dest);
+    if (!cidr)
+      fail(error_kind::parse, std::string(what) + " answer: field " + e.path +
+                                  ".DestinationCidrBlock: \"" + dest.substr(0, 64) +
+                                  "\" is not an IPv4 CIDR");
+    r.destination = *cidr;
+    r.route_table_id = text_of(e.table);
+    r.route_entry_id = text_of(e.id);
+    r.type = parse_route_entry_type(text_of(e.type));
+    r.status = parse_route_entry_status(text_of(e.status));
+    r.next_hop_type = text_of(e.next_hop_type);
+    r.next_hop_id = text_of(e.instance_id);
+    if (e.structure_error) fail(error_kind::parse, *e.structure_error);
+    auto hop_id = text_of(e.hop_id), hop_type = text_of(e.hop_type);
+    if (r.next_hop_id.empty()) r.next_hop_id = std::move(hop_id);
+    if (r.next_hop_type.empty()) r.next_hop_type = std::move(hop_type);
+    out_.entries.push_back(std::move(r));
+  }
+
+  std::vector<frame> frames_;
+  pending_entry entry_;
+  describe_route_entry_list_answer out_;
+};
+
+}  // namespace alivpc::cloud::detail
+
+namespace alivpc::cloud {
+
+inline describe_route_entry_list_answer parse_describe_route_entry_list(std::string_view body) {
+  return detail::route_entry_list_reader::read(body);
+}
+
+}  // namespace alivpc::cloud
