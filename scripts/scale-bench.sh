@@ -20,4 +20,5 @@ run() {
 run week-200 robust
 run churn-week robust
 run churn-week leader
+run week-5000 leader
 run burst-50 all
