@@ -199,7 +199,7 @@ class etcd_v2_kv {
     const std::string target =
         keys_path(key) + "?wait=true" + options + "&waitIndex=" + std::to_string(revision + 1);
     std::optional<error> last_error;
-    for (unsigned round = 0; sched_.now() < deadline; ++round) {
+    while (sched_.now() < deadline) {
       auto& c = pool_.current();
       const std::string ctx =
           "etcd v2 GET " + keys_path(key) + " (watch) on " + c.endpoint().to_string();
@@ -230,13 +230,14 @@ class etcd_v2_kv {
         broke = true;
       }
       if (broke) {
+        // The stream broke (or never opened): the caller hears it at once and reads the key
+        // again, from the next endpoint. Waiting out the bound in here would hide an etcd
+        // rebuilt on the same address (its revisions start again below our watch's) for
+        // minutes.
         pool_.note_failure(*last_error, sched_.now());
         c.reset();
         pool_.advance();
-        auto pause = backoff_delay(opts_.backoff.policy(), round, sched_.random());
-        if (sched_.now() + pause > deadline) break;
-        co_await sleep_for(sched_, pause);
-        continue;
+        throw *last_error;
       }
       // Status and content type first: an etcd without --enable-v2 answers "404 page not found"
       // as text, a proxy an HTML 502. Taking those for "no events" would make the caller

@@ -323,7 +323,7 @@ class etcd_v3_kv {
     if (!range_end.empty()) create["create_request"]["range_end"] = b64(range_end);
     const std::string body = create.dump();
     std::optional<error> last_error;
-    for (unsigned round = 0; sched_.now() < deadline; ++round) {
+    while (sched_.now() < deadline) {
       auto& c = pool_.current();
       const std::string ctx = "etcd v3 POST /v3/watch on " + c.endpoint().to_string();
       detail::v3_watch_decoder decoder(ctx);
@@ -371,14 +371,14 @@ class etcd_v3_kv {
         broke = true;
       }
       if (broke && events.empty() && !compacted) {
-        // The stream broke (or never opened): next endpoint after a jittered pause.
+        // The stream broke (or never opened): the caller hears it at once and reads the key
+        // again, from the next endpoint. Waiting out the bound in here would hide an etcd
+        // rebuilt on the same address (its revisions start again below our watch's) for
+        // minutes.
         pool_.note_failure(*last_error, sched_.now());
         c.reset();
         pool_.advance();
-        auto pause = backoff_delay(opts_.backoff.policy(), round, sched_.random());
-        if (sched_.now() + pause > deadline) break;
-        co_await sleep_for(sched_, pause);
-        continue;
+        throw *last_error;
       }
       if (status != 200 && status != 0) detail::throw_v3_error(status, error_body, ctx);
       kv_changes out;
