@@ -213,8 +213,9 @@ class json_scanner {
       const auto b = static_cast<unsigned char>(p_[i]);
       if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF)) return false;
     }
-    out.append(p_, static_cast<std::size_t>(more + 1));
-    p_ += more + 1;
+    const auto length = static_cast<std::size_t>(more) + 1;
+    out.append(p_, length);
+    p_ += length;
     return true;
   }
   // From the opening quote at p_ to past the closing one; the decoded contents in out.
