@@ -20,19 +20,23 @@ using transport_factory =
     std::function<send_function(const http::url& endpoint, const http::client_options& options)>;
 
 namespace detail {
-inline task<http::response> send_over(std::shared_ptr<http::client> c, http::request r) {
+template <class Client>
+task<http::response> send_over(std::shared_ptr<Client> c, http::request r) {
   co_return co_await c->send(std::move(r));
 }
 }  // namespace detail
 
 // A sender over one keep-alive http::client (the client lives as long as the function).
-inline send_function make_http_sender(boost::asio::io_context& io, const http::url& endpoint,
-                                      const http::client_options& options) {
+// Templates, as http::client is, so that it is compiled only where it is used (see there).
+template <class IoContext>
+send_function make_http_sender(IoContext& io, const http::url& endpoint,
+                               const http::client_options& options) {
   auto c = std::make_shared<http::client>(io, endpoint, options);
   return [c](http::request r) { return detail::send_over(c, std::move(r)); };
 }
 
-inline transport_factory http_transport(boost::asio::io_context& io) {
+template <class IoContext>
+transport_factory http_transport(IoContext& io) {
   return [&io](const http::url& endpoint, const http::client_options& options) {
     return make_http_sender(io, endpoint, options);
   };

@@ -53,7 +53,11 @@ struct run_options {
   bool verify_skips = false;
 };
 
-inline scenario_report run_scenario(const scenario& sc, const run_options& ro = {}) {
+// Defined below, or compiled once by sim/src/instances.cpp (see "Compile time" in cluster.hpp).
+ALIVPC_SIM_INLINE scenario_report run_scenario(const scenario& sc, const run_options& ro = {});
+
+#if !defined(ALIVPC_SIM_PRECOMPILED) || defined(ALIVPC_SIM_INSTANCES)
+ALIVPC_SIM_INLINE scenario_report run_scenario(const scenario& sc, const run_options& ro) {
   using namespace std::chrono_literals;
   const bool verbose = ro.verbose;
   scenario_report r;
@@ -313,5 +317,6 @@ inline scenario_report run_scenario(const scenario& sc, const run_options& ro = 
   c.reset();  // drains the coroutines on virtual time
   return r;
 }
+#endif
 
 }  // namespace alivpc::sim
