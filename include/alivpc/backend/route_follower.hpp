@@ -33,11 +33,16 @@ class route_follower {
       if (generation != ctx_.lease_generation) {  // a new lease: wait for its route afresh
         generation = ctx_.lease_generation;
         wait = ctx_.opts.route_poll_first;
+        followed_.reset();
       }
       const auto subnet = ctx_.status.current_lease->subnet;
       try {
         auto text = co_await ctx_.store.route_state(subnet);
-        if (generation == ctx_.lease_generation) follow(subnet, text);
+        // The same text as last time, with the readiness it led to, would lead to it again:
+        // most polls of a ready node end here, without parsing.
+        const bool same =
+            followed_ && followed_->text == text && followed_->ready == ctx_.status.ready;
+        if (generation == ctx_.lease_generation && !same) follow(subnet, text);
       } catch (const error& e) {
         if (e.kind() == error_kind::cancelled) throw;
         // Readiness follows the route and the lease, not the success of one read.
@@ -73,9 +78,16 @@ class route_follower {
         ctx_.log.warn("the route leader no longer sees our route for " + subnet.to_string());
       ctx_.set_ready(false);
     }
+    followed_ = followed{text, st.ready};
   }
 
+  // The route state last followed to the end, and the readiness it led to.
+  struct followed {
+    std::optional<std::string> text;
+    bool ready = false;
+  };
   detail::backend_context<Store, Cloud, Host, Sched>& ctx_;
+  std::optional<followed> followed_;
 };
 
 }  // namespace alivpc::backend

@@ -40,6 +40,7 @@ namespace alivpc::backend {
 struct published_route {
   std::string next_hop;
   std::map<std::string, std::string> tables;  // table id -> "Available" | "Pending" | "Missing"
+  bool operator==(const published_route&) const = default;
   bool available_everywhere() const {
     return !tables.empty() && std::all_of(tables.begin(), tables.end(),
                                           [](auto& t) { return t.second == "Available"; });
@@ -122,9 +123,10 @@ class route_leader {
     ctx_.log.info("route leader now (" + holder_ + ")");
     published_.clear();
     {
+      // What is there (a key that is not such a document reads as an empty state: rewritten).
       auto states = co_await ctx_.store.route_states();
       for (auto& [subnet, text] : states)
-        published_[subnet] = text;
+        published_[subnet] = published_route::parse(text).value_or(published_route{});
     }
     spawn_watch();
     auto next_pass = ctx_.sched.now();
@@ -473,11 +475,10 @@ class route_leader {
     if (!may_write()) co_return;
     try {
       for (auto& [subnet, state] : states) {
-        auto text = state.to_json();
         auto it = published_.find(subnet);
-        if (it != published_.end() && it->second == text) continue;
-        co_await ctx_.store.put_route_state(subnet, text);
-        published_[subnet] = std::move(text);
+        if (it != published_.end() && it->second == state) continue;
+        co_await ctx_.store.put_route_state(subnet, state.to_json());
+        published_[subnet] = state;
       }
       std::vector<net::ipv4_cidr> gone;
       for (auto& [subnet, text] : published_)
@@ -509,7 +510,7 @@ class route_leader {
   bool dirty_ = true;
   bool batch_refused_ = false;
   std::uint64_t watch_generation_ = 0;
-  std::map<net::ipv4_cidr, std::string> published_;
+  std::map<net::ipv4_cidr, published_route> published_;
   std::map<std::pair<std::string, net::ipv4_cidr>, time_point> unleased_since_;
   time_point collect_at_ = time_point::max();  // the next end of a stale route's grace
   std::set<std::pair<std::string, net::ipv4_cidr>> dry_run_said_;

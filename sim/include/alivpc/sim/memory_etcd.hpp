@@ -255,7 +255,7 @@ class memory_etcd {
       std::int64_t revision, net::ipv4_cidr subnet) const {
     if (revision < compacted_) return std::nullopt;
     std::vector<std::pair<std::int64_t, lease::lease_event>> out;
-    auto last = last_change_.find(lease::subnet_key(subnet));
+    auto last = last_change_.find(subnet);
     if (last == last_change_.end() || last->second <= revision) return out;  // no scan
     auto first = std::upper_bound(history_.begin(), history_.end(), revision,
                                   [](std::int64_t r, const auto& h) { return r < h.first; });
@@ -266,8 +266,10 @@ class memory_etcd {
   // Notified on every change of a subnet key (and a wipe); key_changed(k) only on k's (and a
   // wipe): a node watching its own key does not wake for every other node's.
   async_event<S>& changed() noexcept { return changed_; }
-  async_event<S>& key_changed(const std::string& key) {
-    return key_changed_.try_emplace(key, s_).first->second;
+  async_event<S>& key_changed(net::ipv4_cidr subnet) {
+    auto it = key_changed_.find(subnet);
+    return it != key_changed_.end() ? it->second
+                                    : key_changed_.try_emplace(subnet, s_).first->second;
   }
 
   // One call's latency, drawn from the scheduler's prng.
@@ -320,15 +322,15 @@ class memory_etcd {
     return true;
   }
   void record(lease::lease_event_type type, lease::lease l) {
-    auto key = lease::subnet_key(l.subnet);
-    last_change_[key] = revision_;
+    const auto subnet = l.subnet;
+    last_change_[subnet] = revision_;
     history_.emplace_back(revision_, lease::lease_event{type, std::move(l)});
     while (history_.size() > history_limit_) {
       compacted_ = history_.front().first;
       history_.pop_front();
     }
     changed_.notify();
-    if (auto it = key_changed_.find(key); it != key_changed_.end()) it->second.notify();
+    if (auto it = key_changed_.find(subnet); it != key_changed_.end()) it->second.notify();
   }
 
   S& s_;
@@ -344,8 +346,9 @@ class memory_etcd {
   clock_duration latency_ = std::chrono::milliseconds(1), jitter_{0};
   bool down_ = false;
   async_event<S> changed_;
-  std::map<std::string, async_event<S>> key_changed_;  // by subnet key, once watched
-  std::map<std::string, std::int64_t> last_change_;    // subnet key -> its newest event's revision
+  // By subnet (a subnet key's subnet), not by key text: looked up on every watch call.
+  std::map<net::ipv4_cidr, async_event<S>> key_changed_;  // once watched
+  std::map<net::ipv4_cidr, std::int64_t> last_change_;    // its newest event's revision
 };
 
 struct memory_store_options {
@@ -522,7 +525,7 @@ class memory_kv {
         out.changes.push_back({ev.type, std::move(ev.value)});
       }
       if (!out.changes.empty() || etcd_.sched().now() >= deadline) co_return out;
-      auto& changed = one ? etcd_.key_changed(lease::subnet_key(*one)) : etcd_.changed();
+      auto& changed = one ? etcd_.key_changed(*one) : etcd_.changed();
       co_await changed.wait_until(deadline);
       if (etcd_.is_down())
         fail(error_kind::transient, describe() + ": watch: connection lost (injected outage)");

@@ -404,20 +404,21 @@ class openapi_service {
     long listed = 0;
     std::string next;
     // throws InvalidRouteTableId.NotFound
-    model_.for_each_entry(table_id, now, [&](const route_entry_record& e) {
-      // The token is the (network, prefix) key of the first entry of the next page.
-      std::uint64_t key = (std::uint64_t{e.destination.network().value()} << 8) |
-                          static_cast<std::uint64_t>(e.destination.prefix_length());
-      if (!next.empty() || key < from) return;
+    // The token is the (network, prefix) key of the first entry of the next page.
+    const std::pair<std::uint32_t, int> first{static_cast<std::uint32_t>(from >> 8),
+                                              static_cast<int>(from & 0xFF)};
+    model_.for_each_entry_from(table_id, now, first, [&](const route_entry_record& e) {
       if ((dest_cidr && e.destination != *dest_cidr) || (!hop.empty() && e.next_hop_id != hop) ||
           (!type.empty() && type != (e.system ? "System" : "Custom")) ||
           (!entry_id.empty() && e.id != entry_id))
-        return;
+        return true;
       if (listed == max) {
+        const std::uint64_t key = (std::uint64_t{e.destination.network().value()} << 8) |
+                                  static_cast<std::uint64_t>(e.destination.prefix_length());
         char buf[24];
         std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(key));
         next = buf;
-        return;
+        return false;
       }
       list += listed++ ? ",{" : "{";
       member(list, "RouteEntryId", e.id);
@@ -433,6 +434,7 @@ class openapi_service {
       member(list, "NextHopType",
              e.system ? std::string_view("local") : std::string_view(e.next_hop_type));
       list += R"("Enabled":1,"Weight":0}]}})";
+      return true;
     });
     std::string out;
     out.reserve(list.size() + 64);

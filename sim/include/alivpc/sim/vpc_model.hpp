@@ -310,6 +310,18 @@ class vpc_model {
       f(e);
   }
 
+  // From the first entry whose (network, prefix length) is not below `from`, while
+  // f(const route_entry_record&) returns true: a listing page costs its own length, not the
+  // table's (a 5,000-entry table is listed in 50 pages).
+  template <class F>
+  void for_each_entry_from(const std::string& table_id, time_point now,
+                           std::pair<std::uint32_t, int> from, F&& f) {
+    auto& t = table_ref(table_id);
+    purge(now);
+    for (auto it = t.entries.lower_bound(from); it != t.entries.end(); ++it)
+      if (!f(it->second)) return;
+  }
+
   // Counts every change of an entry (create, delete, a console action, a purge): who looks at
   // the tables looks again only when it moved, or when a Pending/Deleting entry's time is up.
   std::uint64_t version() const noexcept { return version_; }
