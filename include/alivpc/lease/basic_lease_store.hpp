@@ -14,6 +14,7 @@
 #include <alivpc/lease/subnet_allocator.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,7 +54,10 @@ class basic_lease_store {
            "no network config at " + kv_.config_key() + " in the " + std::string(kv_.api()) +
                " key space of " + kv_.describe() +
                "; publish one with: " + detail::publish_command(kv_.api(), kv_.config_key()));
-    co_return config::parse_network_config(*text);
+    // Every reconcile reads the config again to notice a change: parse only a changed text.
+    if (!parsed_config_ || parsed_config_->first != *text)
+      parsed_config_.emplace(*text, config::parse_network_config(*text));
+    co_return parsed_config_->second;
   }
 
   task<lease_list> list_leases() {
@@ -265,6 +269,7 @@ class basic_lease_store {
 
   KV kv_;
   std::map<std::string, lease> known_;  // the last known state of every key, by subnet key
+  std::optional<std::pair<std::string, config::network_config>> parsed_config_;  // text, parsed
 };
 
 }  // namespace alivpc::lease

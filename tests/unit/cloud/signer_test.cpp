@@ -51,6 +51,25 @@ TEST(SignerV1, HmacOnlyVectors) {
             "szlfHs3WVaO/HgY3Cg7/uyXDaRw=");
 }
 
+// RFC 4231's HMAC-SHA-256 cases 1, 2 and 6 (a key longer than the block), in an order that
+// changes key length and content between calls: each call keys its own copy of one keyless
+// context (crypto.hpp), so nothing of one key may carry into the next.
+TEST(SignerV3, HmacSha256Rfc4231Vectors) {
+  const std::string key1(20, '\x0b'), key6(131, '\xaa');
+  const std::string data6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+  const std::string want1 = "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7";
+  const std::string want2 = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+  const std::string want6 = "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54";
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(cloud::detail::hmac_sha256_hex(key6, data6), want6);
+    EXPECT_EQ(cloud::detail::hmac_sha256_hex(key1, "Hi There"), want1);
+    EXPECT_EQ(cloud::detail::hmac_sha256_hex("Jefe", "what do ya want for nothing?"), want2);
+  }
+  // And SHA-1 between them uses its own context (RFC 2202 case 2).
+  EXPECT_EQ(alivpc::detail::to_hex(hmac_sha1("Jefe", "what do ya want for nothing?")),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+}
+
 TEST(SignerV1, SameParametersThroughSignV1GiveTheSecondHmacVector) {
   cloud::param_map p{{"AccessKeyId", "testid"},
                      {"Action", "DescribeRegions"},

@@ -38,17 +38,31 @@ inline std::string sha256_hex(std::string_view data) {
   return alivpc::detail::to_hex(raw);
 }
 
-inline std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  std::size_t len = 0;
-  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+// An HMAC context with its digest set and no key. EVP_MAC_init with the digest named in its
+// parameters looks the digest up again on every call (the same provider search as above); each
+// call copies this one instead and only sets the key. Never freed, never changed after it is
+// made: copying it from several threads at once only reads it.
+inline EVP_MAC_CTX* new_hmac_template(const EVP_MD* md) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+  EVP_MAC_free(mac);  // the context holds its own reference
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(EVP_MD_get0_name(md)), 0),
       OSSL_PARAM_construct_end()};
+  if (ctx && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+    EVP_MAC_CTX_free(ctx);
+    ctx = nullptr;
+  }
+  return ctx;
+}
+
+inline std::string hmac(const EVP_MAC_CTX* keyless, std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  std::size_t len = 0;
+  EVP_MAC_CTX* ctx = keyless ? EVP_MAC_CTX_dup(keyless) : nullptr;
   const bool ok =
       ctx &&
-      EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) ==
+      EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), nullptr) ==
           1 &&
       EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
       EVP_MAC_final(ctx, out, &len, sizeof out) == 1;
@@ -58,12 +72,13 @@ inline std::string hmac(const EVP_MD* md, std::string_view key, std::string_view
 }
 
 inline std::string hmac_sha1(std::string_view key, std::string_view data) {
-  return hmac(sha1_md(), key, data);
+  static const EVP_MAC_CTX* keyless = new_hmac_template(sha1_md());
+  return hmac(keyless, key, data);
 }
 
 inline std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
-  auto raw = hmac(sha256_md(), key, data);
-  return alivpc::detail::to_hex(raw);
+  static const EVP_MAC_CTX* keyless = new_hmac_template(sha256_md());
+  return alivpc::detail::to_hex(hmac(keyless, key, data));
 }
 
 // Constant-time comparison, so a verifier does not leak how much of a signature matched.

@@ -405,10 +405,15 @@ class openapi_service {
     std::string next;
     // throws InvalidRouteTableId.NotFound
     // The token is the (network, prefix) key of the first entry of the next page.
-    const std::pair<std::uint32_t, int> first{static_cast<std::uint32_t>(from >> 8),
-                                              static_cast<int>(from & 0xFF)};
+    std::pair<std::uint32_t, int> first{static_cast<std::uint32_t>(from >> 8),
+                                        static_cast<int>(from & 0xFF)};
+    // A destination filter (a node checking its own route) starts at that entry and ends after.
+    if (dest_cidr)
+      first = std::max(first, std::pair{dest_cidr->network().value(),
+                                        static_cast<int>(dest_cidr->prefix_length())});
     model_.for_each_entry_from(table_id, now, first, [&](const route_entry_record& e) {
-      if ((dest_cidr && e.destination != *dest_cidr) || (!hop.empty() && e.next_hop_id != hop) ||
+      if (dest_cidr && e.destination != *dest_cidr) return false;  // entries are in key order
+      if ((!hop.empty() && e.next_hop_id != hop) ||
           (!type.empty() && type != (e.system ? "System" : "Custom")) ||
           (!entry_id.empty() && e.id != entry_id))
         return true;
