@@ -64,16 +64,15 @@ class basic_lease_store {
     auto out = co_await kv_.list(list_detail::with_expiry);
     known_.clear();
     for (const auto& l : out.leases)
-      known_[subnet_key(l.subnet)] = l;
+      known_.insert_or_assign(l.subnet, l);
     co_return out;
   }
 
   task<lease_list> list_lease(net::ipv4_cidr subnet) {
     auto out = co_await kv_.list_one(subnet);
-    const auto key = subnet_key(subnet);
-    known_.erase(key);
+    known_.erase(subnet);
     for (const auto& l : out.leases)
-      known_[key] = l;
+      known_[subnet] = l;
     co_return out;
   }
 
@@ -109,7 +108,7 @@ class basic_lease_store {
       }
       if (got) {
         got->attrs = attrs;
-        known_[subnet_key(got->subnet)] = *got;
+        known_[got->subnet] = *got;
         co_return *got;
       }
     }
@@ -135,7 +134,7 @@ class basic_lease_store {
   task<void> revoke_lease(const lease& l) {
     if (l.is_reservation()) co_return;
     co_await kv_.release(l);
-    known_.erase(subnet_key(l.subnet));
+    known_.erase(l.subnet);
   }
 
   task<watch_result> watch_leases(std::int64_t revision) {
@@ -238,7 +237,7 @@ class basic_lease_store {
     // etcd v3 sends a batch of 1,000 revisions under the header of the newest.
     out.revision = std::max(revision, got.revision);
     for (auto& c : got.changes) {
-      const auto key = subnet_key(c.value.subnet);
+      const auto key = c.value.subnet;
       auto it = known_.find(key);
       if (c.type == lease_event_type::added) {
         known_[key] = c.value;
@@ -268,7 +267,7 @@ class basic_lease_store {
   }
 
   KV kv_;
-  std::map<std::string, lease> known_;  // the last known state of every key, by subnet key
+  std::map<net::ipv4_cidr, lease> known_;  // the last known state of every subnet key
   std::optional<std::pair<std::string, config::network_config>> parsed_config_;  // text, parsed
 };
 

@@ -24,8 +24,8 @@ lease::lease claim(const char* subnet, const char* ip, std::int64_t created, std
 TEST(DiffSnapshots, ARecreatedKeyIsRemovedThenAdded) {
   auto old_claim = claim("10.24.5.0/24", "192.168.0.1", 10, 10);
   auto new_claim = claim("10.24.5.0/24", "192.168.0.2", 20, 20);
-  auto events =
-      lease::detail::diff_snapshots({{"10.24.5.0-24", old_claim}}, {{"10.24.5.0-24", new_claim}});
+  auto events = lease::detail::diff_snapshots({{old_claim.subnet, old_claim}},
+                                              {{old_claim.subnet, new_claim}});
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].type, lease_event_type::removed);
   EXPECT_EQ(events[0].value, old_claim);
@@ -33,7 +33,8 @@ TEST(DiffSnapshots, ARecreatedKeyIsRemovedThenAdded) {
   EXPECT_EQ(events[1].value, new_claim);
   // Even with the same value (the same node re-claimed it): still another claim.
   auto again = claim("10.24.5.0/24", "192.168.0.1", 30, 30);
-  events = lease::detail::diff_snapshots({{"10.24.5.0-24", old_claim}}, {{"10.24.5.0-24", again}});
+  events =
+      lease::detail::diff_snapshots({{old_claim.subnet, old_claim}}, {{old_claim.subnet, again}});
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].type, lease_event_type::removed);
   EXPECT_EQ(events[1].type, lease_event_type::added);
@@ -42,9 +43,11 @@ TEST(DiffSnapshots, ARecreatedKeyIsRemovedThenAdded) {
 TEST(DiffSnapshots, SameClaimIsNoEventUnlessItsValueChanged) {
   auto before = claim("10.24.5.0/24", "192.168.0.1", 10, 10);
   auto renewed = claim("10.24.5.0/24", "192.168.0.1", 10, 15);
-  EXPECT_TRUE(lease::detail::diff_snapshots({{"k", before}}, {{"k", renewed}}).empty());
+  EXPECT_TRUE(
+      lease::detail::diff_snapshots({{before.subnet, before}}, {{before.subnet, renewed}}).empty());
   auto changed = claim("10.24.5.0/24", "192.168.0.9", 10, 16);
-  auto events = lease::detail::diff_snapshots({{"k", before}}, {{"k", changed}});
+  auto events =
+      lease::detail::diff_snapshots({{before.subnet, before}}, {{before.subnet, changed}});
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].type, lease_event_type::added);
 }
@@ -52,7 +55,7 @@ TEST(DiffSnapshots, SameClaimIsNoEventUnlessItsValueChanged) {
 TEST(DiffSnapshots, GoneKeysAreRemovedAndNewKeysAdded) {
   auto a = claim("10.24.5.0/24", "192.168.0.1", 10, 10);
   auto b = claim("10.24.6.0/24", "192.168.0.2", 11, 11);
-  auto events = lease::detail::diff_snapshots({{"a", a}}, {{"b", b}});
+  auto events = lease::detail::diff_snapshots({{a.subnet, a}}, {{b.subnet, b}});
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].type, lease_event_type::removed);
   EXPECT_EQ(events[0].value.subnet, a.subnet);

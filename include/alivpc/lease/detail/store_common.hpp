@@ -25,8 +25,8 @@ inline bool same_claim(const lease& a, const lease& b) {
 // deleted and re-created in the gap (another claim) is a `removed` of the old claim followed by
 // an `added` of the new one, so a watcher that tracks claims (e.g. routes per owner) sees the
 // old owner go.
-inline std::vector<lease_event> diff_snapshots(const std::map<std::string, lease>& before,
-                                               const std::map<std::string, lease>& after) {
+inline std::vector<lease_event> diff_snapshots(const std::map<net::ipv4_cidr, lease>& before,
+                                               const std::map<net::ipv4_cidr, lease>& after) {
   std::vector<lease_event> events;
   for (const auto& [k, l] : before) {
     auto it = after.find(k);
