@@ -235,6 +235,7 @@ class memory_etcd {
     lease::lease_list out;
     out.revision = revision_;
     out.store = identity();
+    out.leases.reserve(kv_.size());
     for (const auto& [k, e] : kv_) {
       if (!e.parsed) continue;
       out.leases.push_back(to_lease(k, e));

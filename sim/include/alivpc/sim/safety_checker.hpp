@@ -144,29 +144,35 @@ class safety_checker {
 
   void look() {
     ++looks_;
-    std::vector<net::ipv4_cidr> leased;
-    std::map<net::ipv4_cidr, const std::string*> holder;  // subnet -> instance id (etcd's record)
-    for (auto& [key, e] : etcd_.keys()) {
-      if (!e.parsed) continue;
-      leased.push_back(e.parsed->subnet);
-      holder[e.parsed->subnet] = &e.instance_id;
-    }
+    // Sorted vectors, not maps: a look at 5,000 nodes builds these every second of a mass join.
+    // Subnet -> instance id (etcd's record), in subnet order.
+    std::vector<std::pair<net::ipv4_cidr, const std::string*>> leased;
+    leased.reserve(etcd_.keys().size());
+    for (auto& [key, e] : etcd_.keys())
+      if (e.parsed) leased.emplace_back(e.parsed->subnet, &e.instance_id);
+    std::sort(leased.begin(), leased.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
     // Processes alive now (an exited or killed one can clean nothing up: its leftovers are the
     // next incarnation's, or the route leader's, to remove).
-    std::set<std::string_view> running;
+    std::vector<std::string_view> running;
     for (auto& n : c_.nodes())
-      if (n->running && !n->finished && n->backend) running.insert(n->instance_id);
+      if (n->running && !n->finished && n->backend) running.push_back(n->instance_id);
+    std::sort(running.begin(), running.end());
+    auto is_running = [&](std::string_view id) {
+      return std::binary_search(running.begin(), running.end(), id);
+    };
+    // Whether etcd holds `subnet` for `instance` (one record per subnet key).
     auto held_by = [&](net::ipv4_cidr subnet, const std::string& instance) {
-      auto it = holder.find(subnet);
-      return it != holder.end() && *it->second == instance;
+      auto it = std::lower_bound(leased.begin(), leased.end(), subnet,
+                                 [](const auto& l, net::ipv4_cidr s) { return l.first < s; });
+      return it != leased.end() && it->first == subnet && *it->second == instance;
     };
     // Overlaps count once each, when they begin (not once per look).
     std::set<std::string> overlaps_now;
-    std::sort(leased.begin(), leased.end());
     for (std::size_t i = 1; i < leased.size(); ++i)
-      if (leased[i - 1].overlaps(leased[i]))
-        overlaps_now.insert("etcd holds overlapping leases " + leased[i - 1].to_string() + " and " +
-                            leased[i].to_string());
+      if (leased[i - 1].first.overlaps(leased[i].first))
+        overlaps_now.insert("etcd holds overlapping leases " + leased[i - 1].first.to_string() +
+                            " and " + leased[i].first.to_string());
     std::vector<std::pair<net::ipv4_cidr, const cluster::node*>> ready;
     for (auto& n : c_.nodes())
       if (n->running && n->backend && n->backend->status().ready &&
@@ -214,7 +220,7 @@ class safety_checker {
                ", was " + last + ")");
       }
       last = e.next_hop_id;
-      if (running.count(e.next_hop_id) && !held_by(e.destination, e.next_hop_id))
+      if (is_running(e.next_hop_id) && !held_by(e.destination, e.next_hop_id))
         unfenced_now.emplace(std::pair{e.destination, e.next_hop_id},
                              "fencing: the route " + e.destination.to_string() + " points at " +
                                  e.next_hop_id + ", which holds no lease on it, for over " +
