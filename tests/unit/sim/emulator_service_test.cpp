@@ -442,3 +442,69 @@ TEST(EmulatorBatch, RefusesMalformedRouteEntriesNamingTheParameter) {
   EXPECT_EQ(code_of(f.call(ecs)), "InvalidAction.NotFound");
   EXPECT_EQ(f.model.entries("vtb-abc", f.mono).size(), 2u);
 }
+
+// DescribeRouteEntryList walks from the token's entry, or the filtered destination's, and stops
+// after the page: the same entries and tokens as a walk of the whole table.
+TEST(EmulatorListing, PagesAndFiltersMatchTheWholeTable) {
+  batch_fixture f;
+  cloud::param_map batch{{"Action", "CreateRouteEntries"}};
+  for (int i = 1; i <= 25; ++i) {
+    const auto n = "RouteEntries." + std::to_string(i) + ".";
+    batch[n + "RouteTableId"] = "vtb-abc";
+    batch[n + "DstCidrBlock"] = "10.24." + std::to_string(i * 7) + ".0/24";
+    batch[n + "NextHop"] = i % 2 ? "i-node1" : "i-node2";
+  }
+  ASSERT_EQ(f.call(batch).status, 200);
+  f.mono += 2s;
+  auto list = [&](cloud::param_map p) {
+    p["Action"] = "DescribeRouteEntryList";
+    p["RouteTableId"] = "vtb-abc";
+    auto a = f.call(p);
+    EXPECT_EQ(a.status, 200) << a.body;
+    return json::parse(a.body);
+  };
+  auto destinations = [](const json& page) {
+    std::vector<std::string> out;
+    for (auto& e : page.at("RouteEntrys").at("RouteEntry"))
+      out.push_back(e.at("DestinationCidrBlock"));
+    return out;
+  };
+  std::vector<std::string> whole, custom;  // the table in its order (the system entry among them)
+  for (auto& e : f.model.entries("vtb-abc", f.mono)) {
+    whole.push_back(e.destination.to_string());
+    if (!e.system) custom.push_back(e.destination.to_string());
+  }
+  ASSERT_EQ(custom.size(), 25u);
+  ASSERT_GT(whole.size(), custom.size());
+  for (const char* type : {"", "Custom"}) {
+    std::vector<std::string> seen;
+    std::string token;
+    int pages = 0;
+    do {
+      cloud::param_map p{{"MaxResult", "10"}};
+      if (*type) p["RouteEntryType"] = type;
+      if (!token.empty()) p["NextToken"] = token;
+      auto page = list(p);
+      for (auto& d : destinations(page))
+        seen.push_back(d);
+      token = page.at("NextToken");
+      ASSERT_LT(++pages, 10);
+    } while (!token.empty());
+    EXPECT_EQ(seen, *type ? custom : whole) << type;
+  }
+  for (auto& d : custom) {
+    EXPECT_EQ(destinations(list({{"DestinationCidrBlock", d}})), std::vector<std::string>{d});
+    // A token past the destination, or before it, with the filter.
+    EXPECT_EQ(destinations(list({{"DestinationCidrBlock", d}, {"NextToken", "ffffffffff"}})),
+              std::vector<std::string>{});
+    EXPECT_EQ(destinations(list({{"DestinationCidrBlock", d}, {"NextToken", "1"}})),
+              std::vector<std::string>{d});
+  }
+  EXPECT_TRUE(destinations(list({{"DestinationCidrBlock", "10.24.8.0/24"}})).empty());
+  // Tokens past every key, of up to 16 hex digits, list nothing and end the listing.
+  for (const char* token : {"ffffffffff", "10000000000", "ffffffffffffffff"}) {
+    auto page = list({{"NextToken", token}});
+    EXPECT_TRUE(destinations(page).empty()) << token;
+    EXPECT_EQ(page.at("NextToken"), "") << token;
+  }
+}

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -411,6 +412,8 @@ class openapi_service {
     if (dest_cidr)
       first = std::max(first, std::pair{dest_cidr->network().value(),
                                         static_cast<int>(dest_cidr->prefix_length())});
+    // A token past every possible key (more than 40 bits) lists nothing.
+    if ((from >> 40) != 0) first = {std::numeric_limits<std::uint32_t>::max(), 256};
     model_.for_each_entry_from(table_id, now, first, [&](const route_entry_record& e) {
       if (dest_cidr && e.destination != *dest_cidr) return false;  // entries are in key order
       if ((!hop.empty() && e.next_hop_id != hop) ||

@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -150,8 +151,10 @@ class safety_checker {
     leased.reserve(etcd_.keys().size());
     for (auto& [key, e] : etcd_.keys())
       if (e.parsed) leased.emplace_back(e.parsed->subnet, &e.instance_id);
-    std::sort(leased.begin(), leased.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+    // Stable: of two keys for one subnet (a dual-stack key beside the plain one) the last in key
+    // order is the holder, as a map filled in that order would say.
+    std::stable_sort(leased.begin(), leased.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     // Processes alive now (an exited or killed one can clean nothing up: its leftovers are the
     // next incarnation's, or the route leader's, to remove).
     std::vector<std::string_view> running;
@@ -163,9 +166,10 @@ class safety_checker {
     };
     // Whether etcd holds `subnet` for `instance` (one record per subnet key).
     auto held_by = [&](net::ipv4_cidr subnet, const std::string& instance) {
-      auto it = std::lower_bound(leased.begin(), leased.end(), subnet,
-                                 [](const auto& l, net::ipv4_cidr s) { return l.first < s; });
-      return it != leased.end() && it->first == subnet && *it->second == instance;
+      auto it = std::upper_bound(leased.begin(), leased.end(), subnet,
+                                 [](net::ipv4_cidr s, const auto& l) { return s < l.first; });
+      return it != leased.begin() && std::prev(it)->first == subnet &&
+             *std::prev(it)->second == instance;
     };
     // Overlaps count once each, when they begin (not once per look).
     std::set<std::string> overlaps_now;
