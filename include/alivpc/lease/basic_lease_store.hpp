@@ -64,7 +64,7 @@ class basic_lease_store {
     auto out = co_await kv_.list(list_detail::with_expiry);
     known_.clear();
     for (const auto& l : out.leases)
-      known_.insert_or_assign(l.subnet, l);
+      known_[l.subnet] = l;
     co_return out;
   }
 

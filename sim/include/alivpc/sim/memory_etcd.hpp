@@ -268,9 +268,7 @@ class memory_etcd {
   // wipe): a node watching its own key does not wake for every other node's.
   async_event<S>& changed() noexcept { return changed_; }
   async_event<S>& key_changed(net::ipv4_cidr subnet) {
-    auto it = key_changed_.find(subnet);
-    return it != key_changed_.end() ? it->second
-                                    : key_changed_.try_emplace(subnet, s_).first->second;
+    return key_changed_.try_emplace(subnet, s_).first->second;
   }
 
   // One call's latency, drawn from the scheduler's prng.

@@ -304,10 +304,10 @@ class vpc_model {
   // The same without a copy: f(const route_entry_record&) for each, in destination order.
   template <class F>
   void for_each_entry(const std::string& table_id, time_point now, F&& f) {
-    auto& t = table_ref(table_id);
-    purge(now);
-    for (const auto& [k, e] : t.entries)
+    for_each_entry_from(table_id, now, {0, 0}, [&](const route_entry_record& e) {
       f(e);
+      return true;
+    });
   }
 
   // From the first entry whose (network, prefix length) is not below `from`, while
