@@ -142,7 +142,9 @@ class async_event {
     w->done = true;
     w->notified = notified;
     s_.cancel(w->timer);
-    s_.call_at(s_.now(), [w] { w->handle.resume(); });
+    // The handle alone (the awaiter in the waiting frame keeps w): a callable that small and
+    // trivially copyable is stored in std::function without an allocation.
+    s_.call_at(s_.now(), [h = w->handle] { h.resume(); });
   }
   void on_timeout(const std::shared_ptr<waiter_state>& w) {
     std::erase(waiters_, w);

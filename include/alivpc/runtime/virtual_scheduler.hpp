@@ -4,8 +4,10 @@
 
 #include <alivpc/runtime/scheduler.hpp>
 
+#include <cstdint>
+#include <functional>
 #include <queue>
-#include <unordered_map>
+#include <vector>
 
 namespace alivpc {
 
@@ -27,22 +29,39 @@ class virtual_scheduler {
 
   timer_id call_at(time_point t, std::function<void()> fn) {
     if (t < now_) t = now_;
-    timer_id id = ++next_id_;
-    queue_.push(entry{t, id});
-    callbacks_.emplace(id, std::move(fn));
-    return id;
+    std::uint32_t slot = 0;
+    if (free_.empty()) {
+      slot = static_cast<std::uint32_t>(slots_.size());
+      slots_.emplace_back();
+    } else {
+      slot = free_.back();
+      free_.pop_back();
+    }
+    auto& s = slots_[slot];
+    ++s.generation;  // from 1: no id is 0 (0 means "no timer" to callers)
+    s.fn = std::move(fn);
+    ++live_;
+    queue_.push(entry{t, ++sequence_, slot, s.generation});
+    return timer_id{s.generation} << 32 | slot;
   }
-  bool cancel(timer_id id) { return callbacks_.erase(id) > 0; }
+  bool cancel(timer_id id) {
+    const auto slot = static_cast<std::uint32_t>(id);
+    if (slot >= slots_.size() || slots_[slot].generation != static_cast<std::uint32_t>(id >> 32) ||
+        !slots_[slot].fn)
+      return false;
+    release(slot);
+    return true;
+  }
 
   // Runs the next event (at or before `limit`); false when there is none.
   bool step(time_point limit = time_point::max()) {
     while (!queue_.empty() && queue_.top().at <= limit) {
       entry e = queue_.top();
       queue_.pop();
-      auto it = callbacks_.find(e.id);
-      if (it == callbacks_.end()) continue;  // cancelled
-      auto fn = std::move(it->second);
-      callbacks_.erase(it);
+      auto& s = slots_[e.slot];
+      if (s.generation != e.generation || !s.fn) continue;  // cancelled
+      auto fn = std::move(s.fn);
+      release(e.slot);
       now_ = e.at;
       ++executed_;
       fn();
@@ -63,19 +82,37 @@ class virtual_scheduler {
     }
   }
 
-  std::size_t pending() const noexcept { return callbacks_.size(); }
+  std::size_t pending() const noexcept { return live_; }
   std::uint64_t executed() const noexcept { return executed_; }
 
  private:
+  // A timer's callback lives in a reused slot; its id is (slot generation << 32 | slot), so a
+  // cancel, or a queue entry, of a slot since reused finds another generation and does nothing.
+  // (A hash map of callbacks by id cost an allocation and two lookups per timer: every call and
+  // wait of every simulated node.) One slot would need 2^32 reuses for a generation to repeat.
+  struct slot_state {
+    std::function<void()> fn;
+    std::uint32_t generation = 0;
+  };
   struct entry {
     time_point at;
-    timer_id id;  // ids grow with every call_at, so they are the sequence number too
-    bool operator>(const entry& o) const noexcept { return at != o.at ? at > o.at : id > o.id; }
+    std::uint64_t sequence;  // grows with every call_at: equal times run in call order
+    std::uint32_t slot, generation;
+    bool operator>(const entry& o) const noexcept {
+      return at != o.at ? at > o.at : sequence > o.sequence;
+    }
   };
+  void release(std::uint32_t slot) {
+    slots_[slot].fn = nullptr;
+    free_.push_back(slot);
+    --live_;
+  }
   time_point now_{};
   std::priority_queue<entry, std::vector<entry>, std::greater<>> queue_;
-  std::unordered_map<timer_id, std::function<void()>> callbacks_;
-  timer_id next_id_ = 0;
+  std::vector<slot_state> slots_;
+  std::vector<std::uint32_t> free_;
+  std::size_t live_ = 0;
+  std::uint64_t sequence_ = 0;
   std::uint64_t executed_ = 0;
   prng rng_;
 };

@@ -47,6 +47,32 @@ TEST(VirtualScheduler, OrdersByTimeThenSequence) {
   EXPECT_EQ(order, "abc");
 }
 
+// A cancelled timer's slot is reused: the old id and the old queue entry must not reach the
+// new timer (neither cancel it nor run it at the old time), and a timer cannot cancel itself.
+TEST(VirtualScheduler, ACancelledTimersSlotServesTheNextTimerOnly) {
+  virtual_scheduler s;
+  std::string order;
+  auto t0 = s.now();
+  auto early = s.call_at(t0 + 1s, [&] { order += 'x'; });
+  EXPECT_TRUE(s.cancel(early));
+  auto later = s.call_at(t0 + 5s, [&] { order += 'b'; });
+  EXPECT_NE(later, early);
+  EXPECT_NE(later, alivpc::timer_id{0});
+  EXPECT_FALSE(s.cancel(early));  // not the timer now in its slot
+  EXPECT_EQ(s.pending(), 1u);
+  s.run_until(t0 + 1s);  // the cancelled entry comes up here: nothing runs
+  EXPECT_EQ(order, "");
+  alivpc::timer_id self = 0;
+  self = s.call_at(t0 + 2s, [&] {
+    order += 'a';
+    EXPECT_FALSE(s.cancel(self));  // running: no longer pending
+  });
+  s.run();
+  EXPECT_EQ(order, "ab");
+  EXPECT_EQ(s.pending(), 0u);
+  EXPECT_EQ(s.now(), t0 + 5s);
+}
+
 TEST(VirtualScheduler, ExceptionsReachTheErrorHandler) {
   virtual_scheduler s;
   std::string what;
