@@ -115,6 +115,14 @@ class route_leader {
     std::vector<cloud::route_entry> entries;
     std::size_t custom = 0;
   };
+  // A live lease's route: where it should point.
+  struct wanted_route {
+    net::ipv4_cidr subnet;
+    std::string hop;   // the instance (or ENI) id
+    std::string type;  // NextHopType: "Instance" unless the lease says otherwise
+  };
+  static net::ipv4_cidr subnet_of(const wanted_route& w) { return w.subnet; }
+  static net::ipv4_cidr subnet_of(net::ipv4_cidr c) { return c; }
 
   task<void> lead() {
     auto& st = ctx_.status;
@@ -218,33 +226,57 @@ class route_leader {
   }
 
   // One pass; true when a write is in flight or waiting (poll again soon).
+  //
+  // A pass at rest touches every lease and every route (5,000 of each in a full table, every
+  // reconcile period): it keeps them in sorted vectors, one record per subnet, not in maps and
+  // sets of strings (a node allocation, or three, for each subnet and each pass).
   task<bool> pass() {
     dirty_ = false;
     collect_at_ = time_point::max();
     auto& st = ctx_.status;
     const auto network = *ctx_.cfg.network;
-    std::map<net::ipv4_cidr, std::string> wanted;  // subnet -> next hop (live leases)
-    std::set<std::string> leased_hops;             // instances that hold a live lease
-    std::map<net::ipv4_cidr, std::string> hop_type;
-    std::set<net::ipv4_cidr> reserved;
+    std::vector<wanted_route> wanted;      // live leases by subnet (the last key of a subnet)
+    std::vector<std::string> leased_hops;  // instances that hold a live lease, sorted
+    std::vector<net::ipv4_cidr> reserved;  // reservations, sorted
     try {
       auto leases = co_await ctx_.store.list_leases();
+      wanted.reserve(leases.leases.size());
       for (auto& l : leases.leases) {
-        if (l.is_reservation()) reserved.insert(l.subnet);
+        if (l.is_reservation()) reserved.push_back(l.subnet);
         auto id = lease::lease_instance_id(l.attrs);
         if (id.empty()) continue;
-        wanted[l.subnet] = id;
-        leased_hops.insert(id);
         auto type = l.attrs.backend_data.find("NextHopType");
-        hop_type[l.subnet] = type != l.attrs.backend_data.end() && type->is_string()
-                                 ? type->template get<std::string>()
-                                 : "Instance";
+        wanted.push_back({l.subnet, std::move(id),
+                          type != l.attrs.backend_data.end() && type->is_string()
+                              ? type->template get<std::string>()
+                              : std::string("Instance")});
       }
     } catch (const error& e) {
       if (e.kind() == error_kind::cancelled) throw;
       ctx_.note_error("route leader: list leases", e);
       co_return false;
     }
+    for (auto& w : wanted)
+      leased_hops.push_back(w.hop);
+    std::sort(leased_hops.begin(), leased_hops.end());
+    std::sort(reserved.begin(), reserved.end());
+    // Of two keys for one subnet (a dual-stack key beside a plain one), the later one listed
+    // stands, as a map assignment would.
+    std::stable_sort(
+        wanted.begin(), wanted.end(),
+        [](const wanted_route& a, const wanted_route& b) { return a.subnet < b.subnet; });
+    wanted.erase(wanted.begin(), std::unique(wanted.rbegin(), wanted.rend(),
+                                             [](const wanted_route& a, const wanted_route& b) {
+                                               return a.subnet == b.subnet;
+                                             })
+                                     .base());
+    auto wanted_at = [&](net::ipv4_cidr subnet) -> std::ptrdiff_t {
+      auto it =
+          std::lower_bound(wanted.begin(), wanted.end(), subnet,
+                           [](const wanted_route& w, net::ipv4_cidr c) { return w.subnet < c; });
+      return it != wanted.end() && it->subnet == subnet ? it - wanted.begin() : -1;
+    };
+
     std::map<std::string, table_view> tables;
     for (auto& t : ctx_.tables) {
       try {
@@ -261,9 +293,9 @@ class route_leader {
       }
     }
 
-    // What each table should lose and gain.
+    // What each table should lose and gain; states[i] is wanted[i]'s.
     std::vector<cloud::route_spec> deletes, creates;
-    std::map<net::ipv4_cidr, published_route> states;
+    std::vector<published_route> states(wanted.size());
     std::vector<std::string> waiting;  // subnets a full table holds up
     bool in_flight = false;
     const auto now = ctx_.sched.now();
@@ -271,22 +303,22 @@ class route_leader {
                            ? clock_duration(ctx_.opts.stale_route_grace)
                            : clock_duration(2 * ctx_.opts.reconcile_period);
     std::set<std::pair<std::string, net::ipv4_cidr>> unleased_now;
-    for (auto& [subnet, hop] : wanted)
-      states[subnet].next_hop = hop;
+    for (std::size_t i = 0; i < wanted.size(); ++i)
+      states[i].next_hop = wanted[i].hop;
     for (auto& [table, view] : tables) {
-      std::set<net::ipv4_cidr> present;
+      std::vector<bool> present(wanted.size());
       for (auto& e : view.entries) {
         if (e.type != cloud::route_entry_type::custom || !network.contains(e.destination)) continue;
-        present.insert(e.destination);
         const bool settling = e.status != cloud::route_entry_status::available;
         in_flight |= settling;
-        auto it = wanted.find(e.destination);
-        if (it != wanted.end()) {
-          if (e.next_hop_id == it->second) {
-            states[e.destination].tables[table] = settling ? "Pending" : "Available";
+        if (const auto i = wanted_at(e.destination); i >= 0) {
+          present[static_cast<std::size_t>(i)] = true;
+          auto& state = states[static_cast<std::size_t>(i)].tables[table];
+          if (e.next_hop_id == wanted[static_cast<std::size_t>(i)].hop) {
+            state = settling ? "Pending" : "Available";
             continue;
           }
-          states[e.destination].tables[table] = "Missing";
+          state = "Missing";
           if (!settling && ours_to_touch(e)) deletes.push_back(spec_of(e));
           continue;
         }
@@ -294,10 +326,12 @@ class route_leader {
         // a lease on another subnet now, that node lost this one and moved on: it will not come
         // back for it, so the self-writing node's lost_route_hold applies, not the long grace
         // that waits for a node that may return.
-        if (!ours_to_touch(e) || reserved.count(e.destination)) continue;
+        if (!ours_to_touch(e) ||
+            std::binary_search(reserved.begin(), reserved.end(), e.destination))
+          continue;
         unleased_now.emplace(table, e.destination);
         auto [first, fresh] = unleased_since_.try_emplace({table, e.destination}, now);
-        const auto hold = leased_hops.count(e.next_hop_id)
+        const auto hold = std::binary_search(leased_hops.begin(), leased_hops.end(), e.next_hop_id)
                               ? std::min(grace, clock_duration(ctx_.opts.lost_route_hold))
                               : grace;
         if (now - first->second < hold) {
@@ -324,17 +358,18 @@ class route_leader {
       std::size_t free = usage.quota == 0
                              ? max_creates_
                              : (usage.quota > view.custom ? usage.quota - view.custom : 0);
-      for (auto& [subnet, hop] : wanted) {
-        if (present.count(subnet)) continue;
-        states[subnet].tables[table] = "Missing";
+      for (std::size_t i = 0; i < wanted.size(); ++i) {
+        if (present[i]) continue;
+        const auto& w = wanted[i];
+        states[i].tables[table] = "Missing";
         if (free == 0) {
-          waiting.push_back(subnet.to_string());
+          waiting.push_back(w.subnet.to_string());
           continue;
         }
         --free;
-        cloud::route_spec s{table, subnet, hop_type[subnet], hop};
-        s.name = "alivpc:" + subnet.to_string();
-        s.description = "flannel lease " + subnet.to_string() + " (alivpc route leader)";
+        cloud::route_spec s{table, w.subnet, w.type, w.hop};
+        s.name = "alivpc:" + w.subnet.to_string();
+        s.description = "flannel lease " + w.subnet.to_string() + " (alivpc route leader)";
         creates.push_back(std::move(s));
       }
       if (usage.quota && usage.entries * 5 >= usage.quota * 4 && !warned_full_[table]) {
@@ -358,7 +393,7 @@ class route_leader {
                                                 " (raise the route entry quota, or remove nodes)"));
     }
 
-    co_await publish(states);
+    co_await publish(wanted, states);
     if (in_flight) co_return true;  // the VPC takes one write at a time
     auto& batch = deletes.empty() ? creates : deletes;
     if (batch.empty()) co_return false;
@@ -470,19 +505,25 @@ class route_leader {
     }
   }
 
-  // Route states that changed since published; ones of subnets without a lease go.
-  task<void> publish(const std::map<net::ipv4_cidr, published_route>& states) {
+  // Route states that changed since published (states[i] is wanted[i]'s); ones of subnets
+  // without a lease go.
+  task<void> publish(const std::vector<wanted_route>& wanted,
+                     const std::vector<published_route>& states) {
     if (!may_write()) co_return;
     try {
-      for (auto& [subnet, state] : states) {
+      for (std::size_t i = 0; i < wanted.size(); ++i) {
+        const auto subnet = wanted[i].subnet;
         auto it = published_.find(subnet);
-        if (it != published_.end() && it->second == state) continue;
-        co_await ctx_.store.put_route_state(subnet, state.to_json());
-        published_[subnet] = state;
+        if (it != published_.end() && it->second == states[i]) continue;
+        co_await ctx_.store.put_route_state(subnet, states[i].to_json());
+        published_[subnet] = states[i];
       }
       std::vector<net::ipv4_cidr> gone;
       for (auto& [subnet, text] : published_)
-        if (!states.count(subnet)) gone.push_back(subnet);
+        if (!std::binary_search(
+                wanted.begin(), wanted.end(), subnet,
+                [](const auto& a, const auto& b) { return subnet_of(a) < subnet_of(b); }))
+          gone.push_back(subnet);
       for (auto& subnet : gone) {
         co_await ctx_.store.delete_route_state(subnet);
         published_.erase(subnet);

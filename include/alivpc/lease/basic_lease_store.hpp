@@ -13,6 +13,8 @@
 #include <alivpc/lease/route_coordination.hpp>
 #include <alivpc/lease/subnet_allocator.hpp>
 
+#include <algorithm>
+#include <cassert>
 #include <map>
 #include <optional>
 #include <string>
@@ -62,9 +64,7 @@ class basic_lease_store {
 
   task<lease_list> list_leases() {
     auto out = co_await kv_.list(list_detail::with_expiry);
-    known_.clear();
-    for (const auto& l : out.leases)
-      known_[l.subnet] = l;
+    refresh_known(out.leases);
     co_return out;
   }
 
@@ -227,6 +227,33 @@ class basic_lease_store {
  private:
   std::string leader_key() const requires coordination_kv<KV> {
     return route_leader_key(kv_.network_prefix());
+  }
+
+  // known_ becomes the listing (of two keys for one subnet, the later one listed). In place: the
+  // route leader lists every lease each pass, and at rest they are the leases already known, so
+  // only what moved (expiry, revisions) is copied, not each lease's strings and JSON again.
+  void refresh_known(const std::vector<lease>& listed) {
+    std::vector<net::ipv4_cidr> subnets;
+    subnets.reserve(listed.size());
+    for (const auto& l : listed) {
+      subnets.push_back(l.subnet);
+      auto [it, fresh] = known_.try_emplace(l.subnet, l);
+      if (fresh) continue;
+      auto& k = it->second;
+      if (k.attrs == l.attrs && k.ipv6_subnet == l.ipv6_subnet) {
+        k.expiration = l.expiration;
+        k.revision = l.revision;
+        k.lease_id = l.lease_id;
+        k.create_revision = l.create_revision;
+        assert(k == l);  // every field of lease is copied above
+      } else {
+        k = l;
+      }
+    }
+    std::sort(subnets.begin(), subnets.end());
+    std::erase_if(known_, [&](const auto& kv) {
+      return !std::binary_search(subnets.begin(), subnets.end(), kv.first);
+    });
   }
 
   // A watch's changes as events, keeping known_ current (and filling in a removal's value).
