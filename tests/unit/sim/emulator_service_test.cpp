@@ -508,3 +508,28 @@ TEST(EmulatorListing, PagesAndFiltersMatchTheWholeTable) {
     EXPECT_EQ(page.at("NextToken"), "") << token;
   }
 }
+
+// Names and descriptions come back as they were written: quotes, backslashes and control
+// characters escaped in the listing's hand-written JSON, the rest as is.
+TEST(EmulatorListing, EscapesWhatJsonNeedsInNamesAndDescriptions) {
+  batch_fixture f;
+  const std::string description = "say \"hi\" \\ to\ttab and \x01 then \xc3\xa9t\xc3\xa9 end";
+  const std::string name = "\"quoted\"\\";
+  ASSERT_EQ(f.call({{"Action", "CreateRouteEntries"},
+                    {"RouteEntries.1.RouteTableId", "vtb-abc"},
+                    {"RouteEntries.1.DstCidrBlock", "10.24.9.0/24"},
+                    {"RouteEntries.1.NextHop", "i-node1"},
+                    {"RouteEntries.1.Name", name},
+                    {"RouteEntries.1.Description", description}})
+                .status,
+            200);
+  f.mono += 2s;
+  auto a = f.call({{"Action", "DescribeRouteEntryList"},
+                   {"RouteTableId", "vtb-abc"},
+                   {"DestinationCidrBlock", "10.24.9.0/24"}});
+  ASSERT_EQ(a.status, 200) << a.body;
+  const auto listing = json::parse(a.body);
+  const auto& e = listing.at("RouteEntrys").at("RouteEntry").at(0);
+  EXPECT_EQ(e.at("Description"), description);
+  EXPECT_EQ(e.at("RouteEntryName"), name);
+}

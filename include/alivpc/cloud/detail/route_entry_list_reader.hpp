@@ -78,7 +78,6 @@ class route_entry_list_reader {
     field destination, table, id, type, status, next_hop_type, instance_id;
     field hop_id, hop_type;
     std::optional<std::string> structure_error;  // NextHops' shape: checked after the fields
-    std::string path;
   };
 
   static std::string_view type_name(kind k) {
@@ -100,9 +99,13 @@ class route_entry_list_reader {
   }
 
   // The path of the value arriving now ("RouteEntrys.RouteEntry[3].Status"), for messages only.
-  std::string path_here() const {
+  std::string path_here() const { return path_of(frames_.size()); }
+  // The path through the first `depth` frames. Built only for a message: a path per entry read
+  // was a fifth of reading a listing.
+  std::string path_of(std::size_t depth) const {
     std::string p;
-    for (const auto& f : frames_) {
+    for (std::size_t i = 0; i < depth; ++i) {
+      const auto& f = frames_[i];
       if (f.array) {
         p += "[" + std::to_string(f.count - 1) + "]";
       } else {
@@ -131,22 +134,23 @@ class route_entry_list_reader {
     }
     auto& p = frames_.back();
     if (p.array) ++p.count;
+    const std::string_view key = p.key;  // compared by length first, not strlen + compare
     switch (p.r) {
       case role::top:
-        if (p.key == "RequestId" || p.key == "NextToken") {
+        if (key == "RequestId" || key == "NextToken") {
           if (k == kind::null) return role::skip;
           if (k != kind::string) fail_here("a string", k);
-          (p.key == "RequestId" ? out_.request_id : out_.next_token) = std::move(*s);
+          (key == "RequestId" ? out_.request_id : out_.next_token) = std::move(*s);
           return role::skip;
         }
-        if (p.key == "RouteEntrys") {
+        if (key == "RouteEntrys") {
           if (k == kind::object) return role::wrapper;
           if (k == kind::array) return role::list;  // some gateways drop the wrapper object
           if (k != kind::null) fail_here("an object", k);
         }
         return role::skip;
       case role::wrapper:
-        if (p.key == "RouteEntry") {
+        if (key == "RouteEntry") {
           if (k == kind::array) return role::list;
           if (k != kind::null) fail_here("an array", k);
         }
@@ -154,19 +158,18 @@ class route_entry_list_reader {
       case role::list:
         if (k != kind::object) fail_here("an object", k);
         entry_ = pending_entry{};
-        entry_.path = path_here();
         return role::entry;
       case role::entry:
-        if (auto* f = entry_field(p.key)) {
+        if (auto* f = entry_field(key)) {
           take(*f, k, s);
-        } else if (p.key == "NextHops") {
+        } else if (key == "NextHops") {
           if (k == kind::object) return role::hops_wrapper;
           if (k == kind::array) return role::hops_list;
           if (k != kind::null) defer(message_here("an object", k));
         }
         return role::skip;
       case role::hops_wrapper:
-        if (p.key == "NextHop") {
+        if (key == "NextHop") {
           if (k == kind::array) return role::hops_list;
           if (k != kind::null) defer(message_here("an array", k));
         }
@@ -177,8 +180,8 @@ class route_entry_list_reader {
         defer(message_here("an object", k));
         return role::skip;
       case role::hop:
-        if (p.key == "NextHopId") take(entry_.hop_id, k, s);
-        if (p.key == "NextHopType") take(entry_.hop_type, k, s);
+        if (key == "NextHopId") take(entry_.hop_id, k, s);
+        if (key == "NextHopType") take(entry_.hop_type, k, s);
         return role::skip;
       case role::skip:
         return role::skip;
@@ -199,7 +202,8 @@ class route_entry_list_reader {
     return true;
   }
 
-  field* entry_field(const std::string& name) {
+  // Member names compared as string_views: the length first, no strlen per comparison.
+  field* entry_field(std::string_view name) {
     if (name == "DestinationCidrBlock") return &entry_.destination;
     if (name == "RouteTableId") return &entry_.table;
     if (name == "RouteEntryId") return &entry_.id;
@@ -226,17 +230,18 @@ class route_entry_list_reader {
   }
 
   // The checks parse_route_entry makes, in its order.
+  // Called while the entry's own frame is the last: the path of the frames below is the entry's.
   void finish_entry() {
     auto& e = entry_;
     if (!e.destination.value && !e.destination.wrong)
-      fail(error_kind::parse,
-           std::string(what) + " answer: field " + e.path + ".DestinationCidrBlock is missing");
+      fail(error_kind::parse, std::string(what) + " answer: field " + path_of(frames_.size() - 1) +
+                                  ".DestinationCidrBlock is missing");
     auto dest = text_of(e.destination);
     if (dest.find(':') != std::string::npos) return;  // IPv6: not ours to manage
     route_entry r;
     auto cidr = net::ipv4_cidr::try_parse(dest);
     if (!cidr)
-      fail(error_kind::parse, std::string(what) + " answer: field " + e.path +
+      fail(error_kind::parse, std::string(what) + " answer: field " + path_of(frames_.size() - 1) +
                                   ".DestinationCidrBlock: \"" + dest.substr(0, 64) +
                                   "\" is not an IPv4 CIDR");
     r.destination = *cidr;

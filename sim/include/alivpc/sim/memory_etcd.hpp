@@ -20,6 +20,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 namespace alivpc::sim {
 
@@ -72,7 +74,7 @@ class memory_etcd {
   // The route leader mode's keys by full path ("<prefix>/alivpc/route-leader", ...), and a
   // counter of their changes (writes, deletes, expiries, a wipe) for a checker that looks again
   // only when it moved. Neither keys() nor changes() ever reflects them.
-  const std::map<std::string, coordination_entry>& coordination_keys() const noexcept {
+  const std::unordered_map<std::string, coordination_entry>& coordination_keys() const noexcept {
     return coordination_;
   }
   std::uint64_t coordination_changes() const noexcept { return coordination_changes_; }
@@ -90,10 +92,8 @@ class memory_etcd {
   std::map<net::ipv4_cidr, std::string> route_states() const {
     const auto dir = lease::route_states_dir(prefix_);
     std::map<net::ipv4_cidr, std::string> out;
-    for (auto it = coordination_.lower_bound(dir);
-         it != coordination_.end() && it->first.compare(0, dir.size(), dir) == 0; ++it)
-      if (auto subnet = lease::detail::route_state_subnet(it->first, dir))
-        out[*subnet] = it->second.value;
+    for (const auto& [key, e] : coordination_)
+      if (auto subnet = lease::detail::route_state_subnet(key, dir)) out[*subnet] = e.value;
     return out;
   }
 
@@ -120,8 +120,12 @@ class memory_etcd {
     ++incarnation_;
     ++changes_;
     changed_.notify();
-    for (auto& [key, ev] : key_changed_)
-      ev.notify();
+    std::vector<net::ipv4_cidr> watched;  // woken in subnet order: one seed, one event order
+    for (auto& [subnet, ev] : key_changed_)
+      watched.push_back(subnet);
+    std::sort(watched.begin(), watched.end());
+    for (auto subnet : watched)
+      key_changed_.at(subnet).notify();
   }
   lease::store_identity identity() const {
     return {"sim-cluster-" + std::to_string(incarnation_), revision_};
@@ -336,8 +340,11 @@ class memory_etcd {
   std::string prefix_;
   std::size_t history_limit_;
   std::optional<std::string> config_;
-  std::map<std::string, entry> kv_;                         // subnet key ("10.24.5.0-24") -> entry
-  std::map<std::string, coordination_entry> coordination_;  // full path -> entry
+  std::map<std::string, entry> kv_;  // subnet key ("10.24.5.0-24") -> entry
+  // Full path -> entry. Hashed: every follower reads its route state each reconcile period,
+  // and a tree of 5,000 paths that share a 40-byte prefix cost a cache miss and a long compare
+  // per level; listing them (a leader taking over) is rare and sorts.
+  std::unordered_map<std::string, coordination_entry> coordination_;
   std::map<std::int64_t, ttl_lease> leases_;
   std::deque<std::pair<std::int64_t, lease::lease_event>> history_;
   std::int64_t revision_ = 1, compacted_ = 0, next_lease_ = 7000, incarnation_ = 1;
@@ -345,9 +352,10 @@ class memory_etcd {
   clock_duration latency_ = std::chrono::milliseconds(1), jitter_{0};
   bool down_ = false;
   async_event<S> changed_;
-  // By subnet (a subnet key's subnet), not by key text: looked up on every watch call.
-  std::map<net::ipv4_cidr, async_event<S>> key_changed_;  // once watched
-  std::map<net::ipv4_cidr, std::int64_t> last_change_;    // its newest event's revision
+  // By subnet (a subnet key's subnet), not by key text, and hashed: each is looked up on every
+  // watch call of every node (twice per 5-minute bound), where a tree missed the cache per level.
+  std::unordered_map<net::ipv4_cidr, async_event<S>> key_changed_;  // once watched
+  std::unordered_map<net::ipv4_cidr, std::int64_t> last_change_;    // its newest revision
 };
 
 struct memory_store_options {
@@ -498,10 +506,10 @@ class memory_kv {
   task<std::vector<lease::kv_entry>> list_keys(const std::string& dir) {
     co_await rpc("list keys");
     std::vector<lease::kv_entry> out;
-    const auto& keys = etcd_.coordination_keys();
-    for (auto it = keys.lower_bound(dir);
-         it != keys.end() && it->first.compare(0, dir.size(), dir) == 0; ++it)
-      if (it->first.find('/', dir.size()) == std::string::npos) out.push_back(*entry_at(it->first));
+    for (const auto& [key, e] : etcd_.coordination_keys())
+      if (key.compare(0, dir.size(), dir) == 0 && key.find('/', dir.size()) == std::string::npos)
+        out.push_back(*entry_at(key));
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
     co_return out;
   }
 

@@ -402,6 +402,7 @@ class openapi_service {
           400, "InvalidCidrBlock.Malformed",
           "Specified DestinationCidrBlock \"" + dest + "\" is not a valid CIDR block.");
     std::string list;
+    list.reserve(static_cast<std::size_t>(max) * 400);  // about one entry's text each
     long listed = 0;
     std::string next;
     // throws InvalidRouteTableId.NotFound
@@ -458,18 +459,22 @@ class openapi_service {
     out += '"';
     out += name;
     out += "\":\"";
-    for (char c : value) {
+    std::size_t plain = 0;  // the start of the run of characters that need no escape
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const char c = value[i];
+      if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) continue;
+      out.append(value.substr(plain, i - plain));
+      plain = i + 1;
       if (c == '"' || c == '\\') {
         out += '\\';
         out += c;
-      } else if (static_cast<unsigned char>(c) < 0x20) {
+      } else {
         char buf[8];
         std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
         out += buf;
-      } else {
-        out += c;
       }
     }
+    out.append(value.substr(plain));
     out += "\",";
   }
 
