@@ -10,7 +10,6 @@
 #pragma once
 
 #include <alivpc/runtime/asio_prelude.hpp>
-#include <alivpc/runtime/frame_pool.hpp>
 
 #include <coroutine>
 #include <exception>
@@ -27,9 +26,6 @@ namespace detail {
 struct task_promise_base {
   std::coroutine_handle<> continuation = std::noop_coroutine();
   std::exception_ptr exception;
-
-  static void* operator new(std::size_t n) { return allocate_frame(n); }
-  static void operator delete(void* p, std::size_t n) noexcept { free_frame(p, n); }
 
   std::suspend_always initial_suspend() noexcept { return {}; }
 
@@ -124,8 +120,6 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 // A fire-and-forget coroutine: starts at once and frees itself when it ends.
 struct detached {
   struct promise_type {
-    static void* operator new(std::size_t n) { return allocate_frame(n); }
-    static void operator delete(void* p, std::size_t n) noexcept { free_frame(p, n); }
     detached get_return_object() noexcept { return {}; }
     std::suspend_never initial_suspend() noexcept { return {}; }
     std::suspend_never final_suspend() noexcept { return {}; }
