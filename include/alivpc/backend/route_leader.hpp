@@ -256,6 +256,7 @@ class route_leader {
       ctx_.note_error("route leader: list leases", e);
       co_return false;
     }
+    leased_hops.reserve(wanted.size());
     for (auto& w : wanted)
       leased_hops.push_back(w.hop);
     std::sort(leased_hops.begin(), leased_hops.end());
