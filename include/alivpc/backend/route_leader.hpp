@@ -266,11 +266,12 @@ class route_leader {
     std::stable_sort(
         wanted.begin(), wanted.end(),
         [](const wanted_route& a, const wanted_route& b) { return a.subnet < b.subnet; });
-    wanted.erase(wanted.begin(), std::unique(wanted.rbegin(), wanted.rend(),
-                                             [](const wanted_route& a, const wanted_route& b) {
-                                               return a.subnet == b.subnet;
-                                             })
-                                     .base());
+    std::vector<wanted_route> last_of_each;
+    last_of_each.reserve(wanted.size());
+    for (std::size_t i = 0; i < wanted.size(); ++i)
+      if (i + 1 == wanted.size() || wanted[i + 1].subnet != wanted[i].subnet)
+        last_of_each.push_back(std::move(wanted[i]));
+    wanted = std::move(last_of_each);
     auto wanted_at = [&](net::ipv4_cidr subnet) -> std::ptrdiff_t {
       auto it =
           std::lower_bound(wanted.begin(), wanted.end(), subnet,
