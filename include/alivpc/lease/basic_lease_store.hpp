@@ -63,7 +63,7 @@ class basic_lease_store {
   }
 
   task<lease_list> list_leases() {
-    auto out = co_await kv_.list(list_detail::with_expiry);
+    auto out = co_await kv_.list();
     refresh_known(out.leases);
     co_return out;
   }
@@ -80,7 +80,7 @@ class basic_lease_store {
                             std::optional<net::ipv4_cidr> previous, std::chrono::seconds ttl) {
     const std::string value = format_lease_value(attrs);
     for (int attempt = 0; attempt < kv_.max_claim_attempts(); ++attempt) {
-      auto snap = co_await kv_.list(list_detail::claims);
+      auto snap = co_await kv_.list();
       std::vector<net::ipv4_cidr> taken;
       std::optional<lease> mine;
       for (const auto& l : snap.leases) {

@@ -48,7 +48,7 @@ class etcd_v2_kv {
     co_return to_lease(*n);
   }
 
-  task<lease_list> list(list_detail /*v2 answers every TTL with the key*/) {
+  task<lease_list> list() {  // v2 answers every TTL with its key anyway
     auto a = co_await call("GET", keys_path(opts_.subnets_dir()) + "?recursive=true", "");
     lease_list out;
     if (a.answer.error_code == 100) {  // no subnets directory yet

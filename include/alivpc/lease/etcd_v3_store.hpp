@@ -50,13 +50,13 @@ class etcd_v3_kv {
     co_return to_lease(r.kvs.front());
   }
 
-  task<lease_list> list(list_detail want) {
+  task<lease_list> list() {
     const std::string dir = opts_.subnets_dir();
-    return list_range(dir, detail::prefix_range_end(dir), want);
+    return list_range(dir, detail::prefix_range_end(dir), expiry::placeholder);
   }
 
   task<lease_list> list_one(net::ipv4_cidr subnet) {
-    return list_range(key_of(subnet), {}, list_detail::with_expiry);
+    return list_range(key_of(subnet), {}, expiry::looked_up);
   }
 
   task<std::optional<lease>> create(net::ipv4_cidr subnet, const std::string& value,
@@ -293,7 +293,9 @@ class etcd_v3_kv {
   }
 
   // The leases among one key, or every key from `key` up to `range_end`.
-  task<lease_list> list_range(std::string key, std::string range_end, list_detail want) {
+  // What a listed lease's expiration holds: to_lease's placeholder, or its etcd lease's TTL.
+  enum class expiry { placeholder, looked_up };
+  task<lease_list> list_range(std::string key, std::string range_end, expiry want) {
     auto r = co_await range(std::move(key), std::move(range_end));
     lease_list out;
     out.revision = r.revision;
@@ -302,7 +304,7 @@ class etcd_v3_kv {
     for (const auto& kv : r.kvs) {
       auto l = to_lease(kv);
       if (!l) continue;
-      if (l->lease_id != 0 && want == list_detail::with_expiry) {
+      if (l->lease_id != 0 && want == expiry::looked_up) {
         auto it = ttl_of.find(l->lease_id);
         if (it == ttl_of.end())
           it = ttl_of.emplace(l->lease_id, co_await time_to_live(l->lease_id)).first;

@@ -235,14 +235,22 @@ class memory_etcd {
       if (auto exp = expiry_of(e.lease_id)) out.expiration = *exp;
     return out;
   }
+  // Every subnet key as lease_kv::list has it: an expiration is a placeholder (now) for a key
+  // with a TTL, as etcd v3's range gives it (the real one is list_one's, one lease at a time).
   lease::lease_list list() const {
     lease::lease_list out;
     out.revision = revision_;
     out.store = identity();
     out.leases.reserve(kv_.size());
+    const auto now = s_.wall_now();
     for (const auto& [k, e] : kv_) {
       if (!e.parsed) continue;
-      out.leases.push_back(to_lease(k, e));
+      auto& l = out.leases.emplace_back(*e.parsed);
+      l.revision = e.mod_revision;
+      l.lease_id = e.lease_id;
+      l.create_revision = e.create_revision;
+      l.expiration.reset();
+      if (e.lease_id) l.expiration = now;
     }
     return out;
   }
@@ -390,7 +398,7 @@ class memory_kv {
     co_return etcd_.to_lease(key, it->second);
   }
 
-  task<lease::lease_list> list(lease::list_detail /*every lease's expiry is at hand*/) {
+  task<lease::lease_list> list() {
     co_await rpc("list leases");
     co_return etcd_.list();
   }
