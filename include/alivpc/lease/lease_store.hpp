@@ -46,7 +46,8 @@ concept lease_store = requires(S& s, const config::network_config& cfg, const le
                                std::chrono::seconds ttl) {
   // The network config at <prefix>/config; not_found with the etcdctl command when absent.
   { s.get_network_config() } -> std::same_as<task<config::network_config>>;
-  // Every subnet lease (and reservation) under <prefix>/subnets.
+  // Every subnet lease (and reservation) under <prefix>/subnets, in one read: who holds what,
+  // not until when (an expiration only tells a lease from a reservation: lease_kv::list).
   { s.list_leases() } -> std::same_as<task<lease_list>>;
   // One subnet's key: the listing of that key alone (empty when it does not exist).
   { s.list_lease(subnet) } -> std::same_as<task<lease_list>>;
