@@ -21,4 +21,5 @@ run week-200 robust
 run churn-week robust
 run churn-week leader
 run week-5000 leader
+run week-5000-hourly leader  # the same with the route leader's whole-table pass hourly
 run burst-50 all
