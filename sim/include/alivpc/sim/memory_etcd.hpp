@@ -226,32 +226,31 @@ class memory_etcd {
     return true;
   }
 
-  lease::lease to_lease(const std::string& /*key*/, const entry& e) const {
+  // A key's lease as a listing has it (lease_kv::list): the expiration a placeholder (now) for a
+  // key with a TTL, as etcd v3's range gives it.
+  lease::lease claim_of(const entry& e) const {
     lease::lease out = e.parsed ? *e.parsed : lease::lease{};
     out.revision = e.mod_revision;
     out.lease_id = e.lease_id;
     out.create_revision = e.create_revision;
+    out.expiration.reset();
+    if (e.lease_id) out.expiration = s_.wall_now();
+    return out;
+  }
+  // The same with the real expiry (a read of one key).
+  lease::lease to_lease(const std::string& /*key*/, const entry& e) const {
+    lease::lease out = claim_of(e);
     if (e.lease_id)
       if (auto exp = expiry_of(e.lease_id)) out.expiration = *exp;
     return out;
   }
-  // Every subnet key as lease_kv::list has it: an expiration is a placeholder (now) for a key
-  // with a TTL, as etcd v3's range gives it (the real one is list_one's, one lease at a time).
   lease::lease_list list() const {
     lease::lease_list out;
     out.revision = revision_;
     out.store = identity();
     out.leases.reserve(kv_.size());
-    const auto now = s_.wall_now();
-    for (const auto& [k, e] : kv_) {
-      if (!e.parsed) continue;
-      auto& l = out.leases.emplace_back(*e.parsed);
-      l.revision = e.mod_revision;
-      l.lease_id = e.lease_id;
-      l.create_revision = e.create_revision;
-      l.expiration.reset();
-      if (e.lease_id) l.expiration = now;
-    }
+    for (const auto& [k, e] : kv_)
+      if (e.parsed) out.leases.push_back(claim_of(e));
     return out;
   }
   // Events after `revision`, or nullopt when that part of history was compacted.
