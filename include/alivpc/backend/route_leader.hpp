@@ -122,6 +122,19 @@ class route_leader {
     std::string type;  // NextHopType: "Instance" unless the lease says otherwise
   };
   static net::ipv4_cidr subnet_of(const wanted_route& w) { return w.subnet; }
+  // A route's state in one table, as published_route names it.
+  enum class table_state : std::uint8_t { missing, pending, available };
+  static std::string_view name_of(table_state s) {
+    switch (s) {
+      case table_state::pending:
+        return "Pending";
+      case table_state::available:
+        return "Available";
+      case table_state::missing:
+        break;
+    }
+    return "Missing";
+  }
   static net::ipv4_cidr subnet_of(net::ipv4_cidr c) { return c; }
 
   task<void> lead() {
@@ -245,11 +258,9 @@ class route_leader {
         if (l.is_reservation()) reserved.push_back(l.subnet);
         auto id = lease::lease_instance_id(l.attrs);
         if (id.empty()) continue;
-        auto type = l.attrs.backend_data.find("NextHopType");
-        wanted.push_back({l.subnet, std::move(id),
-                          type != l.attrs.backend_data.end() && type->is_string()
-                              ? type->template get<std::string>()
-                              : std::string("Instance")});
+        auto type = l.attrs.backend_data.next_hop_type();
+        wanted.push_back(
+            {l.subnet, std::move(id), type.empty() ? std::string("Instance") : std::string(type)});
       }
     } catch (const error& e) {
       if (e.kind() == error_kind::cancelled) throw;
@@ -295,19 +306,21 @@ class route_leader {
       }
     }
 
-    // What each table should lose and gain; states[i] is wanted[i]'s.
+    // What each table should lose and gain; states[i * tables.size() + t] is wanted[i]'s route
+    // in the t-th table.
     std::vector<cloud::route_spec> deletes, creates;
-    std::vector<published_route> states(wanted.size());
-    std::vector<std::string> waiting;  // subnets a full table holds up
+    std::vector<table_state> states(wanted.size() * tables.size(), table_state::missing);
+    std::vector<std::string_view> table_ids;  // the tables in order
+    std::vector<std::string> waiting;         // subnets a full table holds up
     bool in_flight = false;
     const auto now = ctx_.sched.now();
     const auto grace = ctx_.opts.stale_route_grace.count() > 0
                            ? clock_duration(ctx_.opts.stale_route_grace)
                            : clock_duration(2 * ctx_.opts.reconcile_period);
     std::set<std::pair<std::string, net::ipv4_cidr>> unleased_now;
-    for (std::size_t i = 0; i < wanted.size(); ++i)
-      states[i].next_hop = wanted[i].hop;
     for (auto& [table, view] : tables) {
+      const std::size_t t = table_ids.size();
+      table_ids.push_back(table);
       std::vector<bool> present(wanted.size());
       for (auto& e : view.entries) {
         if (e.type != cloud::route_entry_type::custom || !network.contains(e.destination)) continue;
@@ -315,12 +328,12 @@ class route_leader {
         in_flight |= settling;
         if (const auto i = wanted_at(e.destination); i >= 0) {
           present[static_cast<std::size_t>(i)] = true;
-          auto& state = states[static_cast<std::size_t>(i)].tables[table];
+          auto& state = states[static_cast<std::size_t>(i) * tables.size() + t];
           if (e.next_hop_id == wanted[static_cast<std::size_t>(i)].hop) {
-            state = settling ? "Pending" : "Available";
+            state = settling ? table_state::pending : table_state::available;
             continue;
           }
-          state = "Missing";
+          state = table_state::missing;
           if (!settling && ours_to_touch(e)) deletes.push_back(spec_of(e));
           continue;
         }
@@ -363,7 +376,6 @@ class route_leader {
       for (std::size_t i = 0; i < wanted.size(); ++i) {
         if (present[i]) continue;
         const auto& w = wanted[i];
-        states[i].tables[table] = "Missing";
         if (free == 0) {
           waiting.push_back(w.subnet.to_string());
           continue;
@@ -395,7 +407,7 @@ class route_leader {
                                                 " (raise the route entry quota, or remove nodes)"));
     }
 
-    co_await publish(wanted, states);
+    co_await publish(wanted, table_ids, states);
     if (in_flight) co_return true;  // the VPC takes one write at a time
     auto& batch = deletes.empty() ? creates : deletes;
     if (batch.empty()) co_return false;
@@ -507,18 +519,32 @@ class route_leader {
     }
   }
 
-  // Route states that changed since published (states[i] is wanted[i]'s); ones of subnets
-  // without a lease go.
+  // Route states that changed since published (as pass() has them); ones of subnets without a
+  // lease go. Compared in place: a pass at rest publishes nothing and builds no document.
   task<void> publish(const std::vector<wanted_route>& wanted,
-                     const std::vector<published_route>& states) {
+                     const std::vector<std::string_view>& table_ids,
+                     const std::vector<table_state>& states) {
     if (!may_write()) co_return;
     try {
+      const auto state_of = [&](std::size_t i, std::size_t t) {
+        return name_of(states[i * table_ids.size() + t]);
+      };
+      const auto unchanged = [&](const published_route& p, std::size_t i) {
+        if (p.next_hop != wanted[i].hop || p.tables.size() != table_ids.size()) return false;
+        std::size_t t = 0;  // both in table id order
+        for (const auto& [id, state] : p.tables)
+          if (id != table_ids[t] || state != state_of(i, t++)) return false;
+        return true;
+      };
       for (std::size_t i = 0; i < wanted.size(); ++i) {
         const auto subnet = wanted[i].subnet;
         auto it = published_.find(subnet);
-        if (it != published_.end() && it->second == states[i]) continue;
-        co_await ctx_.store.put_route_state(subnet, states[i].to_json());
-        published_[subnet] = states[i];
+        if (it != published_.end() && unchanged(it->second, i)) continue;
+        published_route doc{wanted[i].hop, {}};
+        for (std::size_t t = 0; t < table_ids.size(); ++t)
+          doc.tables.emplace(table_ids[t], state_of(i, t));
+        co_await ctx_.store.put_route_state(subnet, doc.to_json());
+        published_[subnet] = std::move(doc);
       }
       std::vector<net::ipv4_cidr> gone;
       for (auto& [subnet, text] : published_)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <alivpc/detail/bounded_json.hpp>
+#include <alivpc/lease/backend_data.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/net/ipv4.hpp>
 #include <alivpc/runtime/scheduler.hpp>
@@ -22,7 +23,7 @@ struct lease_attrs {
   net::ipv4_address public_ip;
   std::optional<std::string> public_ipv6{};
   std::string backend_type = "ali-vpc";
-  nlohmann::json backend_data = nullptr;
+  lease::backend_data backend_data{};
   friend bool operator==(const lease_attrs&, const lease_attrs&) = default;
 };
 
@@ -80,26 +81,15 @@ inline parsed_subnet_key parse_subnet_key(std::string_view key) {
 // The instance a lease's node runs on, which we record in BackendData as {"InstanceId": "i-..."}
 // (flannel keeps BackendData opaque); empty for leases written by flannel or by older versions.
 inline std::string lease_instance_id(const lease_attrs& a) {
-  if (!a.backend_data.is_object()) return {};
-  auto it = a.backend_data.find("InstanceId");
-  return it != a.backend_data.end() && it->is_string() ? it->get<std::string>() : std::string{};
+  return std::string(a.backend_data.instance_id());
 }
 
 // Whether a lease found in the store was written by this node: the same PublicIP and, when both
 // record an instance, the same instance (two instances that share a PublicIP are not one node).
 inline bool same_owner(const lease_attrs& stored, const lease_attrs& ours) {
   if (stored.public_ip != ours.public_ip) return false;
-  auto a = lease_instance_id(stored), b = lease_instance_id(ours);
+  auto a = stored.backend_data.instance_id(), b = ours.backend_data.instance_id();
   return a.empty() || b.empty() || a == b;
-}
-
-inline nlohmann::json lease_value_json(const lease_attrs& a) {
-  nlohmann::json j;
-  j["PublicIP"] = a.public_ip.to_string();
-  j["PublicIPv6"] = a.public_ipv6 ? nlohmann::json(*a.public_ipv6) : nlohmann::json(nullptr);
-  j["BackendType"] = a.backend_type;
-  j["BackendData"] = a.backend_data;
-  return j;
 }
 
 // Field order as flannel's Go encoder writes it (struct order), so the value is byte-identical.
@@ -136,7 +126,7 @@ inline lease_attrs parse_lease_value(std::string_view text) {
   } else {
     a.backend_type.clear();
   }
-  if (auto bd = j.find("BackendData"); bd != j.end()) a.backend_data = *bd;
+  if (auto bd = j.find("BackendData"); bd != j.end()) a.backend_data = std::move(*bd);
   return a;
 }
 
