@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -218,17 +219,35 @@ class json_scanner {
     p_ += length;
     return true;
   }
+  // Past the bytes a string holds as they are: not '"', '\\', a control character or non-ASCII.
+  // Eight at a time while no byte of the eight ends the run (most of a listing is such text).
+  void skip_plain() {
+    constexpr std::uint64_t ones = 0x0101010101010101, high = 0x8080808080808080;
+    // Whether some byte of w is below n (n <= 0x80), and so zero after w ^ (ones * c) for c.
+    const auto any_below = [](std::uint64_t w, std::uint64_t n) {
+      return (w - ones * n) & ~w & high;
+    };
+    while (end_ - p_ >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p_, sizeof w);
+      if ((w & high) | any_below(w, 0x20) | any_below(w ^ (ones * '"'), 1) |
+          any_below(w ^ (ones * '\\'), 1))
+        break;
+      p_ += 8;
+    }
+    while (p_ != end_) {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+      ++p_;
+    }
+  }
   // From the opening quote at p_ to past the closing one; the decoded contents in out.
   bool string_body(std::string& out) {
     out.clear();
     ++p_;
     for (;;) {
       const char* run = p_;
-      while (p_ != end_) {
-        const auto c = static_cast<unsigned char>(*p_);
-        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
-        ++p_;
-      }
+      skip_plain();
       out.append(run, static_cast<std::size_t>(p_ - run));
       if (p_ == end_) return false;
       const auto c = static_cast<unsigned char>(*p_);
