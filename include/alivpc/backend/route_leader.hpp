@@ -122,6 +122,7 @@ class route_leader {
     std::string type;  // NextHopType: "Instance" unless the lease says otherwise
   };
   static net::ipv4_cidr subnet_of(const wanted_route& w) { return w.subnet; }
+  static net::ipv4_cidr subnet_of(net::ipv4_cidr c) { return c; }
   // A route's state in one table, as published_route names it.
   enum class table_state : std::uint8_t { missing, pending, available };
   static std::string_view name_of(table_state s) {
@@ -135,7 +136,6 @@ class route_leader {
     }
     return "Missing";
   }
-  static net::ipv4_cidr subnet_of(net::ipv4_cidr c) { return c; }
 
   task<void> lead() {
     auto& st = ctx_.status;

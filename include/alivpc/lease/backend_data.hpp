@@ -1,8 +1,7 @@
 // A lease's BackendData: JSON that flannel keeps opaque, kept whole (every member survives a
-// rewrite of the lease), immutable and shared. Leases are copied in bulk (a node's
-// join reads every lease to find a free subnet; the route leader reads every lease each pass),
-// and a copied JSON object is an allocation per member and more; a copy of this is a reference
-// count.
+// rewrite of the lease), immutable and shared. Leases are copied in bulk (a node's join reads
+// every lease to find a free subnet; the route leader reads every lease each pass), and a copied
+// JSON object is an allocation per member and more; a copy of this is a reference count.
 #pragma once
 
 #include <nlohmann/json.hpp>
