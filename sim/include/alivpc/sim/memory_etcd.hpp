@@ -33,7 +33,10 @@ class memory_etcd {
     std::int64_t create_revision = 0, mod_revision = 0;
     std::int64_t lease_id = 0;           // 0: a reservation
     std::optional<lease::lease> parsed;  // key + value parsed once at write time (lists stay cheap)
-    std::string instance_id;             // of parsed's BackendData, likewise
+    // The instance in parsed's BackendData (found when it was parsed); empty when none.
+    std::string_view instance_id() const {
+      return parsed ? parsed->attrs.backend_data.instance_id() : std::string_view();
+    }
   };
   // A key of the route leader mode (route_coordination.hpp), kept apart from the subnet keys so
   // that nothing iterating keys() (lists, the safety checker) ever sees one.
@@ -316,7 +319,6 @@ class memory_etcd {
       l->second.keys.push_back(key);
     e.lease_id = lease_id;
     e.parsed = lease::detail::lease_from_entry(key, "", value);
-    e.instance_id = e.parsed ? lease::lease_instance_id(e.parsed->attrs) : std::string();
     ++changes_;
     record(lease::lease_event_type::added, to_lease(key, e));
   }

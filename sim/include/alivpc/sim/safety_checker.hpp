@@ -128,7 +128,7 @@ class safety_checker {
   void on_delete(const route_entry_record& e) {
     if (e.system) return;
     auto it = etcd_.keys().find(lease::subnet_key(e.destination));
-    if (it == etcd_.keys().end() || it->second.instance_id != e.next_hop_id) return;
+    if (it == etcd_.keys().end() || it->second.instance_id() != e.next_hop_id) return;
     for (auto& n : c_.nodes())
       if (n->instance_id == e.next_hop_id && n->running && !n->finished && !n->stopping)
         note("deleted the route " + e.destination.to_string() + " -> " + e.next_hop_id +
@@ -147,10 +147,10 @@ class safety_checker {
     ++looks_;
     // Sorted vectors, not maps: a look at 5,000 nodes builds these every second of a mass join.
     // Subnet -> instance id (etcd's record), in subnet order.
-    std::vector<std::pair<net::ipv4_cidr, const std::string*>> leased;
+    std::vector<std::pair<net::ipv4_cidr, std::string_view>> leased;
     leased.reserve(etcd_.keys().size());
     for (auto& [key, e] : etcd_.keys())
-      if (e.parsed) leased.emplace_back(e.parsed->subnet, &e.instance_id);
+      if (e.parsed) leased.emplace_back(e.parsed->subnet, e.instance_id());
     // Stable: of two keys for one subnet (a dual-stack key beside the plain one) the last in key
     // order is the holder, as a map filled in that order would say.
     std::stable_sort(leased.begin(), leased.end(),
@@ -165,11 +165,11 @@ class safety_checker {
       return std::binary_search(running.begin(), running.end(), id);
     };
     // Whether etcd holds `subnet` for `instance` (one record per subnet key).
-    auto held_by = [&](net::ipv4_cidr subnet, const std::string& instance) {
+    auto held_by = [&](net::ipv4_cidr subnet, std::string_view instance) {
       auto it = std::upper_bound(leased.begin(), leased.end(), subnet,
                                  [](net::ipv4_cidr s, const auto& l) { return s < l.first; });
       return it != leased.begin() && std::prev(it)->first == subnet &&
-             *std::prev(it)->second == instance;
+             std::prev(it)->second == instance;
     };
     // Overlaps count once each, when they begin (not once per look).
     std::set<std::string> overlaps_now;
@@ -249,7 +249,7 @@ class safety_checker {
   std::string fingerprint() {
     std::string fp;
     for (auto& [key, e] : etcd_.keys())
-      fp += key + "=" + e.instance_id + ";";
+      fp += key + "=" + std::string(e.instance_id()) + ";";
     fp += "|";
     for (auto& n : c_.nodes()) {
       fp += n->instance_id + (n->running ? "+" : "-") + (n->finished ? "f" : "") +

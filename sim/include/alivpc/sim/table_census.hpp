@@ -40,7 +40,7 @@ inline std::size_t count_stale_routes(vpc_model& model, const std::vector<std::s
     if (n->running && !n->left) running.insert(n->instance_id);
   std::set<std::pair<net::ipv4_cidr, std::string>> held;  // (subnet, instance) leased in etcd
   for (auto& [key, e] : etcd.keys())
-    if (e.parsed) held.emplace(e.parsed->subnet, e.instance_id);
+    if (e.parsed) held.emplace(e.parsed->subnet, e.instance_id());
   std::size_t stale = 0;
   for (const auto& t : tables)
     model.for_each_entry(t, now, [&](const route_entry_record& e) {
