@@ -29,7 +29,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -52,6 +58,13 @@ struct client_options {
   std::optional<std::pair<std::string, std::string>> basic_auth;  // user, password (never logged)
   std::chrono::milliseconds connect_timeout{5000};   // resolve + TCP connect + TLS handshake
   std::chrono::milliseconds request_timeout{15000};  // write request + read whole response
+  // TCP keepalive on every connection: a peer that vanished without a word (host gone, link
+  // down, a middlebox that dropped the flow) fails a quiet connection after idle + interval x
+  // count (60 s) instead of never. What lets a long watch wait long (etcd_options::watch_wait).
+  struct keepalive_options {
+    std::chrono::seconds idle{30}, interval{10};
+    int count = 3;
+  } keepalive;
   std::string user_agent = "alivpc/0.1";
   std::size_t max_body =
       std::size_t{64} * 1024 * 1024;  // send(): a larger response is a parse error
@@ -359,6 +372,21 @@ class basic_client {
     return ctx;
   }
 
+  void keep_alive(detail::tcp::socket& socket, const std::string& what) {
+    const auto& k = opts_.keepalive;
+    const int on = 1, idle = static_cast<int>(k.idle.count()),
+              interval = static_cast<int>(k.interval.count());
+    const int fd = socket.native_handle();
+    if (::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0 ||
+        ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) != 0 ||
+        ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval) != 0 ||
+        ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &k.count, sizeof k.count) != 0)
+      fail(error_kind::invalid_argument,
+           what + ": cannot set TCP keepalive (idle " + std::to_string(idle) + " s, interval " +
+               std::to_string(interval) + " s, count " + std::to_string(k.count) +
+               "): " + std::strerror(errno));
+  }
+
   task<std::unique_ptr<detail::connection>> connect(const std::string& what) {
     namespace asio = boost::asio;
     auto conn = std::make_unique<detail::connection>();
@@ -387,6 +415,7 @@ class basic_client {
       fail(error_kind::transient, what + ": cannot connect: " + cec.message());
     }
     conn->tcp().socket().set_option(detail::tcp::no_delay(true));
+    keep_alive(conn->tcp().socket(), what);
     ++connections_;
     if (conn->tls) {
       const std::string& name = opts_.tls.server_name;

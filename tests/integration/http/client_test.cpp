@@ -12,6 +12,17 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 using namespace alivpc;
 using alivpc_test::run_task;
 using alivpc_test::seen_request;
@@ -35,7 +46,82 @@ std::shared_ptr<boost::asio::ssl::context> server_tls(const alivpc_test::tls_cer
   return ctx;
 }
 
+// Loopback up or down in the calling thread's network namespace.
+bool set_loopback(bool up) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  ::ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  bool ok = ::ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
+  if (ok) {
+    if (up)
+      ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    else
+      ifr.ifr_flags = static_cast<short>(ifr.ifr_flags & ~IFF_UP);
+    ok = ::ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
+  }
+  ::close(fd);
+  return ok;
+}
+
 }  // namespace
+
+// Tests that take a link down under a live connection, in a network namespace of their own (the
+// test thread's; threads it starts inherit it; the original is restored afterwards).
+class HttpClientInNamespace : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0)
+      GTEST_SKIP() << "not root: a network namespace needs CAP_SYS_ADMIN (CI runs as root)";
+    original_ = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(original_, 0) << std::strerror(errno);
+    ASSERT_EQ(::unshare(CLONE_NEWNET), 0) << "unshare(CLONE_NEWNET): " << std::strerror(errno);
+    entered_ = true;
+    ASSERT_TRUE(set_loopback(true)) << std::strerror(errno);
+  }
+  void TearDown() override {
+    if (entered_ && ::setns(original_, CLONE_NEWNET) != 0) {
+      std::fprintf(stderr, "cannot return to the original network namespace: %s\n",
+                   std::strerror(errno));
+      std::abort();  // never run later tests inside a test namespace
+    }
+    if (original_ >= 0) ::close(original_);
+  }
+  int original_ = -1;
+  bool entered_ = false;
+};
+
+// A peer that vanishes without a word (a dead host, a cut link: no FIN, no RST) must not hold a
+// long poll for its whole bound: an etcd watch waits up to 30 minutes for a change. Loopback
+// taken down once the request arrived drops every packet from then on, keepalive probes too.
+TEST_F(HttpClientInNamespace, KeepaliveEndsAStreamWhosePeerVanishedSilently) {
+  std::atomic<bool> cut{false};
+  test_server server([&](const seen_request&) {
+    cut = set_loopback(false);
+    return server_reply{.never_answer = true};
+  });
+  boost::asio::io_context io;
+  http::client c(
+      io, local(server.port()),
+      {.request_timeout = std::chrono::minutes(5),
+       .keepalive = {
+           .idle = std::chrono::seconds(1), .interval = std::chrono::seconds(1), .count = 2}});
+  try {
+    // Without keepalive this silence lasts the whole minute and ends normally, as a long poll
+    // that saw no change does.
+    auto status = run_task(io, c.stream({.method = "POST", .target = "/v3/watch"},
+                                        [](std::string_view) { return true; },
+                                        {.max_duration = std::chrono::minutes(1)}));
+    ADD_FAILURE() << "the stream outlived its vanished peer (status " << status << ")";
+  } catch (const error& e) {
+    EXPECT_EQ(e.kind(), error_kind::transient);
+    const std::string m = e.what();
+    EXPECT_NE(m.find("POST /v3/watch"), std::string::npos) << m;
+    EXPECT_NE(m.find("reading the response header"), std::string::npos) << m;
+  }
+  EXPECT_TRUE(cut) << "loopback was not taken down";
+  ASSERT_TRUE(set_loopback(true));  // the server's shutdown connects to itself
+}
 
 TEST(HttpClient, SendsAndReadsAPlainRequest) {
   test_server server(echo);

@@ -368,7 +368,7 @@ class memory_etcd {
 };
 
 struct memory_store_options {
-  std::chrono::milliseconds watch_wait{std::chrono::minutes(5)};  // etcd_options' default
+  std::chrono::milliseconds watch_wait{std::chrono::minutes(30)};  // etcd_options' default
   int max_claim_attempts = 32;
 };
 
