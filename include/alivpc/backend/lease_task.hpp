@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -51,9 +52,17 @@ class lease_task {
   // stop(). Returns false when stopped.
   task<bool> acquire(std::optional<net::ipv4_cidr> previous) {
     while (!ctx_.stopping) {
+      // A claim never overlaps a withdrawal's delete: a delete sent before the claim could land
+      // after it and take the route of the subnet we hold again. Withdrawals check `claiming_`
+      // before each delete; here we wait for the one in flight.
+      while (deletes_in_flight_ > 0)
+        co_await done_.wait();
+      if (ctx_.stopping) co_return false;
       std::optional<error> failure;
+      claiming_ = true;
       try {
         auto l = co_await keeper_->acquire(ctx_.cfg, ctx_.attrs, previous);
+        claiming_ = false;
         if (ctx_.stopping) co_return false;
         ctx_.status.current_lease = l;
         ctx_.log.info(
@@ -61,6 +70,7 @@ class lease_task {
             {{"subnet", l.subnet.to_string()}});
         co_return true;
       } catch (const error& e) {
+        claiming_ = false;
         if (e.kind() == error_kind::cancelled || e.kind() == error_kind::invalid_argument) throw;
         failure = e;  // out of subnets, a lost race too often: wait and try again
       }
@@ -248,7 +258,9 @@ class lease_task {
                       std::to_string(ctx_.opts.lost_route_hold.count()) +
                       " s: removing its routes to this node");
       const std::string what = "removing the route of the lost lease " + subnet.to_string();
-      std::function<bool()> abandon = [this, subnet] { return ctx_.stopping || holding(subnet); };
+      std::function<bool()> abandon = [this, subnet] {
+        return ctx_.stopping || holding(subnet) || claiming_;
+      };
       left = co_await remove_our_routes(subnet, left, what, abandon);
       if (left.empty()) break;
       co_await ctx_.wake.wait_until(sched.now() + backoff.next(sched.random()));
@@ -275,7 +287,17 @@ class lease_task {
           if (abandon()) break;
           if (e.type != cloud::route_entry_type::custom) continue;
           gone = false;
-          if (e.status != cloud::route_entry_status::deleting) co_await ctx_.delete_listed(e);
+          if (e.status == cloud::route_entry_status::deleting) continue;
+          ++deletes_in_flight_;
+          std::exception_ptr delete_failure;
+          try {
+            co_await ctx_.delete_listed(e);
+          } catch (...) {
+            delete_failure = std::current_exception();
+          }
+          --deletes_in_flight_;
+          done_.notify();
+          if (delete_failure) std::rethrow_exception(delete_failure);
         }
       } catch (const error& e) {
         failure = e;
@@ -292,10 +314,12 @@ class lease_task {
   }
 
   detail::backend_context<Store, Cloud, Host, Sched>& ctx_;
-  async_event<Sched> done_;  // notified when the task or a withdrawal ends
+  async_event<Sched> done_;  // notified when the task, a withdrawal or a route delete ends
   std::unique_ptr<keeper_type> keeper_;
   bool running_ = false;
   int withdrawals_running_ = 0;
+  int deletes_in_flight_ = 0;  // route deletes sent and not yet answered
+  bool claiming_ = false;      // a lease claim is under way
   std::optional<time_point> last_loss_;
   backoff loss_backoff_;
 };

@@ -143,6 +143,9 @@ class route_leader {
     ++st.leader_terms;
     ctx_.log.info("route leader now (" + holder_ + ")");
     published_.clear();
+    // A route seen unleased in an earlier term may have been leased again and lost again since:
+    // each term observes afresh, and a stale route's grace starts at this term's first sight.
+    unleased_since_.clear();
     {
       // What is there (a key that is not such a document reads as an empty state: rewritten).
       auto states = co_await ctx_.store.route_states();
