@@ -168,8 +168,8 @@ class cluster {
   void leave(node& n);
 
   // How long a departed node's dead processes are kept: every wait of a killed process ends
-  // within minutes (stop() wakes its sleeps, its calls fail, a watch times out; shutdown() drains
-  // in 10), so after this no coroutine frame can still use them.
+  // within a watch's bound (stop() wakes its sleeps, its calls fail, a watch times out;
+  // shutdown() drains past that bound), so after this no coroutine frame can still use them.
   static constexpr clock_duration departed_kept_for = std::chrono::hours(1);
 
   // SIGTERM: the backend returns at its next step.
@@ -316,7 +316,8 @@ ALIVPC_SIM_INLINE void cluster::shutdown() {
   for (auto& n : nodes_) {
     if (n->running) kill(*n);
   }
-  s_.run_for(std::chrono::minutes(10));
+  // The longest wait of a killed process is a watch, until its bound.
+  s_.run_for(memory_store_options{}.watch_wait + std::chrono::minutes(10));
 }
 
 ALIVPC_SIM_INLINE void cluster::launch(node& n) {
