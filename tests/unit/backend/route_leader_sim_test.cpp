@@ -132,6 +132,44 @@ TEST(RouteLeaderSim, StaleRoutesAreCollectedAfterTheGraceUnlessDryRun) {
   }
 }
 
+// A leader that loses its key keeps what it saw; elected again later, it must not count a stale
+// route's grace from its earlier term: the subnet may have been held again and let go since.
+TEST(RouteLeaderSim, ALeaderElectedAgainStartsEveryGraceAfresh) {
+  auto o = leader_mode(1);
+  o.backend.stale_route_grace = 5min;
+  world w(17, o);
+  for (int i = 0; i < 2; ++i)
+    w.c->start(w.c->add_node());
+  run_fenced(w, 2min);
+  auto* leader = leader_of(w);
+  ASSERT_EQ(leader, w.c->nodes()[0].get());
+  auto& node = *w.c->nodes()[1];
+  ASSERT_TRUE(node.backend->status().current_lease);
+  const auto held = *node.backend->status().current_lease;
+  // The leader sees the node's route without a lease...
+  w.c->kill(node);
+  w.etcd.erase(held.subnet);
+  run_fenced(w, 1min);
+  ASSERT_EQ(w.routes_of(node.instance_id).size(), 1u);
+  // ...then someone else holds the leader key while the subnet is held again (a reservation for
+  // the same instance)...
+  const auto key = lease::route_leader_key(w.etcd.prefix());
+  w.etcd.erase_coordination_key(key);
+  w.etcd.put_coordination_key(key, "i-elsewhere 1", 0);
+  w.etcd.reserve(held.subnet, held.attrs);
+  run_fenced(w, 8min);
+  ASSERT_EQ(leader_of(w), nullptr);
+  // ...and let go just as the old leader is elected again (the grace it started in its first
+  // term would be long over by now).
+  w.etcd.erase(held.subnet);
+  w.etcd.erase_coordination_key(key);
+  run_fenced(w, 2min);
+  ASSERT_EQ(leader_of(w), leader);
+  EXPECT_EQ(w.routes_of(node.instance_id).size(), 1u) << "collected without a grace of its own";
+  run_fenced(w, 5min);
+  EXPECT_EQ(w.routes_of(node.instance_id).size(), 0u) << "not collected after the grace";
+}
+
 // A full table: the leader never sends a create that must fail, and says which subnets wait;
 // when a node leaves, its slot goes to a waiting one.
 TEST(RouteLeaderSim, AFullTableIsNeverWrittenBeyondItsQuota) {
