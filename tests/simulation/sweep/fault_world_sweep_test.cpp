@@ -22,6 +22,10 @@ std::uint64_t env_number(const char* name, std::uint64_t fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
 }
+// What every world must give: safe, no daemon exit, converged, nobody misrouted.
+bool world_ok(const sim::scenario_report& r) {
+  return r.safe() && r.fatal_exits == 0 && r.live && r.misrouted_node_seconds == 0;
+}
 }  // namespace
 
 TEST(FaultWorldSweep, EveryWorldIsSafeAndConverges) {
@@ -39,11 +43,10 @@ TEST(FaultWorldSweep, EveryWorldIsSafeAndConverges) {
       auto r = sim::run_scenario(sim::parse_scenario_json(j));
       ++ran;
       violations += r.safety_violation_count;
-      const bool ok = r.safe() && r.fatal_exits == 0 && r.live && r.misrouted_node_seconds == 0;
-      EXPECT_TRUE(ok) << "world " << seed << " " << strategy
-                      << " (replay: ALIVPC_SWEEP_FIRST=" << seed
-                      << " ALIVPC_SWEEP_WORLDS=1)\nscenario: " << j.dump()
-                      << "\nreport: " << r.to_json().dump();
+      EXPECT_TRUE(world_ok(r)) << "world " << seed << " " << strategy
+                               << " (replay: ALIVPC_SWEEP_FIRST=" << seed
+                               << " ALIVPC_SWEEP_WORLDS=1)\nscenario: " << j.dump()
+                               << "\nreport: " << r.to_json().dump();
     }
   }
   std::printf(
@@ -72,9 +75,8 @@ TEST(FaultWorldSweep, WorldsThatOnceBrokeAnInvariantStaySafe) {
     auto j = sim::fault_world(w.seed, std::chrono::hours(48));
     j["strategy"] = w.strategy;
     auto r = sim::run_scenario(sim::parse_scenario_json(j));
-    EXPECT_TRUE(r.safe() && r.fatal_exits == 0 && r.live && r.misrouted_node_seconds == 0)
-        << "world " << w.seed << " " << w.strategy << ": " << w.what
-        << "\nreport: " << r.to_json().dump();
+    EXPECT_TRUE(world_ok(r)) << "world " << w.seed << " " << w.strategy << ": " << w.what
+                             << "\nreport: " << r.to_json().dump();
   }
 }
 
