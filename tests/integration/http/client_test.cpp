@@ -6,21 +6,18 @@
 #include <alivpc/http/client.hpp>
 #include <alivpc/http/endpoint_pool.hpp>
 #include <alivpc/runtime/asio_scheduler.hpp>
+#include <alivpc_test/net_namespace.hpp>
 #include <alivpc_test/run_task.hpp>
 #include <alivpc_test/temp_dir.hpp>
 #include <alivpc_test/tls_certs.hpp>
 
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <net/if.h>
-#include <sched.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 using namespace alivpc;
@@ -66,29 +63,16 @@ bool set_loopback(bool up) {
 
 }  // namespace
 
-// Tests that take a link down under a live connection, in a network namespace of their own (the
-// test thread's; threads it starts inherit it; the original is restored afterwards).
+// Tests that take a link down under a live connection, in a network namespace of their own.
 class HttpClientInNamespace : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0)
       GTEST_SKIP() << "not root: a network namespace needs CAP_SYS_ADMIN (CI runs as root)";
-    original_ = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    ASSERT_GE(original_, 0) << std::strerror(errno);
-    ASSERT_EQ(::unshare(CLONE_NEWNET), 0) << "unshare(CLONE_NEWNET): " << std::strerror(errno);
-    entered_ = true;
+    ASSERT_EQ(namespace_.enter(), "");
     ASSERT_TRUE(set_loopback(true)) << std::strerror(errno);
   }
-  void TearDown() override {
-    if (entered_ && ::setns(original_, CLONE_NEWNET) != 0) {
-      std::fprintf(stderr, "cannot return to the original network namespace: %s\n",
-                   std::strerror(errno));
-      std::abort();  // never run later tests inside a test namespace
-    }
-    if (original_ >= 0) ::close(original_);
-  }
-  int original_ = -1;
-  bool entered_ = false;
+  alivpc_test::own_net_namespace namespace_;
 };
 
 // A peer that vanishes without a word (a dead host, a cut link: no FIN, no RST) must not hold a

@@ -4,6 +4,7 @@
 // library reports is compared with `ip -j` output. No packet is sent anywhere.
 #include <alivpc/netlink/rtnetlink_host.hpp>
 #include <alivpc/sim/fake_host_network.hpp>
+#include <alivpc_test/net_namespace.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,8 +18,6 @@
 #include <map>
 #include <string>
 
-#include <fcntl.h>
-#include <sched.h>
 #include <unistd.h>
 
 namespace nl = alivpc::netlink;
@@ -67,22 +66,10 @@ class NetlinkNamespace : public ::testing::Test {
     if (::geteuid() != 0)
       GTEST_SKIP()
           << "not root: creating a network namespace needs CAP_SYS_ADMIN (CI runs as root)";
-    original_ = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    ASSERT_GE(original_, 0) << std::strerror(errno);
-    ASSERT_EQ(::unshare(CLONE_NEWNET), 0) << "unshare(CLONE_NEWNET): " << std::strerror(errno);
-    entered_ = true;
+    ASSERT_EQ(namespace_.enter(), "");
     // A fresh namespace holds only loopback; anything else means we are not where we think.
     ASSERT_EQ(ip_json("ip -j link").size(), 1u);
     sh("ip link set lo up");
-  }
-
-  void TearDown() override {
-    if (entered_ && ::setns(original_, CLONE_NEWNET) != 0) {
-      std::fprintf(stderr, "cannot return to the original network namespace: %s\n",
-                   std::strerror(errno));
-      std::abort();  // never run later tests inside a test namespace
-    }
-    if (original_ >= 0) ::close(original_);
   }
 
   static void sh(const std::string& command) {
@@ -145,8 +132,7 @@ class NetlinkNamespace : public ::testing::Test {
     return nullptr;
   }
 
-  int original_ = -1;
-  bool entered_ = false;
+  alivpc_test::own_net_namespace namespace_;
 };
 
 std::vector<nl::route_info> main_table(std::vector<nl::route_info> routes) {
