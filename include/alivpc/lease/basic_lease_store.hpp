@@ -168,8 +168,8 @@ class basic_lease_store {
   task<std::optional<leadership>> current_leader() requires coordination_kv<KV> {
     const std::string key = leader_key();
     auto got = co_await kv_.get_key(key);
-    if (!got) co_return std::nullopt;
-    co_return detail::leadership_of(*got);
+    if (!got.entry) co_return std::nullopt;
+    co_return detail::leadership_of(*got.entry);
   }
 
   task<leadership> renew_leadership(const leadership& l,
@@ -181,9 +181,9 @@ class basic_lease_store {
     std::string now = "it was deleted or its TTL ended";
     try {
       auto seen = co_await kv_.get_key(ours.key);
-      if (seen)
-        now = "it now holds another claim (holder \"" + seen->value.substr(0, 100) +
-              "\", revision " + std::to_string(seen->revision) + ")";
+      if (seen.entry)
+        now = "it now holds another claim (holder \"" + seen.entry->value.substr(0, 100) +
+              "\", revision " + std::to_string(seen.entry->revision) + ")";
     } catch (const error&) {
     }
     fail(error_kind::not_found, kv_.describe() + ": renew route leadership: " + ours.key +
@@ -208,11 +208,18 @@ class basic_lease_store {
     co_await kv_.delete_key(key);
   }
 
-  task<std::optional<std::string>> route_state(net::ipv4_cidr subnet) requires coordination_kv<KV> {
+  task<route_state_read> route_state(net::ipv4_cidr subnet) requires coordination_kv<KV> {
     const std::string key = route_state_key(kv_.network_prefix(), subnet);
     auto got = co_await kv_.get_key(key);
-    if (!got) co_return std::nullopt;
-    co_return std::move(got->value);
+    route_state_read out{std::nullopt, got.revision};
+    if (got.entry) out.value = std::move(got.entry->value);
+    co_return out;
+  }
+
+  task<bool> watch_route_state(net::ipv4_cidr subnet,
+                               std::int64_t revision) requires coordination_kv<KV> {
+    const std::string key = route_state_key(kv_.network_prefix(), subnet);
+    co_return co_await kv_.watch_key(key, revision);
   }
 
   task<std::map<net::ipv4_cidr, std::string>> route_states() requires coordination_kv<KV> {

@@ -189,10 +189,15 @@ class etcd_store {
     if (v3_) co_return co_await v3_->delete_route_state(subnet);
     co_return co_await v2_->delete_route_state(subnet);
   }
-  task<std::optional<std::string>> route_state(net::ipv4_cidr subnet) {
+  task<route_state_read> route_state(net::ipv4_cidr subnet) {
     co_await select();
     if (v3_) co_return co_await v3_->route_state(subnet);
     co_return co_await v2_->route_state(subnet);
+  }
+  task<bool> watch_route_state(net::ipv4_cidr subnet, std::int64_t revision) {
+    co_await select();
+    if (v3_) co_return co_await v3_->watch_route_state(subnet, revision);
+    co_return co_await v2_->watch_route_state(subnet, revision);
   }
   task<std::map<net::ipv4_cidr, std::string>> route_states() {
     co_await select();

@@ -141,11 +141,21 @@ class etcd_v2_kv {
     co_return written(a, value);
   }
 
-  task<std::optional<kv_entry>> get_key(const std::string& key) {
-    auto read = node_at(key, "read the key");
-    auto n = co_await std::move(read);
-    if (!n || n->dir) co_return std::nullopt;
-    co_return entry_of(*n);
+  task<kv_read> get_key(const std::string& key) {
+    auto get = call("GET", keys_path(key), "");
+    auto a = co_await std::move(get);
+    kv_read out{std::nullopt, a.etcd_index};  // X-Etcd-Index: watch from there
+    if (a.answer.error_code == 100) co_return out;
+    check(a, "read the key");
+    if (!a.answer.node) detail::bad_answer(a.ctx, "read the key: answer without node");
+    if (!a.answer.node->dir) out.entry = entry_of(*a.answer.node);
+    co_return out;
+  }
+
+  task<bool> watch_key(const std::string& key, std::int64_t revision) {
+    auto watch = watch_path(key, "", revision);
+    auto changes = co_await std::move(watch);
+    co_return changes.compacted || changes.revision > revision;
   }
 
   // A refresh (no watcher wakes) only while the key's index and value are still e's.

@@ -137,11 +137,18 @@ class etcd_v3_kv {
                        sched_.wall_now() + std::chrono::seconds(g.ttl)};
   }
 
-  task<std::optional<kv_entry>> get_key(const std::string& key) {
+  task<kv_read> get_key(const std::string& key) {
     auto read = range(key);
     auto r = co_await std::move(read);
-    if (r.kvs.empty()) co_return std::nullopt;
-    co_return co_await entry_with_expiry(r.kvs.front());
+    kv_read out{std::nullopt, r.revision};
+    if (!r.kvs.empty()) out.entry = co_await entry_with_expiry(r.kvs.front());
+    co_return out;
+  }
+
+  task<bool> watch_key(const std::string& key, std::int64_t revision) {
+    auto watch = watch_range(key, {}, revision);
+    auto changes = co_await std::move(watch);
+    co_return changes.compacted || changes.revision > revision;
   }
 
   // Keepalive first, then the check: a key seen holding our claim after the keepalive lasts

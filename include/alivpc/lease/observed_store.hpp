@@ -58,9 +58,12 @@ class observed_store {
   task<void> delete_route_state(net::ipv4_cidr subnet) requires route_coordination<Store> {
     return observe(o_, "delete_route_state", inner_.delete_route_state(subnet));
   }
-  task<std::optional<std::string>> route_state(net::ipv4_cidr subnet) requires
-      route_coordination<Store> {
+  task<route_state_read> route_state(net::ipv4_cidr subnet) requires route_coordination<Store> {
     return observe(o_, "route_state", inner_.route_state(subnet));
+  }
+  task<bool> watch_route_state(net::ipv4_cidr subnet,
+                               std::int64_t revision) requires route_coordination<Store> {
+    return observe(o_, "watch_route_state", inner_.watch_route_state(subnet, revision));
   }
   task<std::map<net::ipv4_cidr, std::string>> route_states() requires route_coordination<Store> {
     return observe(o_, "route_states", inner_.route_states());

@@ -36,10 +36,16 @@ struct leadership {
   friend bool operator==(const leadership&, const leadership&) = default;
 };
 
+// A route state as read, with the store revision the read is a snapshot of (watch from there).
+struct route_state_read {
+  std::optional<std::string> value;  // nullopt: no state published for the subnet
+  std::int64_t revision = 0;
+};
+
 template <class S>
 concept route_coordination = requires(S& s, const std::string& holder, std::chrono::seconds ttl,
                                       const leadership& l, net::ipv4_cidr subnet,
-                                      const std::string& value) {
+                                      const std::string& value, std::int64_t revision) {
   // Becomes the leader if nobody is: nullopt when the key exists (someone else leads).
   { s.campaign(holder, ttl) } -> std::same_as<task<std::optional<leadership>>>;
   // Who leads now (nullopt: nobody). A claim whose TTL ended but whose key etcd has not removed
@@ -56,7 +62,11 @@ concept route_coordination = requires(S& s, const std::string& holder, std::chro
   // Route states: <prefix>/alivpc/routes/<subnet key>, no TTL; the value is opaque text.
   { s.put_route_state(subnet, value) } -> std::same_as<task<void>>;
   { s.delete_route_state(subnet) } -> std::same_as<task<void>>;  // absent is fine
-  { s.route_state(subnet) } -> std::same_as<task<std::optional<std::string>>>;
+  { s.route_state(subnet) } -> std::same_as<task<route_state_read>>;
+  // Waits until the route state of `subnet` changes after `revision` (a route_state read's):
+  // true then, or when the history after it is gone (read it again either way); false when the
+  // watch's bound (etcd_options::watch_wait) passed with no change. Throws when the watch broke.
+  { s.watch_route_state(subnet, revision) } -> std::same_as<task<bool>>;
   { s.route_states() } -> std::same_as<task<std::map<net::ipv4_cidr, std::string>>>;
 };
 
@@ -70,17 +80,26 @@ struct kv_entry {
   std::optional<wall_time> expiration;  // for a key with a TTL
 };
 
+// One key as read (nullopt: absent), with the store revision the read is a snapshot of.
+struct kv_read {
+  std::optional<kv_entry> entry;
+  std::int64_t revision = 0;
+};
+
 template <class K>
 concept coordination_kv = requires(K& k, const K& ck, const std::string& key,
                                    const std::string& value, std::chrono::seconds ttl,
-                                   const kv_entry& e) {
+                                   const kv_entry& e, std::int64_t revision) {
   { ck.describe() } -> std::convertible_to<std::string>;
   // The network prefix (etcd_options::prefix): the coordination keys' paths start with it.
   { ck.network_prefix() } -> std::convertible_to<std::string>;
   // create-if-absent with a TTL; nullopt when the key exists.
   { k.create_ttl_key(key, value, ttl) } -> std::same_as<task<std::optional<kv_entry>>>;
-  // get: nullopt when the key does not exist (or its TTL just ended).
-  { k.get_key(key) } -> std::same_as<task<std::optional<kv_entry>>>;
+  // get: no entry when the key does not exist (or its TTL just ended).
+  { k.get_key(key) } -> std::same_as<task<kv_read>>;
+  // watch one key: true once it changed after `revision` (or that history is gone), false when
+  // the watch's bound passed with no change; throws when the stream broke.
+  { k.watch_key(key, revision) } -> std::same_as<task<bool>>;
   // refresh-if-unchanged: extends e's TTL while e.key still holds e's claim (revision, value
   // and, v3, lease); the refreshed entry, or nullopt when the key is gone or another claim's.
   { k.refresh_ttl_key(e, ttl) } -> std::same_as<task<std::optional<kv_entry>>>;

@@ -193,18 +193,18 @@ TYPED_TEST(RouteCoordinationSuite, RouteStatesRoundTripBesideFlannelsSubnets) {
   h.run(store->put_route_state(l1.subnet, s1));
   h.run(store->put_route_state(l2.subnet, s2));
   h.run(store->put_route_state(reserved, s2));
-  EXPECT_EQ(h.run(reader->route_state(l1.subnet)), s1);
+  EXPECT_EQ(h.run(reader->route_state(l1.subnet)).value, s1);
   EXPECT_EQ(h.read_key("/coreos.com/network/alivpc/routes/" + lease::subnet_key(l2.subnet)), s2);
   auto all = h.run(reader->route_states());
   EXPECT_EQ(all, (std::map<net::ipv4_cidr, std::string>{
                      {l1.subnet, s1}, {l2.subnet, s2}, {reserved, s2}}));
   h.run(store->put_route_state(l2.subnet, s1));  // overwritten in place
-  EXPECT_EQ(h.run(reader->route_state(l2.subnet)), s1);
+  EXPECT_EQ(h.run(reader->route_state(l2.subnet)).value, s1);
   h.run(store->delete_route_state(reserved));
   h.run(store->delete_route_state(reserved));  // absent is fine
-  EXPECT_FALSE(h.run(reader->route_state(reserved)).has_value());
+  EXPECT_FALSE(h.run(reader->route_state(reserved)).value.has_value());
   EXPECT_EQ(h.run(reader->route_states()).size(), 2u);
-  EXPECT_FALSE(h.run(reader->route_state(net::ipv4_cidr::parse("10.24.99.0/24"))).has_value());
+  EXPECT_FALSE(h.run(reader->route_state(net::ipv4_cidr::parse("10.24.99.0/24"))).value);
 
   // flannel's keys saw none of it: the same leases, and no event for a subnet watcher.
   const auto after = h.run(store->list_leases());
@@ -212,6 +212,32 @@ TYPED_TEST(RouteCoordinationSuite, RouteStatesRoundTripBesideFlannelsSubnets) {
   auto w = h.run(reader->watch_leases(before.revision));
   EXPECT_TRUE(w.events.empty()) << w.events.size() << " subnet events, the first for "
                                 << w.events.front().value.subnet.to_string();
+}
+
+// A follower reads its route state and watches from the revision of that read: a write or a
+// delete of that key after the read is heard (even one made before the watch began), a write of
+// another key is not (the watch ends at its bound, 2 s here, with false).
+TYPED_TEST(RouteCoordinationSuite, AWatchFromARouteStateReadHearsOnlyThatKeyChange) {
+  auto& h = *this->h;
+  auto store = h.make_store();
+  auto reader = h.make_store();
+  const auto subnet = net::ipv4_cidr::parse("10.24.3.0/24");
+  const auto other = net::ipv4_cidr::parse("10.24.4.0/24");
+  auto read = h.run(reader->route_state(subnet));
+  EXPECT_FALSE(read.value);
+  h.run(store->put_route_state(subnet, "{}"));
+  EXPECT_TRUE(h.run(reader->watch_route_state(subnet, read.revision)));
+
+  read = h.run(reader->route_state(subnet));
+  EXPECT_EQ(read.value, "{}");
+  h.run(store->put_route_state(other, "{}"));
+  EXPECT_FALSE(h.run(reader->watch_route_state(subnet, read.revision)));
+
+  h.run(store->delete_route_state(subnet));
+  EXPECT_TRUE(h.run(reader->watch_route_state(subnet, read.revision)));
+  read = h.run(reader->route_state(subnet));
+  EXPECT_FALSE(read.value);
+  EXPECT_FALSE(h.run(reader->watch_route_state(subnet, read.revision)));
 }
 
 TYPED_TEST(RouteCoordinationSuite, NoRouteStatesYetIsAnEmptyMap) {

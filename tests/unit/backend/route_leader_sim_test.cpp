@@ -170,6 +170,40 @@ TEST(RouteLeaderSim, ALeaderElectedAgainStartsEveryGraceAfresh) {
   EXPECT_EQ(w.routes_of(node.instance_id).size(), 0u) << "not collected after the grace";
 }
 
+// A ready node watches its route state: what the leader publishes reaches it at once, both ways,
+// not at its next read a reconcile period (here an hour) later.
+TEST(RouteLeaderSim, AReadyNodeHearsItsRouteStateChangeAtOnce) {
+  auto o = leader_mode(1);
+  o.backend.reconcile_period = 1h;
+  world w(19, o);
+  for (int i = 0; i < 3; ++i)
+    w.c->start(w.c->add_node());
+  run_fenced(w, 2min);
+  ASSERT_EQ(healthy_nodes(w), 3);
+  auto& node = *w.c->nodes()[2];
+  ASSERT_NE(leader_of(w), &node);
+  const auto subnet = node.backend->status().current_lease->subnet;
+  const auto key = lease::route_state_key(w.etcd.prefix(), subnet);
+  const auto published = w.etcd.route_state(subnet);
+  ASSERT_TRUE(published);
+  auto missing = backend::published_route::parse(*published).value();
+  for (auto& [table, state] : missing.tables)
+    state = "Missing";
+  run_fenced(w, 10min);  // long after its last read: only a watch can hear what follows
+  w.etcd.put_coordination_key(key, missing.to_json(), 0);
+  run_fenced(w, 2s);
+  EXPECT_FALSE(node.backend->status().ready) << "a changed route state went unheard";
+  w.etcd.put_coordination_key(key, *published, 0);
+  run_fenced(w, 15s);  // not ready, it reads again within route_poll_max
+  EXPECT_TRUE(node.backend->status().ready);
+  // Once ready again it watches again.
+  run_fenced(w, 10min);
+  w.etcd.erase_coordination_key(key);
+  run_fenced(w, 2s);
+  EXPECT_FALSE(node.backend->status().ready) << "a deleted route state went unheard";
+  EXPECT_EQ(healthy_nodes(w), 2);
+}
+
 // A full table: the leader never sends a create that must fail, and says which subnets wait;
 // when a node leaves, its slot goes to a waiting one.
 TEST(RouteLeaderSim, AFullTableIsNeverWrittenBeyondItsQuota) {

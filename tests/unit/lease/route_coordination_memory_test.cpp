@@ -48,6 +48,12 @@ std::string not_found_message(F&& call) {
   return {};
 }
 
+// A watch of a route state, run beside the test: what it answered, once it did.
+task<void> watch_into(store_t& store, net::ipv4_cidr subnet, std::int64_t revision,
+                      std::optional<bool>& answer) {
+  answer = co_await store.watch_route_state(subnet, revision);
+}
+
 // Records the operations an observed_store reports.
 struct recorder {
   std::vector<std::string> calls;
@@ -157,7 +163,7 @@ TEST(RouteCoordinationMemory, RouteStatesRoundTripBesideTheSubnetKeys) {
   const std::string state1 = R"({"state":"available","next_hop":"i-aaa"})";
   w.run(w.a.put_route_state(subnet1, state1));
   w.run(w.a.put_route_state(subnet2, R"({"state":"pending"})"));
-  EXPECT_EQ(w.run(w.b.route_state(subnet1)), state1);
+  EXPECT_EQ(w.run(w.b.route_state(subnet1)).value, state1);
   EXPECT_EQ(w.etcd.route_state(subnet1), state1);
   auto all = w.run(w.b.route_states());
   ASSERT_EQ(all.size(), 2u);
@@ -166,11 +172,11 @@ TEST(RouteCoordinationMemory, RouteStatesRoundTripBesideTheSubnetKeys) {
   EXPECT_EQ(w.etcd.route_states(), all);
   // Overwritten in place.
   w.run(w.a.put_route_state(subnet2, R"({"state":"available"})"));
-  EXPECT_EQ(w.run(w.b.route_state(subnet2)), R"({"state":"available"})");
+  EXPECT_EQ(w.run(w.b.route_state(subnet2)).value, R"({"state":"available"})");
 
   w.run(w.a.delete_route_state(subnet2));
   w.run(w.a.delete_route_state(subnet2));  // absent is fine
-  EXPECT_FALSE(w.run(w.b.route_state(subnet2)).has_value());
+  EXPECT_FALSE(w.run(w.b.route_state(subnet2)).value.has_value());
   EXPECT_EQ(w.run(w.b.route_states()).size(), 1u);
 
   // The subnet keys never saw any of it: not in the listing, not in what the checker counts.
@@ -216,6 +222,7 @@ TEST(RouteCoordinationMemory, EveryCallPaysTheLatencyAndFailsDuringAnOutage) {
   transient([&] { w.run(w.a.delete_route_state(subnet1)); });
   transient([&] { w.run(w.a.route_state(subnet1)); });
   transient([&] { w.run(w.a.route_states()); });
+  transient([&] { w.run(w.a.watch_route_state(subnet1, 1)); });
   EXPECT_EQ(w.etcd.route_leader(), holder_a);  // nothing landed
   EXPECT_FALSE(w.etcd.route_state(subnet1).has_value());
 }
@@ -242,12 +249,70 @@ TEST(RouteCoordinationMemory, TheObservedStoreReportsEachCallByName) {
   w.run(observed.current_leader());
   auto renewed = w.run(observed.renew_leadership(*l, 10s));
   w.run(observed.put_route_state(subnet1, "{}"));
-  w.run(observed.route_state(subnet1));
+  const auto read = w.run(observed.route_state(subnet1));
+  w.run(observed.watch_route_state(subnet1, read.revision - 1));  // changed since: at once
   w.run(observed.route_states());
   w.run(observed.delete_route_state(subnet1));
   w.run(observed.resign(renewed));
-  EXPECT_EQ(r.calls, (std::vector<std::string>{"campaign", "current_leader", "renew_leadership",
-                                               "put_route_state", "route_state", "route_states",
-                                               "delete_route_state", "resign"}));
+  EXPECT_EQ(r.calls,
+            (std::vector<std::string>{"campaign", "current_leader", "renew_leadership",
+                                      "put_route_state", "route_state", "watch_route_state",
+                                      "route_states", "delete_route_state", "resign"}));
   EXPECT_FALSE(w.etcd.route_leader().has_value());
+}
+
+// A follower's watch of its route state: it wakes for a write or a delete of that key only, at
+// once for a change it had not read yet, and answers false at its bound; a wipe breaks it.
+TEST(RouteCoordinationMemory, AWatchOfARouteStateWakesOnlyForThatKey) {
+  world w;
+  const std::string state1 = R"({"next_hop":"i-aaa","tables":{}})";
+  auto read = w.run(w.b.route_state(subnet1));
+  ASSERT_FALSE(read.value);
+  std::optional<bool> answer;
+  spawn(w.s, watch_into(w.b, subnet1, read.revision, answer));
+  w.s.run_for(1min);
+  EXPECT_FALSE(answer);
+  w.run(w.a.put_route_state(subnet2, state1));      // another subnet's key
+  ASSERT_TRUE(w.run(w.a.campaign(holder_a, 10s)));  // and the leader key
+  w.s.run_for(1min);
+  EXPECT_FALSE(answer) << "woken by another key";
+  w.run(w.a.put_route_state(subnet1, state1));
+  w.s.run_for(10ms);
+  EXPECT_EQ(answer, std::optional<bool>(true));
+
+  // A change between the read and the watch: answered at once.
+  read = w.run(w.b.route_state(subnet1));
+  EXPECT_EQ(read.value, state1);
+  w.run(w.a.delete_route_state(subnet1));
+  EXPECT_TRUE(w.run(w.b.watch_route_state(subnet1, read.revision)));
+
+  // Nothing changes: false at the bound (memory_store_options::watch_wait), not before.
+  read = w.run(w.b.route_state(subnet1));
+  answer.reset();
+  spawn(w.s, watch_into(w.b, subnet1, read.revision, answer));
+  w.s.run_for(sim::memory_store_options{}.watch_wait - 1s);
+  EXPECT_FALSE(answer);
+  w.s.run_for(2s);
+  EXPECT_EQ(answer, std::optional<bool>(false));
+
+  // A history compacted past the revision: true (read again).
+  w.etcd.compact();
+  EXPECT_TRUE(w.run(w.b.watch_route_state(subnet1, read.revision - 1)));
+
+  // etcd rebuilt: the watch breaks (transient), as a real stream does.
+  bool broke = false;
+  auto watch_then_note = [&]() -> task<void> {
+    try {
+      co_await w.b.watch_route_state(subnet1, w.etcd.revision());
+    } catch (const error& e) {
+      EXPECT_EQ(e.kind(), error_kind::transient) << e.what();
+      broke = true;
+    }
+  };
+  auto t = watch_then_note();
+  spawn(w.s, std::move(t));
+  w.s.run_for(1min);
+  w.etcd.wipe();
+  w.s.run_for(1s);
+  EXPECT_TRUE(broke);
 }

@@ -115,6 +115,7 @@ class memory_etcd {
     kv_.clear();
     if (!coordination_.empty()) ++coordination_changes_;
     coordination_.clear();
+    coordination_changed_at_.clear();
     history_.clear();
     last_change_.clear();
     config_.reset();
@@ -129,6 +130,12 @@ class memory_etcd {
     std::sort(watched.begin(), watched.end());
     for (auto subnet : watched)
       key_changed_.at(subnet).notify();
+    std::vector<std::string> watched_keys;
+    for (auto& [key, ev] : coordination_key_changed_)
+      watched_keys.push_back(key);
+    std::sort(watched_keys.begin(), watched_keys.end());
+    for (auto& key : watched_keys)
+      coordination_key_changed_.at(key).notify();
   }
   lease::store_identity identity() const {
     return {"sim-cluster-" + std::to_string(incarnation_), revision_};
@@ -202,7 +209,8 @@ class memory_etcd {
   }
 
   // The coordination keys' primitives: one revision space with the subnet keys (as etcd), but no
-  // event history and no wake-up of subnet watchers (those watch subnets/ only).
+  // event history (a watch of one learns the revision of its last change) and no wake-up of
+  // subnet watchers (those watch subnets/ only).
   bool create_coordination_key_if_absent(const std::string& key, const std::string& value,
                                          std::int64_t lease_id) {
     if (coordination_.count(key)) return false;
@@ -220,13 +228,22 @@ class memory_etcd {
     if (auto l = leases_.find(lease_id); l != leases_.end() && e.lease_id != lease_id)
       l->second.coordination.push_back(key);
     e.lease_id = lease_id;
-    ++coordination_changes_;
+    coordination_changed(key);
   }
   bool delete_coordination_key(const std::string& key) {
     if (!coordination_.erase(key)) return false;
     ++revision_;
-    ++coordination_changes_;
+    coordination_changed(key);
     return true;
+  }
+  // The revision of the last change (write or delete) of a coordination key; 0: none since the
+  // store began. Notified on each change of that key (and a wipe), once watched.
+  std::int64_t coordination_changed_at(const std::string& key) const {
+    auto it = coordination_changed_at_.find(key);
+    return it == coordination_changed_at_.end() ? 0 : it->second;
+  }
+  async_event<S>& coordination_key_changed(const std::string& key) {
+    return coordination_key_changed_.try_emplace(key, s_).first->second;
   }
 
   // A key's lease as a listing has it (lease_kv::list): the expiration a placeholder (now) for a
@@ -333,6 +350,12 @@ class memory_etcd {
     record(lease::lease_event_type::removed, l);
     return true;
   }
+  void coordination_changed(const std::string& key) {
+    ++coordination_changes_;
+    coordination_changed_at_[key] = revision_;
+    if (auto it = coordination_key_changed_.find(key); it != coordination_key_changed_.end())
+      it->second.notify();
+  }
   void record(lease::lease_event_type type, lease::lease l) {
     const auto subnet = l.subnet;
     last_change_[subnet] = revision_;
@@ -365,6 +388,9 @@ class memory_etcd {
   // watch call of every node (twice per 5-minute bound), where a tree missed the cache per level.
   std::unordered_map<net::ipv4_cidr, async_event<S>> key_changed_;  // once watched
   std::unordered_map<net::ipv4_cidr, std::int64_t> last_change_;    // its newest revision
+  // The same for coordination keys, by path: a follower watches its route state.
+  std::unordered_map<std::string, async_event<S>> coordination_key_changed_;  // once watched
+  std::unordered_map<std::string, std::int64_t> coordination_changed_at_;
 };
 
 struct memory_store_options {
@@ -457,11 +483,11 @@ class memory_kv {
   }
 
   task<lease::kv_changes> watch(std::int64_t revision) {
-    return watch_from(revision, std::nullopt);
+    return watch_from(revision, std::nullopt, {});
   }
 
   task<lease::kv_changes> watch_one(net::ipv4_cidr subnet, std::int64_t revision) {
-    return watch_from(revision, subnet);
+    return watch_from(revision, subnet, {});
   }
 
   // --- lease::coordination_kv (route_coordination.hpp), v3's semantics ------------------------
@@ -479,9 +505,15 @@ class memory_kv {
     co_return std::nullopt;
   }
 
-  task<std::optional<lease::kv_entry>> get_key(const std::string& key) {
+  task<lease::kv_read> get_key(const std::string& key) {
     co_await rpc("read key");
-    co_return entry_at(key);
+    co_return lease::kv_read{entry_at(key), etcd_.revision()};
+  }
+
+  task<bool> watch_key(const std::string& key, std::int64_t revision) {
+    auto watch = watch_from(revision, std::nullopt, key);
+    auto changes = co_await std::move(watch);
+    co_return changes.compacted || changes.revision > revision;
   }
 
   task<std::optional<lease::kv_entry>> refresh_ttl_key(const lease::kv_entry& e,
@@ -523,8 +555,10 @@ class memory_kv {
   }
 
  private:
-  // A watch of every subnet key, or of one.
-  task<lease::kv_changes> watch_from(std::int64_t revision, std::optional<net::ipv4_cidr> one) {
+  // A watch of every subnet key, of one, or of one coordination key (its path; it delivers the
+  // revision of its change, no event).
+  task<lease::kv_changes> watch_from(std::int64_t revision, std::optional<net::ipv4_cidr> one,
+                                     std::string coordination_key) {
     const auto deadline = etcd_.sched().now() + opts_.watch_wait;
     co_await rpc("watch");
     const auto answered_by = etcd_.identity().cluster_id;
@@ -533,15 +567,23 @@ class memory_kv {
         fail(error_kind::transient, describe() + ": watch: connection lost (etcd restarted)");
       lease::kv_changes out;
       out.store = etcd_.identity();
-      auto evs = one ? etcd_.events_after(revision, *one) : etcd_.events_after(revision);
-      out.compacted = !evs;
-      if (out.compacted) co_return out;
-      for (auto& [rev, ev] : *evs) {
-        out.revision = std::max(out.revision, rev);
-        out.changes.push_back({ev.type, std::move(ev.value)});
+      if (!coordination_key.empty()) {
+        out.compacted = revision < etcd_.compacted_revision();
+        if (const auto at = etcd_.coordination_changed_at(coordination_key); at > revision)
+          out.revision = at;
+      } else if (auto evs =
+                     one ? etcd_.events_after(revision, *one) : etcd_.events_after(revision)) {
+        for (auto& [rev, ev] : *evs) {
+          out.revision = std::max(out.revision, rev);
+          out.changes.push_back({ev.type, std::move(ev.value)});
+        }
+      } else {
+        out.compacted = true;
       }
-      if (!out.changes.empty() || etcd_.sched().now() >= deadline) co_return out;
-      auto& changed = one ? etcd_.key_changed(*one) : etcd_.changed();
+      if (out.compacted || out.revision > 0 || etcd_.sched().now() >= deadline) co_return out;
+      auto& changed = !coordination_key.empty() ? etcd_.coordination_key_changed(coordination_key)
+                      : one                     ? etcd_.key_changed(*one)
+                                                : etcd_.changed();
       co_await changed.wait_until(deadline);
       if (etcd_.is_down())
         fail(error_kind::transient, describe() + ": watch: connection lost (injected outage)");
