@@ -18,7 +18,7 @@
 // sent, collection frees space first, and the subnets that wait are named in one error.
 // The state of each route is published under <prefix>/alivpc/routes/<subnet> as
 // {"next_hop": id, "tables": {table: "Available" | "Pending" | "Missing"}}; route_follower
-// reads it.
+// reads it, and watches it once ready.
 #pragma once
 
 #include <alivpc/backend/detail/backend_context.hpp>

@@ -38,14 +38,14 @@ class etcd_v2_kv {
 
   task<std::optional<std::string>> get_config() {
     auto n = co_await node_at(opts_.config_key(), "read the network config");
-    if (!n) co_return std::nullopt;
-    co_return n->value;
+    if (!n.node) co_return std::nullopt;
+    co_return n.node->value;
   }
 
   task<std::optional<lease>> get(net::ipv4_cidr subnet) {
     auto n = co_await node_at(key_of(subnet), "read the lease key");
-    if (!n) co_return std::nullopt;
-    co_return to_lease(*n);
+    if (!n.node) co_return std::nullopt;
+    co_return to_lease(*n.node);
   }
 
   task<lease_list> list() {  // v2 answers every TTL with its key anyway
@@ -142,13 +142,10 @@ class etcd_v2_kv {
   }
 
   task<kv_read> get_key(const std::string& key) {
-    auto get = call("GET", keys_path(key), "");
-    auto a = co_await std::move(get);
-    kv_read out{std::nullopt, a.etcd_index};  // X-Etcd-Index: watch from there
-    if (a.answer.error_code == 100) co_return out;
-    check(a, "read the key");
-    if (!a.answer.node) detail::bad_answer(a.ctx, "read the key: answer without node");
-    if (!a.answer.node->dir) out.entry = entry_of(*a.answer.node);
+    auto read = node_at(key, "read the key");
+    auto n = co_await std::move(read);
+    kv_read out{std::nullopt, n.etcd_index};
+    if (n.node && !n.node->dir) out.entry = entry_of(*n.node);
     co_return out;
   }
 
@@ -383,12 +380,17 @@ class etcd_v2_kv {
   }
 
   // One key; nullopt when it does not exist.
-  task<std::optional<detail::v2_node>> node_at(std::string key, const char* what) {
+  // A key as read (no node: absent), and the X-Etcd-Index of the read: a watch starts there.
+  struct node_read {
+    std::optional<detail::v2_node> node;
+    std::int64_t etcd_index = 0;
+  };
+  task<node_read> node_at(std::string key, const char* what) {
     auto a = co_await call("GET", keys_path(key), "");
-    if (a.answer.error_code == 100) co_return std::nullopt;
+    if (a.answer.error_code == 100) co_return node_read{std::nullopt, a.etcd_index};
     check(a, what);
     if (!a.answer.node) detail::bad_answer(a.ctx, std::string(what) + ": answer without node");
-    co_return a.answer.node;
+    co_return node_read{std::move(a.answer.node), a.etcd_index};
   }
 
   void check(const v2_call& a, const char* what) {

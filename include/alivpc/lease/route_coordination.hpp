@@ -1,5 +1,5 @@
 // The etcd side of the route leader mode: the daemons elect one route leader through a key with
-// a TTL, the leader publishes each route's state, followers read it.
+// a TTL, the leader publishes each route's state, followers read and watch it.
 //
 // Two levels, as for subnet leases (kv.hpp / lease_store.hpp): coordination_kv is what a
 // key-value store must offer (a few generic key operations; models etcd_v3_kv, etcd_v2_kv,

@@ -533,3 +533,36 @@ TEST(EmulatorListing, EscapesWhatJsonNeedsInNamesAndDescriptions) {
   EXPECT_EQ(e.at("Description"), description);
   EXPECT_EQ(e.at("RouteEntryName"), name);
 }
+
+// The emulator keeps each entry's listing text while nothing changes: a listing still shows
+// every change since the last one (a status that moved on with time, an entry replaced in the
+// console at the same destination, a delete).
+TEST(EmulatorListing, AListingShowsEveryChangeSinceTheLastOne) {
+  batch_fixture f;
+  const auto dest = ipv4_cidr::parse("10.24.9.0/24");
+  auto entry = [&] {
+    auto a = f.call({{"Action", "DescribeRouteEntryList"},
+                     {"RouteTableId", "vtb-abc"},
+                     {"DestinationCidrBlock", dest.to_string()}});
+    EXPECT_EQ(a.status, 200) << a.body;
+    const auto listed = json::parse(a.body).at("RouteEntrys").at("RouteEntry");
+    return listed.empty() ? json() : listed.at(0);
+  };
+  ASSERT_EQ(f.call({{"Action", "CreateRouteEntries"},
+                    {"RouteEntries.1.RouteTableId", "vtb-abc"},
+                    {"RouteEntries.1.DstCidrBlock", dest.to_string()},
+                    {"RouteEntries.1.NextHop", "i-node1"}})
+                .status,
+            200);
+  EXPECT_EQ(entry().at("Status"), "Pending");
+  f.mono += 2s;
+  EXPECT_EQ(entry().at("Status"), "Available");
+  EXPECT_EQ(entry().at("Status"), "Available");  // the kept text
+  ASSERT_TRUE(f.model.force_delete("vtb-abc", dest));
+  ASSERT_TRUE(f.model.force_create("vtb-abc", dest, "Instance", "i-node2"));
+  const auto replaced = entry();
+  EXPECT_EQ(replaced.at("NextHops").at("NextHop").at(0).at("NextHopId"), "i-node2");
+  EXPECT_EQ(replaced.at("Status"), "Available");
+  ASSERT_TRUE(f.model.force_delete("vtb-abc", dest));
+  EXPECT_TRUE(entry().is_null());
+}

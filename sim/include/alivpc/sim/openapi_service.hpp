@@ -10,10 +10,13 @@
 #include <alivpc/sim/vpc_model.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <map>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace alivpc::sim {
@@ -429,20 +432,8 @@ class openapi_service {
         next = buf;
         return false;
       }
-      list += listed++ ? ",{" : "{";
-      member(list, "RouteEntryId", e.id);
-      member(list, "RouteTableId", e.table_id);
-      member(list, "DestinationCidrBlock", e.destination.to_string());
-      member(list, "Status", to_api_string(e.status(now)));
-      member(list, "Type", e.system ? "System" : "Custom");
-      member(list, "IpVersion", "ipv4");
-      member(list, "RouteEntryName", e.name);
-      member(list, "Description", e.description);
-      list += R"("NextHops":{"NextHop":[{)";
-      member(list, "NextHopId", e.system ? std::string_view() : std::string_view(e.next_hop_id));
-      member(list, "NextHopType",
-             e.system ? std::string_view("local") : std::string_view(e.next_hop_type));
-      list += R"("Enabled":1,"Weight":0}]}})";
+      if (listed++) list += ',';
+      list += listed_entry(e, now);
       return true;
     });
     std::string out;
@@ -452,6 +443,38 @@ class openapi_service {
     out += list;
     out += "]}";
     return out;
+  }
+
+  // One entry of a listing page, kept as written for the same entry (its id: a record's address
+  // may be reused) in the same status: a route leader lists a 5,000-entry table every reconcile
+  // period, and writing the same text again was half of the emulator's time. What is kept goes
+  // when any entry changes (the model's version), so it never outgrows the tables.
+  const std::string& listed_entry(const route_entry_record& e, time_point now) {
+    if (model_.version() != listed_version_) {
+      listed_.clear();
+      listed_version_ = model_.version();
+    }
+    const auto status = e.status(now);
+    auto& kept = listed_[&e];
+    if (!kept.text.empty() && kept.status == status && kept.id == e.id) return kept.text;
+    kept.status = status;
+    kept.id = e.id;
+    auto& text = kept.text;
+    text = "{";
+    member(text, "RouteEntryId", e.id);
+    member(text, "RouteTableId", e.table_id);
+    member(text, "DestinationCidrBlock", e.destination.to_string());
+    member(text, "Status", to_api_string(status));
+    member(text, "Type", e.system ? "System" : "Custom");
+    member(text, "IpVersion", "ipv4");
+    member(text, "RouteEntryName", e.name);
+    member(text, "Description", e.description);
+    text += R"("NextHops":{"NextHop":[{)";
+    member(text, "NextHopId", e.system ? std::string_view() : std::string_view(e.next_hop_id));
+    member(text, "NextHopType",
+           e.system ? std::string_view("local") : std::string_view(e.next_hop_type));
+    text += R"("Enabled":1,"Weight":0}]}})";
+    return text;
   }
 
   // "name":"value", with the value escaped as JSON requires.
@@ -480,6 +503,12 @@ class openapi_service {
 
   vpc_model& model_;
   credential_store& keys_;
+  struct listed_text {
+    entry_status status{};
+    std::string id, text;
+  };
+  std::uint64_t listed_version_ = 0;
+  std::unordered_map<const route_entry_record*, listed_text> listed_;
 };
 
 }  // namespace alivpc::sim
