@@ -10,8 +10,7 @@ using alivpc_backend_test::world;
 
 TEST(BackendSim, ThreeNodesConverge) {
   world w;
-  for (int i = 0; i < 3; ++i)
-    w.c->start(w.c->add_node());
+  w.start_nodes(3);
   w.s.run_for(2min);
   std::set<net::ipv4_cidr> subnets;
   for (auto& n : w.c->nodes()) {
@@ -73,8 +72,7 @@ std::uint64_t routine_answer_bytes(int nodes, std::chrono::seconds full_listing_
   o.backend.full_listing_period = full_listing_period;
   o.backend.full_listing_spread = full_listing_spread;
   world w(3, o);
-  for (int i = 0; i < nodes; ++i)
-    w.c->start(w.c->add_node());
+  w.start_nodes(nodes);
   w.s.run_for(5min);
   for (auto& n : w.c->nodes())
     EXPECT_TRUE(n->backend->status().healthy()) << n->instance_id;
@@ -123,8 +121,7 @@ TEST(BackendSim, LostLeaseMovesTheRoute) {
 TEST(BackendSim, QuotaFullNodeWaitsAndSucceedsWhenASlotFrees) {
   world w(4);
   w.model.config().quota_per_table = 2;
-  for (int i = 0; i < 3; ++i)
-    w.c->start(w.c->add_node());
+  w.start_nodes(3);
   w.s.run_for(3min);
   int healthy = 0;
   sim::cluster::node* stuck = nullptr;

@@ -46,8 +46,7 @@ TEST(LeaseSafety, AnEtcdThatLostItsDataGetsOurLeasesBackWithoutRouteWrites) {
   sim::cluster_options o;
   o.verbose = getenv("VERBOSE") != nullptr;
   world w(12, o);
-  for (int i = 0; i < 3; ++i)
-    w.c->start(w.c->add_node());
+  w.start_nodes(3);
   w.s.run_for(2min);
   std::map<std::string, net::ipv4_cidr> before;
   for (auto& n : w.c->nodes()) {
@@ -112,8 +111,7 @@ TEST(LeaseSafety, InstancesSharingAPublicIpTakeSeparateLeases) {
   sim::cluster_options o;
   o.backend.iface.public_ip = net::ipv4_address::parse("192.168.200.1");
   world w(14, o);
-  for (int i = 0; i < 3; ++i)
-    w.c->start(w.c->add_node());
+  w.start_nodes(3);
   w.s.run_for(3min);
   std::set<net::ipv4_cidr> subnets;
   for (auto& n : w.c->nodes()) {

@@ -48,8 +48,7 @@ void run_fenced(world& w, clock_duration d) {
 
 TEST(RouteLeaderSim, ABurstIsOneBatchAndFollowersWriteNothing) {
   world w(3, leader_mode());
-  for (int i = 0; i < 20; ++i)
-    w.c->start(w.c->add_node());
+  w.start_nodes(20);
   run_fenced(w, 2min);
   EXPECT_EQ(healthy_nodes(w), 20);
   std::size_t custom = 0;
@@ -68,8 +67,7 @@ TEST(RouteLeaderSim, ABurstIsOneBatchAndFollowersWriteNothing) {
 
 TEST(RouteLeaderSim, AKilledLeaderIsReplacedWithinOneTTLAndRoutesStay) {
   world w(5, leader_mode());
-  for (int i = 0; i < 8; ++i)
-    w.c->start(w.c->add_node());
+  w.start_nodes(8);
   run_fenced(w, 2min);
   auto* old = leader_of(w);
   ASSERT_NE(old, nullptr);
@@ -93,14 +91,12 @@ TEST(RouteLeaderSim, AKilledLeaderIsReplacedWithinOneTTLAndRoutesStay) {
 // before every batch).
 TEST(RouteLeaderSim, ALeaderWhoseKeyIsGoneStopsWriting) {
   world w(7, leader_mode());
-  for (int i = 0; i < 4; ++i)
-    w.c->start(w.c->add_node());
+  w.start_nodes(4);
   run_fenced(w, 1min);
   auto* old = leader_of(w);
   ASSERT_NE(old, nullptr);
   ASSERT_TRUE(w.etcd.erase_coordination_key(lease::route_leader_key(w.etcd.prefix())));
-  for (int i = 0; i < 12; ++i)
-    w.c->start(w.c->add_node());
+  w.start_nodes(12);
   run_fenced(w, 3min);
   EXPECT_EQ(healthy_nodes(w), 16);
   auto* now = leader_of(w);
@@ -117,8 +113,7 @@ TEST(RouteLeaderSim, StaleRoutesAreCollectedAfterTheGraceUnlessDryRun) {
     o.backend.stale_route_grace = 5min;
     o.backend.collect_dry_run = dry_run;
     world w(9, o);
-    for (int i = 0; i < 5; ++i)
-      w.c->start(w.c->add_node());
+    w.start_nodes(5);
     run_fenced(w, 2min);
     auto& gone = *w.c->nodes()[4];
     auto subnet = gone.backend->status().current_lease->subnet;
@@ -138,8 +133,7 @@ TEST(RouteLeaderSim, ALeaderElectedAgainStartsEveryGraceAfresh) {
   auto o = leader_mode(1);
   o.backend.stale_route_grace = 5min;
   world w(17, o);
-  for (int i = 0; i < 2; ++i)
-    w.c->start(w.c->add_node());
+  w.start_nodes(2);
   run_fenced(w, 2min);
   auto* leader = leader_of(w);
   ASSERT_EQ(leader, w.c->nodes()[0].get());
@@ -176,8 +170,7 @@ TEST(RouteLeaderSim, AReadyNodeHearsItsRouteStateChangeAtOnce) {
   auto o = leader_mode(1);
   o.backend.reconcile_period = 1h;
   world w(19, o);
-  for (int i = 0; i < 3; ++i)
-    w.c->start(w.c->add_node());
+  w.start_nodes(3);
   run_fenced(w, 2min);
   ASSERT_EQ(healthy_nodes(w), 3);
   auto& node = *w.c->nodes()[2];
@@ -212,8 +205,7 @@ TEST(RouteLeaderSim, AFullTableIsNeverWrittenBeyondItsQuota) {
   o.backend.stale_route_grace = 2min;
   world w(11, o);
   w.model.config().quota_per_table = 3;
-  for (int i = 0; i < 4; ++i)
-    w.c->start(w.c->add_node());
+  w.start_nodes(4);
   run_fenced(w, 3min);
   EXPECT_EQ(healthy_nodes(w), 3);
   EXPECT_EQ(w.model.stats().count("CreateRouteEntries", "QuotaExceeded"), 0u);
@@ -239,8 +231,7 @@ TEST(RouteLeaderSim, AFullTableIsNeverWrittenBeyondItsQuota) {
 // leader gives its key up on the way out so that another takes over without waiting a TTL.
 TEST(RouteLeaderSim, StoppedCandidatesExitAndTheLeaderResigns) {
   world w(13, leader_mode());
-  for (int i = 0; i < 5; ++i)
-    w.c->start(w.c->add_node());
+  w.start_nodes(5);
   run_fenced(w, 1min);
   auto* old = leader_of(w);
   ASSERT_NE(old, nullptr);

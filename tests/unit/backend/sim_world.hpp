@@ -24,6 +24,11 @@ struct world {
     m.default_latency = sim::latency_distribution::uniform(20ms, 200ms);
     return m;
   }
+  // Adds n nodes and starts each.
+  void start_nodes(int n) {
+    for (int i = 0; i < n; ++i)
+      c->start(c->add_node());
+  }
   std::string table() { return model.find_vpc(c->vpc_id())->system_table_id; }
   // Custom entries in the system table pointing at `instance`.
   std::vector<sim::route_entry_record> routes_of(const std::string& instance) {

@@ -124,18 +124,8 @@ class memory_etcd {
     ++incarnation_;
     ++changes_;
     changed_.notify();
-    std::vector<net::ipv4_cidr> watched;  // woken in subnet order: one seed, one event order
-    for (auto& [subnet, ev] : key_changed_)
-      watched.push_back(subnet);
-    std::sort(watched.begin(), watched.end());
-    for (auto subnet : watched)
-      key_changed_.at(subnet).notify();
-    std::vector<std::string> watched_keys;
-    for (auto& [key, ev] : coordination_key_changed_)
-      watched_keys.push_back(key);
-    std::sort(watched_keys.begin(), watched_keys.end());
-    for (auto& key : watched_keys)
-      coordination_key_changed_.at(key).notify();
+    notify_in_key_order(key_changed_);
+    notify_in_key_order(coordination_key_changed_);
   }
   lease::store_identity identity() const {
     return {"sim-cluster-" + std::to_string(incarnation_), revision_};
@@ -349,6 +339,16 @@ class memory_etcd {
     l.revision = revision_;
     record(lease::lease_event_type::removed, l);
     return true;
+  }
+  // Wakes every watcher of a hashed map in key order: one seed, one event order.
+  template <class Map>
+  static void notify_in_key_order(Map& watchers) {
+    std::vector<typename Map::key_type> keys;
+    for (auto& [key, ev] : watchers)
+      keys.push_back(key);
+    std::sort(keys.begin(), keys.end());
+    for (const auto& key : keys)
+      watchers.at(key).notify();
   }
   void coordination_changed(const std::string& key) {
     ++coordination_changes_;
