@@ -344,6 +344,7 @@ class memory_etcd {
   template <class Map>
   static void notify_in_key_order(Map& watchers) {
     std::vector<typename Map::key_type> keys;
+    keys.reserve(watchers.size());
     for (auto& [key, ev] : watchers)
       keys.push_back(key);
     std::sort(keys.begin(), keys.end());
