@@ -1,7 +1,8 @@
 // A strict JSON scanner (RFC 8259) that hands each token to a handler as it goes, for the one
 // answer that is read in bulk: DescribeRouteEntryList (cloud/detail/route_entry_list_reader.hpp).
 // nlohmann's lexer, used for every other JSON, copies each byte into a token buffer and was most
-// of that parse (about 12 ns a byte); this one copies only string contents. It accepts exactly
+// of that parse (about 12 ns a byte); this one copies nothing but a string that holds an escape
+// (a key or string is handed over as a view of the text itself). It accepts exactly
 // what nlohmann's parser accepts (the property test cloud.EntryListReader compares them): a
 // leading UTF-8 BOM, well-formed UTF-8 only, \u escapes with paired surrogates, no control
 // characters in strings, finite numbers, nothing after the value but whitespace.
@@ -18,11 +19,14 @@
 namespace alivpc::detail {
 
 // What json_scan calls; returning false from any of them stops the scan (json_scan: false).
+// A string or key arrives decoded, as a view that lies inside the scanned text when the string
+// holds no escape (it then lives as long as the text), and otherwise in the scanner's buffer
+// (it then lives until the handler returns).
 template <class H>
-concept json_scan_handler = requires(H& h, std::string& s, std::string_view token, bool b) {
+concept json_scan_handler = requires(H& h, std::string_view s, bool b) {
   { h.null() } -> std::same_as<bool>;
   { h.boolean(b) } -> std::same_as<bool>;
-  { h.number(token) } -> std::same_as<bool>;  // validated, not converted
+  { h.number(s) } -> std::same_as<bool>;  // validated, not converted
   { h.string(s) } -> std::same_as<bool>;
   { h.start_object() } -> std::same_as<bool>;
   { h.key(s) } -> std::same_as<bool>;
@@ -42,7 +46,6 @@ class json_scanner {
   bool scan(H& h) {
     // Open containers: true for an object. Iterative, so depth never costs stack.
     std::vector<bool> open;
-    std::string text;
     bool expect_value = true;
     for (;;) {
       skip_space();
@@ -59,10 +62,10 @@ class json_scanner {
             if (!(object ? h.end_object() : h.end_array())) return false;
           } else {
             open.push_back(object);
-            if (object && !member_key(h, text)) return false;
+            if (object && !member_key(h)) return false;
             continue;
           }
-        } else if (!scalar(h, text)) {
+        } else if (!scalar(h)) {
           return false;
         }
       }
@@ -73,7 +76,7 @@ class json_scanner {
       const bool object = open.back();
       if (*p_ == ',') {
         ++p_;
-        if (object && !member_key(h, text)) return false;
+        if (object && !member_key(h)) return false;
         expect_value = true;
         continue;
       }
@@ -93,9 +96,10 @@ class json_scanner {
 
   // "name": (the value follows).
   template <class H>
-  bool member_key(H& h, std::string& text) {
+  bool member_key(H& h) {
     skip_space();
-    if (p_ == end_ || *p_ != '"' || !string_body(text) || !h.key(text)) return false;
+    std::string_view name;
+    if (p_ == end_ || *p_ != '"' || !string_body(name) || !h.key(name)) return false;
     skip_space();
     if (p_ == end_ || *p_ != ':') return false;
     ++p_;
@@ -103,8 +107,9 @@ class json_scanner {
   }
 
   template <class H>
-  bool scalar(H& h, std::string& text) {
+  bool scalar(H& h) {
     const char c = *p_;
+    std::string_view text;
     if (c == '"') return string_body(text) && h.string(text);
     if (c == 't') return literal("true") && h.boolean(true);
     if (c == 'f') return literal("false") && h.boolean(false);
@@ -191,8 +196,8 @@ class json_scanner {
     }
   }
   // One UTF-8 sequence of 2-4 bytes starting at p_ (RFC 3629: no overlongs, no surrogates,
-  // nothing past U+10FFFF), copied to out.
-  bool utf8_sequence(std::string& out) {
+  // nothing past U+10FFFF): past it when it is one.
+  bool utf8_sequence() {
     const auto b0 = static_cast<unsigned char>(*p_);
     int more = 0;
     unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
@@ -214,9 +219,7 @@ class json_scanner {
       const auto b = static_cast<unsigned char>(p_[i]);
       if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF)) return false;
     }
-    const auto length = static_cast<std::size_t>(more) + 1;
-    out.append(p_, length);
-    p_ += length;
+    p_ += more + 1;
     return true;
   }
   // Past the bytes a string holds as they are: not '"', '\\', a control character or non-ASCII.
@@ -241,48 +244,57 @@ class json_scanner {
       ++p_;
     }
   }
-  // From the opening quote at p_ to past the closing one; the decoded contents in out.
-  bool string_body(std::string& out) {
-    out.clear();
-    ++p_;
+  // From the opening quote at p_ to past the closing one; out views the decoded contents: the
+  // text itself, or buffer_ once an escape was met (a listing holds none).
+  bool string_body(std::string_view& out) {
+    const char* const start = ++p_;
+    bool decoding = false;  // buffer_ holds the contents so far
     for (;;) {
       const char* run = p_;
       skip_plain();
-      out.append(run, static_cast<std::size_t>(p_ - run));
+      if (decoding) buffer_.append(run, static_cast<std::size_t>(p_ - run));
       if (p_ == end_) return false;
       const auto c = static_cast<unsigned char>(*p_);
       if (c == '"') {
+        out = decoding ? std::string_view(buffer_)
+                       : std::string_view(start, static_cast<std::size_t>(p_ - start));
         ++p_;
         return true;
       }
       if (c < 0x20) return false;
       if (c >= 0x80) {
-        if (!utf8_sequence(out)) return false;
+        const char* sequence = p_;
+        if (!utf8_sequence()) return false;
+        if (decoding) buffer_.append(sequence, static_cast<std::size_t>(p_ - sequence));
         continue;
       }
       // An escape.
+      if (!decoding) {
+        buffer_.assign(start, static_cast<std::size_t>(p_ - start));
+        decoding = true;
+      }
       if (++p_ == end_) return false;
       const char e = *p_++;
       switch (e) {
         case '"':
         case '\\':
         case '/':
-          out += e;
+          buffer_ += e;
           break;
         case 'b':
-          out += '\b';
+          buffer_ += '\b';
           break;
         case 'f':
-          out += '\f';
+          buffer_ += '\f';
           break;
         case 'n':
-          out += '\n';
+          buffer_ += '\n';
           break;
         case 'r':
-          out += '\r';
+          buffer_ += '\r';
           break;
         case 't':
-          out += '\t';
+          buffer_ += '\t';
           break;
         case 'u': {
           std::uint32_t cp = 0;
@@ -295,7 +307,7 @@ class json_scanner {
             if (!hex4(low) || low < 0xDC00 || low > 0xDFFF) return false;
             cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
           }
-          append_utf8(out, cp);
+          append_utf8(buffer_, cp);
           break;
         }
         default:
@@ -306,6 +318,7 @@ class json_scanner {
 
   const char* p_;
   const char* end_;
+  std::string buffer_;  // a string with escapes, decoded
 };
 
 template <json_scan_handler H>

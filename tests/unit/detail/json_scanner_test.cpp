@@ -17,12 +17,12 @@ struct counter {
   bool null() { return ++tokens > 0; }
   bool boolean(bool) { return ++tokens > 0; }
   bool number(std::string_view) { return ++tokens > 0; }
-  bool string(std::string& s) {
-    strings.push_back(s);
+  bool string(std::string_view s) {
+    strings.emplace_back(s);
     return ++tokens > 0;
   }
-  bool key(std::string& s) {
-    strings.push_back(s);
+  bool key(std::string_view s) {
+    strings.emplace_back(s);
     return ++tokens > 0;
   }
   bool start_object() { return ++tokens > 0; }

@@ -29,7 +29,7 @@ namespace alivpc::cloud::detail {
 class route_entry_list_reader {
  public:
   static describe_route_entry_list_answer read(std::string_view body) {
-    route_entry_list_reader r;
+    route_entry_list_reader r(body);
     if (!alivpc::detail::json_scan(body, r))
       fail(error_kind::parse, std::string(what) + " answer is not valid JSON (" +
                                   std::to_string(body.size()) + " bytes)");
@@ -37,14 +37,21 @@ class route_entry_list_reader {
   }
 
   // --- json_scan's handler (detail/json_scanner.hpp) -----------------------------------------
-  bool null() { return scalar(kind::null, nullptr); }
-  bool boolean(bool) { return scalar(kind::boolean, nullptr); }
-  bool number(std::string_view) { return scalar(kind::number, nullptr); }
-  bool string(std::string& s) { return scalar(kind::string, &s); }
+  bool null() { return scalar(kind::null, {}); }
+  bool boolean(bool) { return scalar(kind::boolean, {}); }
+  bool number(std::string_view) { return scalar(kind::number, {}); }
+  bool string(std::string_view s) { return scalar(kind::string, s); }
   bool start_object() { return open(kind::object); }
   bool start_array() { return open(kind::array); }
-  bool key(std::string& k) {
-    frames_.back().key = std::move(k);
+  // A key inside the body is kept as a view of it; one decoded from escapes, as a copy.
+  bool key(std::string_view k) {
+    auto& f = frames_.back();
+    if (k.data() >= body_.data() && k.data() + k.size() <= body_.data() + body_.size()) {
+      f.key = k;
+    } else {
+      f.decoded_key.assign(k);
+      f.key = f.decoded_key;
+    }
     return true;
   }
   bool end_object() {
@@ -60,6 +67,11 @@ class route_entry_list_reader {
  private:
   static constexpr std::string_view what = "DescribeRouteEntryList";
 
+  // Frames never move (a key may view its own frame's copy): room for the deepest nesting read.
+  explicit route_entry_list_reader(std::string_view body) : body_(body) {
+    frames_.reserve(static_cast<std::size_t>(alivpc::detail::max_json_depth) + 1);
+  }
+
   enum class kind { null, boolean, number, string, object, array };
   // What a container is to us: the answer, RouteEntrys as an object, the list of entries, one
   // entry, its NextHops as an object, the list of next hops, the first next hop, or nothing.
@@ -67,8 +79,9 @@ class route_entry_list_reader {
   struct frame {
     role r;
     bool array;
-    std::string key;        // an object's current member
-    std::size_t count = 0;  // an array's elements so far
+    std::string_view key;     // an object's current member
+    std::size_t count = 0;    // an array's elements so far
+    std::string decoded_key;  // what key views when the body spelled it with escapes
   };
   // A string field of an entry: its value, or the message its wrong type earns.
   struct field {
@@ -125,7 +138,7 @@ class route_entry_list_reader {
 
   // Where a value arrives: the role its container gets (for objects and arrays), after reading
   // it (for scalars).
-  role place(kind k, std::string* s) {
+  role place(kind k, std::string_view s) {
     if (frames_.empty()) {
       if (k != kind::object)
         fail(error_kind::parse, std::string(what) + " answer: expected a JSON object, got " +
@@ -140,7 +153,7 @@ class route_entry_list_reader {
         if (key == "RequestId" || key == "NextToken") {
           if (k == kind::null) return role::skip;
           if (k != kind::string) fail_here("a string", k);
-          (key == "RequestId" ? out_.request_id : out_.next_token) = std::move(*s);
+          (key == "RequestId" ? out_.request_id : out_.next_token) = s;
           return role::skip;
         }
         if (key == "RouteEntrys") {
@@ -189,13 +202,13 @@ class route_entry_list_reader {
     return role::skip;
   }
 
-  bool scalar(kind k, std::string* s) {
+  bool scalar(kind k, std::string_view s) {
     place(k, s);
     return true;
   }
   bool open(kind k) {
-    const role r = place(k, nullptr);
-    frames_.push_back({r, k == kind::array, {}, 0});
+    const role r = place(k, {});
+    frames_.push_back({r, k == kind::array, {}, 0, {}});
     if (frames_.size() > static_cast<std::size_t>(alivpc::detail::max_json_depth))
       fail(error_kind::parse, std::string(what) + " answer: JSON nested deeper than " +
                                   std::to_string(alivpc::detail::max_json_depth) + " levels");
@@ -214,10 +227,10 @@ class route_entry_list_reader {
     return nullptr;
   }
   // null is absent, as json_view's find() has it.
-  void take(field& f, kind k, std::string* s) {
+  void take(field& f, kind k, std::string_view s) {
     f = {};
     if (k == kind::string)
-      f.value = std::move(*s);
+      f.value.emplace(s);
     else if (k != kind::null)
       f.wrong = message_here("a string", k);
   }
@@ -258,6 +271,7 @@ class route_entry_list_reader {
     out_.entries.push_back(std::move(r));
   }
 
+  std::string_view body_;
   std::vector<frame> frames_;
   pending_entry entry_;
   describe_route_entry_list_answer out_;
