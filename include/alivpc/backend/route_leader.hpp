@@ -143,6 +143,7 @@ class route_leader {
     ++st.leader_terms;
     ctx_.log.info("route leader now (" + holder_ + ")");
     published_.clear();
+    leases_.reset();
     // A route seen unleased in an earlier term may have been leased again and lost again since:
     // each term observes afresh, and a stale route's grace starts at this term's first sight.
     unleased_since_.clear();
@@ -208,37 +209,116 @@ class route_leader {
     changed_.notify();
   }
 
-  // Lease changes wake the leader (a join is programmed after batch_window, not a period).
+  // Lease changes wake the leader (a join is programmed after batch_window, not a period), and
+  // tell the pass when the leases it listed last are no longer the leases (see lease_view).
   void spawn_watch() {
     const auto generation = ++watch_generation_;
+    watch_current_ = false;
+    relist_ = false;
+    changed_at_revision_ = 0;  // this watch's own listing sets it
     spawn(ctx_.sched, watch(generation), [](const std::exception_ptr&) {});
   }
   task<void> watch(std::uint64_t generation) {
     std::int64_t revision = 0;  // 0: list first (a watch from 0 would replay all history)
+    lease::store_tracker store;
     auto retry = ctx_.error_backoff();
+    const auto changed_up_to = [&](std::int64_t r) {
+      changed_at_revision_ = std::max(changed_at_revision_, r);
+      dirty_ = true;
+      changed_.notify();
+    };
     while (!ctx_.stopping && generation == watch_generation_) {
       bool failed = false;
       try {
         if (revision == 0) {
           auto list = co_await ctx_.store.list_leases();
+          if (generation != watch_generation_) co_return;
+          // What changed before this listing is not delivered as events: a view listed earlier
+          // is not current.
           revision = list.revision;
-          dirty_ = true;
-          changed_.notify();
+          store.note(list.store);
+          watch_current_ = true;
+          changed_up_to(list.revision);
           continue;
         }
         auto r = co_await ctx_.store.watch_leases(revision);
+        if (generation != watch_generation_) co_return;
+        // Another etcd answered (rebuilt or restored: its revisions are not the history we
+        // follow, and a watch from ours may wait past its changes): list again.
+        if (!store.note(r.store).empty()) {
+          revision = 0;
+          watch_current_ = false;
+          relist_ = true;  // the last listing's revision says nothing about this etcd's
+          changed_up_to(0);
+          continue;
+        }
         revision = r.resynced ? r.revision : std::max(revision, r.revision);
         retry.reset();
-        if (!r.events.empty() || r.resynced) {
-          dirty_ = true;
-          changed_.notify();
-        }
+        watch_current_ = true;
+        if (!r.events.empty() || r.resynced) changed_up_to(r.revision);
       } catch (const error& e) {
         if (e.kind() == error_kind::cancelled) co_return;
         failed = true;
       }
-      if (failed) co_await ctx_.wake.wait_until(ctx_.sched.now() + retry.next(ctx_.sched.random()));
+      if (failed) {
+        if (generation != watch_generation_) co_return;
+        watch_current_ = false;  // changes may go unheard until a round succeeds again
+        co_await ctx_.wake.wait_until(ctx_.sched.now() + retry.next(ctx_.sched.random()));
+      }
     }
+  }
+
+  // The leases as a pass needs them, from one listing. A pass lists again only when the watch
+  // has delivered a change past that listing's revision, has not been current since (a failed
+  // round, another etcd), or the listing is lease_relist_period old; at rest the leader of
+  // 5,000 nodes no longer reads every lease every reconcile period. A change is judged by its
+  // revision, so one that a listing from a lagging member missed still makes the next pass
+  // list again. The periodic listing is a safety net under the watch, as an informer's resync.
+  struct lease_view {
+    std::vector<wanted_route> wanted;      // live leases by subnet (the last key of a subnet)
+    std::vector<std::string> leased_hops;  // instances that hold a live lease, sorted
+    std::vector<net::ipv4_cidr> reserved;  // reservations, sorted
+    std::int64_t revision = 0;             // the listing's
+    time_point listed_at{};
+  };
+  static constexpr auto lease_relist_period = std::chrono::hours(1);
+
+  bool lease_view_current() const {
+    return leases_ && watch_current_ && !relist_ && changed_at_revision_ <= leases_->revision &&
+           ctx_.sched.now() - leases_->listed_at < lease_relist_period;
+  }
+
+  static lease_view view_of(lease::lease_list leases, time_point now) {
+    lease_view v;
+    v.revision = leases.revision;
+    v.listed_at = now;
+    auto& wanted = v.wanted;
+    wanted.reserve(leases.leases.size());
+    for (auto& l : leases.leases) {
+      if (l.is_reservation()) v.reserved.push_back(l.subnet);
+      auto id = lease::lease_instance_id(l.attrs);
+      if (id.empty()) continue;
+      auto type = l.attrs.backend_data.next_hop_type();
+      wanted.push_back(
+          {l.subnet, std::move(id), type.empty() ? std::string("Instance") : std::string(type)});
+    }
+    v.leased_hops.reserve(wanted.size());
+    for (auto& w : wanted)
+      v.leased_hops.push_back(w.hop);
+    std::sort(v.leased_hops.begin(), v.leased_hops.end());
+    std::sort(v.reserved.begin(), v.reserved.end());
+    // Of two keys for one subnet (a dual-stack key beside a plain one), the later one listed
+    // stands, as a map assignment would.
+    std::stable_sort(
+        wanted.begin(), wanted.end(),
+        [](const wanted_route& a, const wanted_route& b) { return a.subnet < b.subnet; });
+    std::vector<wanted_route> last_of_each;
+    last_of_each.reserve(wanted.size());
+    for (std::size_t i = 0; i < wanted.size(); ++i)
+      if (i + 1 == wanted.size() || wanted[i + 1].subnet != wanted[i].subnet)
+        last_of_each.push_back(std::move(wanted[i]));
+    wanted = std::move(last_of_each);
+    return v;
   }
 
   // One pass; true when a write is in flight or waiting (poll again soon).
@@ -251,41 +331,21 @@ class route_leader {
     collect_at_ = time_point::max();
     auto& st = ctx_.status;
     const auto network = *ctx_.cfg.network;
-    std::vector<wanted_route> wanted;      // live leases by subnet (the last key of a subnet)
-    std::vector<std::string> leased_hops;  // instances that hold a live lease, sorted
-    std::vector<net::ipv4_cidr> reserved;  // reservations, sorted
-    try {
-      auto leases = co_await ctx_.store.list_leases();
-      wanted.reserve(leases.leases.size());
-      for (auto& l : leases.leases) {
-        if (l.is_reservation()) reserved.push_back(l.subnet);
-        auto id = lease::lease_instance_id(l.attrs);
-        if (id.empty()) continue;
-        auto type = l.attrs.backend_data.next_hop_type();
-        wanted.push_back(
-            {l.subnet, std::move(id), type.empty() ? std::string("Instance") : std::string(type)});
+    if (!lease_view_current()) {
+      relist_ = false;
+      try {
+        auto listed = co_await ctx_.store.list_leases();
+        leases_ = view_of(std::move(listed), ctx_.sched.now());
+      } catch (const error& e) {
+        if (e.kind() == error_kind::cancelled) throw;
+        ctx_.note_error("route leader: list leases", e);
+        co_return false;
       }
-    } catch (const error& e) {
-      if (e.kind() == error_kind::cancelled) throw;
-      ctx_.note_error("route leader: list leases", e);
-      co_return false;
     }
-    leased_hops.reserve(wanted.size());
-    for (auto& w : wanted)
-      leased_hops.push_back(w.hop);
-    std::sort(leased_hops.begin(), leased_hops.end());
-    std::sort(reserved.begin(), reserved.end());
-    // Of two keys for one subnet (a dual-stack key beside a plain one), the later one listed
-    // stands, as a map assignment would.
-    std::stable_sort(
-        wanted.begin(), wanted.end(),
-        [](const wanted_route& a, const wanted_route& b) { return a.subnet < b.subnet; });
-    std::vector<wanted_route> last_of_each;
-    last_of_each.reserve(wanted.size());
-    for (std::size_t i = 0; i < wanted.size(); ++i)
-      if (i + 1 == wanted.size() || wanted[i + 1].subnet != wanted[i].subnet)
-        last_of_each.push_back(std::move(wanted[i]));
-    wanted = std::move(last_of_each);
+    // Only pass() replaces leases_, so these stay as they are across the awaits below.
+    const auto& wanted = leases_->wanted;
+    const auto& leased_hops = leases_->leased_hops;
+    const auto& reserved = leases_->reserved;
     auto wanted_at = [&](net::ipv4_cidr subnet) -> std::ptrdiff_t {
       auto it =
           std::lower_bound(wanted.begin(), wanted.end(), subnet,
@@ -582,6 +642,10 @@ class route_leader {
   bool dirty_ = true;
   bool batch_refused_ = false;
   std::uint64_t watch_generation_ = 0;
+  std::optional<lease_view> leases_;      // the last listing, as pass() uses it
+  std::int64_t changed_at_revision_ = 0;  // the newest lease change the watch has seen
+  bool watch_current_ = false;            // the watch's last round succeeded: nothing missed
+  bool relist_ = false;                   // another etcd answered the watch since the listing
   std::map<net::ipv4_cidr, published_route> published_;
   std::map<std::pair<std::string, net::ipv4_cidr>, time_point> unleased_since_;
   time_point collect_at_ = time_point::max();  // the next end of a stale route's grace

@@ -305,23 +305,8 @@ class lease_keeper {
   // Notes who answered; true when the store is not the one we knew (new cluster id, or a
   // revision lower than one we have seen): etcd was rebuilt and may have lost our key.
   bool check_identity(const store_identity& id) {
-    bool reset = false;
-    std::string why;
-    if (!id.cluster_id.empty()) {
-      if (!cluster_id_.empty() && id.cluster_id != cluster_id_) {
-        reset = true;
-        why = "etcd's cluster id changed from " + cluster_id_ + " to " + id.cluster_id;
-      }
-      cluster_id_ = id.cluster_id;
-    }
-    if (id.store_revision > 0) {
-      if (id.store_revision < max_revision_ && !reset) {
-        reset = true;
-        why = "etcd's revision went back from " + std::to_string(max_revision_) + " to " +
-              std::to_string(id.store_revision);
-      }
-      max_revision_ = reset ? id.store_revision : std::max(max_revision_, id.store_revision);
-    }
+    const auto why = answered_by_.note(id);
+    const bool reset = !why.empty();
     if (reset) {
       store_reset_ = true;
       if (on_store_reset) on_store_reset(why + ": etcd lost its data; checking our lease");
@@ -398,8 +383,7 @@ class lease_keeper {
   std::optional<lease> current_;
   std::optional<lease_loss> loss_;
   time_point confirmed_at_{};
-  std::string cluster_id_;
-  std::int64_t max_revision_ = 0;
+  store_tracker answered_by_;  // the etcd that answers
   std::uint64_t generation_ = 0, renewals_ = 0, renewal_failures_ = 0;
   int watches_in_flight_ = 0;
   bool stopped_ = false, renew_failing_ = false, watch_failing_ = false, store_reset_ = false;

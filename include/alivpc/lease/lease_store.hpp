@@ -7,9 +7,11 @@
 #include <alivpc/lease/lease.hpp>
 #include <alivpc/runtime/task.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace alivpc::lease {
@@ -20,6 +22,32 @@ struct store_identity {
   std::string cluster_id;  // v3 header.cluster_id, v2 X-Etcd-Cluster-Id; empty: unknown
   std::int64_t store_revision =
       0;  // the store's revision (v3 header) or index (v2) when it answered
+};
+
+// Follows who answers: a store whose cluster id changes, or whose revision goes back below one
+// seen before, is another etcd (rebuilt, or restored from a backup).
+class store_tracker {
+ public:
+  // Empty while `id` is the store seen so far, else why it is not; `id` is the store from now on.
+  std::string note(const store_identity& id) {
+    std::string why;
+    if (!id.cluster_id.empty()) {
+      if (!cluster_id_.empty() && id.cluster_id != cluster_id_)
+        why = "etcd's cluster id changed from " + cluster_id_ + " to " + id.cluster_id;
+      cluster_id_ = id.cluster_id;
+    }
+    if (id.store_revision > 0) {
+      if (id.store_revision < max_revision_ && why.empty())
+        why = "etcd's revision went back from " + std::to_string(max_revision_) + " to " +
+              std::to_string(id.store_revision);
+      max_revision_ = why.empty() ? std::max(max_revision_, id.store_revision) : id.store_revision;
+    }
+    return why;
+  }
+
+ private:
+  std::string cluster_id_;
+  std::int64_t max_revision_ = 0;
 };
 
 struct lease_list {

@@ -250,3 +250,40 @@ TEST(RouteLeaderSim, StoppedCandidatesExitAndTheLeaderResigns) {
   ASSERT_NE(next, nullptr) << "no leader half a TTL after the old one resigned";
   EXPECT_NE(next, old);
 }
+
+// At rest the leader lists the leases again only when its watch has heard a change, has missed
+// some (an etcd outage breaks it), or the last listing is an hour old, not every pass; and what
+// changes after that listing is still programmed at once.
+TEST(RouteLeaderSim, ALeaderAtRestListsTheLeasesOnlyAfterAChange) {
+  world w(23, leader_mode(1));  // a pass every minute
+  w.start_nodes(3);
+  run_fenced(w, 3min);
+  ASSERT_EQ(healthy_nodes(w), 3);
+  auto* l = leader_of(w);
+  ASSERT_NE(l, nullptr);
+  int lists = 0;
+  l->current->alive.on_call = [&lists, fenced = l->current->alive.on_call](std::string_view call) {
+    lists += call == "list_leases" ? 1 : 0;
+    fenced(call);
+  };
+  run_fenced(w, 2h);
+  EXPECT_LE(lists, 3) << "120 passes listed the leases " << lists << " times";
+  // A join: heard by the watch, listed, programmed within the batch window and a write.
+  const int before_join = lists;
+  w.start_nodes(1);
+  run_fenced(w, 1min);
+  EXPECT_EQ(healthy_nodes(w), 4);
+  EXPECT_GT(lists, before_join);
+  // An etcd outage breaks the watch: passes list until it is current again, and a lease given
+  // up just after is seen (its route collected once the grace has passed).
+  w.etcd.set_outage(true);
+  run_fenced(w, 1min);
+  w.etcd.set_outage(false);
+  auto& leaving = *w.c->nodes()[3];
+  const auto subnet = leaving.backend->status().current_lease->subnet;
+  w.c->kill(leaving);
+  w.etcd.erase(subnet);
+  run_fenced(w, 15min);
+  EXPECT_TRUE(w.routes_of(leaving.instance_id).empty()) << "a lease gone after an outage unseen";
+  EXPECT_EQ(healthy_nodes(w), 3);
+}
