@@ -143,6 +143,7 @@ class route_leader {
     ++st.leader_terms;
     ctx_.log.info("route leader now (" + holder_ + ")");
     published_.clear();
+    last_publish_ = {};
     leases_.reset();
     // A route seen unleased in an earlier term may have been leased again and lost again since:
     // each term observes afresh, and a stale route's grace starts at this term's first sight.
@@ -336,6 +337,7 @@ class route_leader {
       try {
         auto listed = co_await ctx_.store.list_leases();
         leases_ = view_of(std::move(listed), ctx_.sched.now());
+        ++view_generation_;
       } catch (const error& e) {
         if (e.kind() == error_kind::cancelled) throw;
         ctx_.note_error("route leader: list leases", e);
@@ -583,11 +585,18 @@ class route_leader {
   }
 
   // Route states that changed since published (as pass() has them); ones of subnets without a
-  // lease go. Compared in place: a pass at rest publishes nothing and builds no document.
+  // lease go. Compared in place: a pass at rest publishes nothing and builds no document. When
+  // the last publish went through whole, from the same listing of the leases to the same states
+  // in the same tables, there is nothing to compare (the usual pass at rest).
   task<void> publish(const std::vector<wanted_route>& wanted,
                      const std::vector<std::string_view>& table_ids,
                      const std::vector<table_state>& states) {
     if (!may_write()) co_return;
+    auto& last = last_publish_;
+    if (last.whole && last.view == view_generation_ && last.states == states &&
+        std::equal(table_ids.begin(), table_ids.end(), last.tables.begin(), last.tables.end()))
+      co_return;
+    last.whole = false;
     try {
       const auto state_of = [&](std::size_t i, std::size_t t) {
         return name_of(states[i * table_ids.size() + t]);
@@ -619,6 +628,7 @@ class route_leader {
         co_await ctx_.store.delete_route_state(subnet);
         published_.erase(subnet);
       }
+      last = {true, view_generation_, states, {table_ids.begin(), table_ids.end()}};
     } catch (const error& e) {
       if (e.kind() == error_kind::cancelled) throw;
       ctx_.note_error("route leader: publish route states", e);
@@ -647,6 +657,14 @@ class route_leader {
   bool watch_current_ = false;            // the watch's last round succeeded: nothing missed
   bool relist_ = false;                   // another etcd answered the watch since the listing
   std::map<net::ipv4_cidr, published_route> published_;
+  std::uint64_t view_generation_ = 0;  // counts the listings that became leases_
+  struct publish_record {
+    bool whole = false;  // every state in published_ was written, and every gone one deleted
+    std::uint64_t view = 0;
+    std::vector<table_state> states;
+    std::vector<std::string> tables;
+  };
+  publish_record last_publish_;  // what published_ was last made to match
   std::map<std::pair<std::string, net::ipv4_cidr>, time_point> unleased_since_;
   time_point collect_at_ = time_point::max();  // the next end of a stale route's grace
   std::set<std::pair<std::string, net::ipv4_cidr>> dry_run_said_;

@@ -8,6 +8,7 @@
 // characters in strings, finite numbers, nothing after the value but whitespace.
 #pragma once
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -223,7 +224,9 @@ class json_scanner {
     return true;
   }
   // Past the bytes a string holds as they are: not '"', '\\', a control character or non-ASCII.
-  // Eight at a time while no byte of the eight ends the run (most of a listing is such text).
+  // Eight at a time (most of a listing is such text): in the word that holds the first byte
+  // that ends the run, that byte is the lowest one flagged (a flag's borrow only ever raises a
+  // false one above a true one), so it is found without a loop over the bytes.
   void skip_plain() {
     constexpr std::uint64_t ones = 0x0101010101010101, high = 0x8080808080808080;
     // Whether some byte of w is below n (n <= 0x80), and so zero after w ^ (ones * c) for c.
@@ -233,9 +236,13 @@ class json_scanner {
     while (end_ - p_ >= 8) {
       std::uint64_t w;
       std::memcpy(&w, p_, sizeof w);
-      if ((w & high) | any_below(w, 0x20) | any_below(w ^ (ones * '"'), 1) |
-          any_below(w ^ (ones * '\\'), 1))
-        break;
+      if constexpr (std::endian::native == std::endian::big) w = byteswap(w);
+      const auto ends = (w & high) | any_below(w, 0x20) | any_below(w ^ (ones * '"'), 1) |
+                        any_below(w ^ (ones * '\\'), 1);
+      if (ends) {
+        p_ += std::countr_zero(ends) / 8;
+        return;
+      }
       p_ += 8;
     }
     while (p_ != end_) {
@@ -243,6 +250,12 @@ class json_scanner {
       if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
       ++p_;
     }
+  }
+  static std::uint64_t byteswap(std::uint64_t w) {
+    std::uint64_t out = 0;
+    for (int i = 0; i < 8; ++i, w >>= 8)
+      out = (out << 8) | (w & 0xFF);
+    return out;
   }
   // From the opening quote at p_ to past the closing one; out views the decoded contents: the
   // text itself, or buffer_ once an escape was met (a listing holds none).

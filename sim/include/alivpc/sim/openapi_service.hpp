@@ -15,7 +15,6 @@
 #include <limits>
 #include <map>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -445,21 +444,14 @@ class openapi_service {
     return out;
   }
 
-  // One entry of a listing page, kept as written for the same entry (its id: a record's address
-  // may be reused) in the same status: a route leader lists a 5,000-entry table every reconcile
-  // period, and writing the same text again was half of the emulator's time. What is kept goes
-  // when any entry changes (the model's version), so it never outgrows the tables.
-  const std::string& listed_entry(const route_entry_record& e, time_point now) {
-    if (model_.version() != listed_version_) {
-      listed_.clear();
-      listed_version_ = model_.version();
-    }
+  // One entry of a listing page, kept with the entry while its status stays (a route leader
+  // lists a 5,000-entry table every reconcile period, and writing the same text again was half
+  // of the emulator's time).
+  static const std::string& listed_entry(const route_entry_record& e, time_point now) {
     const auto status = e.status(now);
-    auto& kept = listed_[&e];
-    if (!kept.text.empty() && kept.status == status && kept.id == e.id) return kept.text;
-    kept.status = status;
-    kept.id = e.id;
-    auto& text = kept.text;
+    if (!e.listed_text.empty() && e.listed_status == status) return e.listed_text;
+    e.listed_status = status;
+    auto& text = e.listed_text;
     text = "{";
     member(text, "RouteEntryId", e.id);
     member(text, "RouteTableId", e.table_id);
@@ -503,12 +495,6 @@ class openapi_service {
 
   vpc_model& model_;
   credential_store& keys_;
-  struct listed_text {
-    entry_status status{};
-    std::string id, text;
-  };
-  std::uint64_t listed_version_ = 0;
-  std::unordered_map<const route_entry_record*, listed_text> listed_;
 };
 
 }  // namespace alivpc::sim

@@ -64,6 +64,10 @@ struct route_entry_record {
   std::optional<time_point> gone_at;  // set by a delete
   std::string name{};                 // RouteEntryName (batch creates set it)
   std::string description{};
+  // This entry as a listing page writes it (openapi_service::listed_entry), in listed_status:
+  // the status is all of an entry that changes once it exists, so the text is kept with it.
+  mutable std::string listed_text{};
+  mutable entry_status listed_status{};
 
   entry_status status(time_point now) const {
     if (gone_at) return now < *gone_at ? entry_status::deleting : entry_status::gone;
