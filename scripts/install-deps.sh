@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
   libboost-dev libssl-dev nlohmann-json3-dev librapidcheck-dev libgtest-dev libgmock-dev
-  libbenchmark-dev etcd-server etcd-client openssl iproute2 iptables procps curl
+  libbenchmark-dev libjemalloc-dev etcd-server etcd-client openssl iproute2 iptables procps curl
   clang libclang-rt-14-dev clang-format clang-tidy
   prometheus lintian jq python3-yaml systemd dpkg-dev chromium time)
 missing=()
