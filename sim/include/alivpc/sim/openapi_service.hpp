@@ -61,7 +61,7 @@ class openapi_service {
       if (r.action == "DescribeRouteEntryList") {
         a.body = "{";
         member(a.body, "RequestId", request_id);
-        a.body += describe_route_entry_list(r, now);
+        describe_route_entry_list(r, now, a.body);
         a.body += "}";
       } else {
         json body = dispatch(r, now);
@@ -377,10 +377,11 @@ class openapi_service {
     return out;
   }
 
-  // DescribeRouteEntryList's members ("NextToken":..,"RouteEntrys":..) written as text: every
-  // node of a simulated cluster lists the table, and building then dumping a JSON tree of every
-  // entry was most of the emulator's time. The same document as the tree would give.
-  std::string describe_route_entry_list(const api_request& r, time_point now) {
+  // DescribeRouteEntryList's members ("NextToken":..,"RouteEntrys":..) written as text onto
+  // `out`: every node of a simulated cluster lists the table, and building then dumping a JSON
+  // tree of every entry was most of the emulator's time. The same document as the tree would
+  // give. The page is chosen first (the token comes before the entries), then written once.
+  void describe_route_entry_list(const api_request& r, time_point now, std::string& out) {
     auto table_id = param(r, "RouteTableId");
     if (table_id.empty()) throw api_failure(missing_parameter("RouteTableId"));
     auto max = number(r, "MaxResult", 10, 1, 100);
@@ -403,9 +404,7 @@ class openapi_service {
       throw api_failure(
           400, "InvalidCidrBlock.Malformed",
           "Specified DestinationCidrBlock \"" + dest + "\" is not a valid CIDR block.");
-    std::string list;
-    list.reserve(static_cast<std::size_t>(max) * 400);  // about one entry's text each
-    long listed = 0;
+    std::vector<const route_entry_record*> page;
     std::string next;
     // throws InvalidRouteTableId.NotFound
     // The token is the (network, prefix) key of the first entry of the next page.
@@ -423,7 +422,7 @@ class openapi_service {
           (!type.empty() && type != (e.system ? "System" : "Custom")) ||
           (!entry_id.empty() && e.id != entry_id))
         return true;
-      if (listed == max) {
+      if (static_cast<long>(page.size()) == max) {
         const std::uint64_t key = (std::uint64_t{e.destination.network().value()} << 8) |
                                   static_cast<std::uint64_t>(e.destination.prefix_length());
         char buf[24];
@@ -431,17 +430,17 @@ class openapi_service {
         next = buf;
         return false;
       }
-      if (listed++) list += ',';
-      list += listed_entry(e, now);
+      page.push_back(&e);
       return true;
     });
-    std::string out;
-    out.reserve(list.size() + 64);
+    out.reserve(out.size() + page.size() * 400 + 64);  // about one entry's text each
     member(out, "NextToken", next);
     out += R"("RouteEntrys":{"RouteEntry":[)";
-    out += list;
+    for (std::size_t i = 0; i < page.size(); ++i) {
+      if (i) out += ',';
+      out += listed_entry(*page[i], now);
+    }
     out += "]}";
-    return out;
   }
 
   // One entry of a listing page, kept with the entry while its status stays (a route leader

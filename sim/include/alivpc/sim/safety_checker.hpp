@@ -194,25 +194,34 @@ class safety_checker {
     std::vector<std::reference_wrapper<const route_entry_record>> entries;  // no copies
     model_.for_each_entry(table_, s_.now(),
                           [&](const route_entry_record& e) { entries.emplace_back(e); });
-    std::map<net::ipv4_cidr, const std::string*> hop;  // Available custom entries
+    // Available custom entries, in destination order (the table's order: one per destination).
+    std::vector<std::pair<net::ipv4_cidr, const std::string*>> hop;
     for (const route_entry_record& e : entries)
       if (!e.system && e.status(s_.now()) == entry_status::available)
-        hop[e.destination] = &e.next_hop_id;
+        hop.emplace_back(e.destination, &e.next_hop_id);
     misrouted_step_ = 0;
-    for (auto& [subnet, n] : ready)
-      if (auto it = hop.find(subnet); it != hop.end() && *it->second != n->instance_id)
+    for (auto& [subnet, n] : ready) {
+      auto it = std::lower_bound(hop.begin(), hop.end(), subnet,
+                                 [](const auto& h, net::ipv4_cidr c) { return h.first < c; });
+      if (it != hop.end() && it->first == subnet && *it->second != n->instance_id)
         ++misrouted_step_;
+    }
     r_.misrouted_node_seconds += misrouted_step_;
 
     // Fencing and flapping, over every custom entry.
     std::map<std::pair<net::ipv4_cidr, std::string>, std::string> unfenced_now;
     next_transition_ = time_point::max();
+    auto last_at = last_hop_.begin();  // walked beside the entries: both in destination order
     for (const route_entry_record& e : entries) {
       if (e.available_at > s_.now()) next_transition_ = std::min(next_transition_, e.available_at);
       if (e.gone_at && *e.gone_at > s_.now())
         next_transition_ = std::min(next_transition_, *e.gone_at);
       if (e.system) continue;
-      auto& last = last_hop_[e.destination];
+      while (last_at != last_hop_.end() && last_at->first < e.destination)
+        ++last_at;
+      if (last_at == last_hop_.end() || last_at->first != e.destination)
+        last_at = last_hop_.emplace_hint(last_at, e.destination, std::string());
+      auto& last = last_at->second;
       if (!last.empty() && last != e.next_hop_id) {
         auto& changes = hop_changes_[e.destination];
         changes.push_back(s_.now());
