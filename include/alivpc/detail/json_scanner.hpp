@@ -67,7 +67,7 @@ class json_scanner {
             ++p_;
             if (!(object ? h.end_object() : h.end_array())) return false;
           } else {
-            open.push_back(object);
+            open.push_back(object ? 1 : 0);
             if (object && !member_key(h)) return false;
             continue;
           }
@@ -79,7 +79,7 @@ class json_scanner {
       skip_space();
       if (open.empty()) return p_ == end_;
       if (p_ == end_) return false;
-      const bool object = open.back();
+      const bool object = open.back() != 0;
       if (*p_ == ',') {
         ++p_;
         if (object && !member_key(h)) return false;
