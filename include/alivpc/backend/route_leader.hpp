@@ -8,9 +8,10 @@
 // start; past that it steps down. A partitioned old leader therefore stops writing before its
 // key can have expired and another can lead.
 //
-// Each pass (on a lease change, after batch_window; and every reconcile period): list the
-// leases and every table, then one write batch of at most 50 entries across the tables (the
-// VPC takes one write at a time): deletes first (wrong next hops, stale routes), else creates.
+// Each pass (on a lease change, after batch_window; and every reconcile period): list every
+// table, and the leases when the lease watch says the last listing is not current (lease_view),
+// then one write batch of at most 50 entries across the tables (the VPC takes one write at a
+// time): deletes first (wrong next hops, stale routes), else creates.
 // A duplicate is never success by itself: the next pass lists the table and sees whose entry it
 // is. Stale routes: Custom entries inside the Network, next hop an instance or ENI, whose subnet
 // has had no live lease (nor reservation) for stale_route_grace. Quota: entries used and the
@@ -324,9 +325,9 @@ class route_leader {
 
   // One pass; true when a write is in flight or waiting (poll again soon).
   //
-  // A pass at rest touches every lease and every route (5,000 of each in a full table, every
-  // reconcile period): it keeps them in sorted vectors, one record per subnet, not in maps and
-  // sets of strings (a node allocation, or three, for each subnet and each pass).
+  // A pass at rest touches every route (5,000 in a full table, every reconcile period), and
+  // every lease when it lists them: it keeps them in sorted vectors, one record per subnet, not
+  // in maps and sets of strings (a node allocation, or three, for each subnet and each pass).
   task<bool> pass() {
     dirty_ = false;
     collect_at_ = time_point::max();
