@@ -19,6 +19,7 @@
 #include <alivpc/net/ipv4.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,7 +47,9 @@ class route_entry_list_reader {
   // A key inside the body is kept as a view of it; one decoded from escapes, as a copy.
   bool key(std::string_view k) {
     auto& f = frames_.back();
-    if (k.data() >= body_.data() && k.data() + k.size() <= body_.data() + body_.size()) {
+    const std::less_equal<const char*> at_or_before;  // a total order, even across buffers
+    if (at_or_before(body_.data(), k.data()) &&
+        at_or_before(k.data() + k.size(), body_.data() + body_.size())) {
       f.key = k;
     } else {
       f.decoded_key.assign(k);
