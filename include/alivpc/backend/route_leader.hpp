@@ -122,6 +122,17 @@ class route_leader {
     std::string hop;   // the instance (or ENI) id
     std::string type;  // NextHopType: "Instance" unless the lease says otherwise
   };
+  // A create the cloud refused as a wrong request. The usual one: a node's instance is released
+  // (InvalidInstanceId.NotFound) before its route was made, while its lease lives on until its
+  // TTL. Sent every busy pass, such a create would fail about once a second for as long as the
+  // lease lives, and take a free slot of a full table from a node that could use it. It waits
+  // out the error backoff instead (up to error_backoff_max), and is forgotten when the lease
+  // goes or names another next hop.
+  struct refused_create {
+    std::string table, hop;
+    backoff retry;
+    time_point until;  // set aside until then
+  };
   static net::ipv4_cidr subnet_of(const wanted_route& w) { return w.subnet; }
   static net::ipv4_cidr subnet_of(net::ipv4_cidr c) { return c; }
   // A route's state in one table, as published_route names it.
@@ -163,7 +174,7 @@ class route_leader {
         if (!term_ || ctx_.stopping) break;
         next_pass = ctx_.sched.now() + (busy ? clock_duration(ctx_.opts.route_poll_first)
                                              : clock_duration(ctx_.opts.reconcile_period));
-        next_pass = std::min(next_pass, collect_at_);  // a stale route's grace ends
+        next_pass = std::min(next_pass, revisit_at_);
       }
       // Renew well inside the TTL even when there is nothing to write.
       const auto renew_by = confirmed_from_ + ctx_.opts.leader_ttl / 3;
@@ -330,7 +341,7 @@ class route_leader {
   // in maps and sets of strings (a node allocation, or three, for each subnet and each pass).
   task<bool> pass() {
     dirty_ = false;
-    collect_at_ = time_point::max();
+    revisit_at_ = time_point::max();
     auto& st = ctx_.status;
     const auto network = *ctx_.cfg.network;
     if (!lease_view_current()) {
@@ -416,7 +427,7 @@ class route_leader {
                               ? std::min(grace, clock_duration(ctx_.opts.lost_route_hold))
                               : grace;
         if (now - first->second < hold) {
-          collect_at_ = std::min(collect_at_, first->second + hold);  // a pass then, not later
+          revisit_at_ = std::min(revisit_at_, first->second + hold);  // a pass then, not later
           continue;
         }
         if (settling) continue;
@@ -442,6 +453,7 @@ class route_leader {
       for (std::size_t i = 0; i < wanted.size(); ++i) {
         if (present[i]) continue;
         const auto& w = wanted[i];
+        if (set_aside(table, w, now)) continue;  // neither sent nor counted against free
         if (free == 0) {
           waiting.push_back(w.subnet.to_string());
           continue;
@@ -473,6 +485,7 @@ class route_leader {
                                                 " (raise the route entry quota, or remove nodes)"));
     }
 
+    forget_refusals_of_gone_leases(wanted_at);
     co_await publish(wanted, table_ids, states);
     if (in_flight) co_return true;  // the VPC takes one write at a time
     auto& batch = deletes.empty() ? creates : deletes;
@@ -513,10 +526,20 @@ class route_leader {
       }
       for (auto& s : batch) {  // one at a time: a cloud without batches
         if (!may_write()) co_return;
-        if (deleting)
-          co_await ctx_.cloud.delete_route_entry(s);
-        else
-          co_await ctx_.cloud.create_route_entry(s);
+        std::optional<cloud::api_error> wrong;  // this create is refused; the next may go
+        try {
+          if (deleting)
+            co_await ctx_.cloud.delete_route_entry(s);
+          else
+            co_await ctx_.cloud.create_route_entry(s);
+        } catch (const cloud::api_error& e) {
+          if (deleting || e.error_class() != cloud::api_error_class::bad_request) throw;
+          wrong = e;
+        }
+        if (wrong) {
+          refused(s, deleting, wrong->code() + " " + wrong->api_message(), wrong->error_class());
+          continue;
+        }
         note_written(s, deleting);
       }
     } catch (const error& e) {
@@ -549,19 +572,69 @@ class route_leader {
           learn_quota({item.route});
           [[fallthrough]];
         default:
-          ++ctx_.status.errors;
-          ctx_.status.last_error =
-              "route leader: " + std::string(deleting ? "delete " : "create ") +
-              item.route.destination.to_string() + " in " + item.route.route_table_id + ": " +
-              item.failure_code + " " + item.failure_message;
-          ctx_.log.error(ctx_.status.last_error + " (will retry)");
+          refused(item.route, deleting, item.failure_code + " " + item.failure_message,
+                  item.failure_class());
       }
     }
+  }
+
+  // Counts and names a write the cloud refused. A create refused as a wrong request is set
+  // aside for the error backoff (refused_create); anything else is tried again by the next pass.
+  void refused(const cloud::route_spec& route, bool deleting, const std::string& why,
+               cloud::api_error_class kind) {
+    auto& st = ctx_.status;
+    ++st.errors;
+    st.last_error = "route leader: " + std::string(deleting ? "delete " : "create ") +
+                    route.destination.to_string() + " -> " + route.next_hop_id + " in " +
+                    route.route_table_id + ": " + why;
+    if (deleting || kind != cloud::api_error_class::bad_request) {
+      ctx_.log.error(st.last_error + " (will retry)");
+      return;
+    }
+    auto* r = find_refusal(route.route_table_id, route.destination, route.next_hop_id);
+    if (!r)
+      r = &refused_
+               .emplace(route.destination,
+                        refused_create{
+                            route.route_table_id, route.next_hop_id, ctx_.error_backoff(), {}})
+               ->second;
+    const auto wait = r->retry.next(ctx_.sched.random());
+    r->until = ctx_.sched.now() + wait;
+    const auto seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
+    ctx_.log.error(st.last_error + " (tried again in " + std::to_string(seconds) +
+                   " s, or at once if its lease changes)");
+  }
+
+  refused_create* find_refusal(std::string_view table, net::ipv4_cidr subnet,
+                               std::string_view hop) {
+    for (auto [it, end] = refused_.equal_range(subnet); it != end; ++it)
+      if (it->second.table == table && it->second.hop == hop) return &it->second;
+    return nullptr;
+  }
+  // True while the cloud's refusal of this create holds (then the pass comes back when it ends).
+  bool set_aside(std::string_view table, const wanted_route& w, time_point now) {
+    if (refused_.empty()) return false;
+    auto* r = find_refusal(table, w.subnet, w.hop);
+    if (!r || now >= r->until) return false;
+    revisit_at_ = std::min(revisit_at_, r->until);
+    return true;
+  }
+  // A refusal is of one lease's route: it goes with the lease (or its next hop).
+  template <class WantedAt>
+  void forget_refusals_of_gone_leases(const WantedAt& wanted_at) {
+    if (refused_.empty()) return;
+    const auto& wanted = leases_->wanted;
+    std::erase_if(refused_, [&](const auto& kv) {
+      const auto i = wanted_at(kv.first);
+      return i < 0 || wanted[static_cast<std::size_t>(i)].hop != kv.second.hop;
+    });
   }
 
   void note_written(const cloud::route_spec& s, bool deleting) {
     if (!deleting) {
       ++ctx_.status.route_creates;
+      if (auto* r = find_refusal(s.route_table_id, s.destination, s.next_hop_id))
+        r->until = {}, r->retry.reset();  // through at last: a later refusal waits from the start
       return;
     }
     ++ctx_.status.route_deletes;
@@ -667,7 +740,10 @@ class route_leader {
   };
   publish_record last_publish_;  // what published_ was last made to match
   std::map<std::pair<std::string, net::ipv4_cidr>, time_point> unleased_since_;
-  time_point collect_at_ = time_point::max();  // the next end of a stale route's grace
+  std::multimap<net::ipv4_cidr, refused_create> refused_;  // by subnet
+  // The next time a pass has something to do besides the period: a stale route's grace ends, or
+  // a refused create's wait.
+  time_point revisit_at_ = time_point::max();
   std::set<std::pair<std::string, net::ipv4_cidr>> dry_run_said_;
   std::map<std::string, std::size_t> learned_quota_;
   std::map<std::string, bool> warned_full_;
