@@ -100,6 +100,7 @@ class openapi_service {
 
   json dispatch(const api_request& r, time_point now) {
     const auto& a = r.action;
+    if (model_.config().missing_actions.count(a)) return no_such_action();
     if (a == "DescribeVpcs") return describe_vpcs(r);
     if (a == "DescribeVRouters") return describe_vrouters(r);
     if (a == "DescribeRouteTables") return describe_route_tables(r, now);
@@ -121,6 +122,9 @@ class openapi_service {
       return json::object();
     }
     if (a == "CreateRouteEntries" || a == "DeleteRouteEntries") return route_entries_batch(r, now);
+    return no_such_action();
+  }
+  [[noreturn]] static json no_such_action() {
     throw api_failure(404, "InvalidAction.NotFound",
                       "Specified api is not found, please check your url and method.");
   }

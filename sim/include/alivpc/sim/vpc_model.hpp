@@ -35,6 +35,9 @@ struct model_config {
   std::map<std::string, double> throttle_per_minute;    // action ("*" = each action) -> N per 60 s
   std::vector<fault_rule> faults;
   std::vector<outage> outages;
+  // Actions this endpoint does not offer (InvalidAction.NotFound), as one of an older API
+  // version or a gateway without the batch actions.
+  std::set<std::string> missing_actions;
 };
 
 enum class entry_status { pending, available, deleting, gone };
