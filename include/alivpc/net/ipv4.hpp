@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <type_traits>
+#include <utility>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -85,42 +86,31 @@ class ipv4_cidr {
       : addr_(addr.value() & prefix_mask(prefix)), prefix_(prefix) {}
 
   static ipv4_cidr parse(std::string_view text, cidr_parse_options opts = {}) {
-    auto quoted = "\"" + std::string(text) + "\"";
-    auto slash = text.find('/');
-    if (slash == std::string_view::npos)
-      fail(error_kind::invalid_argument, quoted + ": expected a CIDR block like 10.24.0.0/16");
-    auto addr = ipv4_address::try_parse(text.substr(0, slash));
-    if (!addr)
-      fail(error_kind::invalid_argument,
-           quoted + ": \"" + std::string(text.substr(0, slash)) + "\" is not an IPv4 address");
-    auto len_text = text.substr(slash + 1);
-    int prefix = 0;
-    bool digits_ok =
-        !len_text.empty() && len_text.size() <= 2 && !(len_text.size() > 1 && len_text[0] == '0');
-    for (char c : len_text) {
-      // Stop at the third character too: a long digit run would overflow `prefix`.
-      if (!digits_ok || c < '0' || c > '9') {
-        digits_ok = false;
+    const auto [result, fault] = read(text, opts);
+    if (fault == cidr_fault::none) return result;
+    const auto quoted = "\"" + std::string(text) + "\"";
+    const auto slash = text.find('/');
+    switch (fault) {
+      case cidr_fault::no_slash:
+        fail(error_kind::invalid_argument, quoted + ": expected a CIDR block like 10.24.0.0/16");
+      case cidr_fault::address:
+        fail(error_kind::invalid_argument,
+             quoted + ": \"" + std::string(text.substr(0, slash)) + "\" is not an IPv4 address");
+      case cidr_fault::prefix:
+        fail(error_kind::invalid_argument, quoted + ": prefix length must be 0..32");
+      case cidr_fault::host_bits:
+      case cidr_fault::none:
         break;
-      }
-      prefix = prefix * 10 + (c - '0');
     }
-    if (!digits_ok || prefix > 32)
-      fail(error_kind::invalid_argument, quoted + ": prefix length must be 0..32");
-    ipv4_cidr result(*addr, prefix);
-    if (!opts.allow_host_bits && result.addr_ != addr->value())
-      fail(error_kind::invalid_argument,
-           quoted + ": host bits are set (did you mean " + result.to_string() + "?)");
-    return result;
+    fail(error_kind::invalid_argument,
+         quoted + ": host bits are set (did you mean " + result.to_string() + "?)");
   }
 
   static std::optional<ipv4_cidr> try_parse(std::string_view text,
                                             cidr_parse_options opts = {}) noexcept {
-    try {
-      return parse(text, opts);
-    } catch (const error&) {
-      return std::nullopt;
-    }
+    const auto [result, fault] = read(text, opts);
+    if (fault != cidr_fault::none) return std::nullopt;
+    return result;
   }
 
   constexpr ipv4_address network() const noexcept { return ipv4_address(addr_); }
@@ -177,6 +167,34 @@ class ipv4_cidr {
   }
 
  private:
+  // What parse() found wrong, if anything; messages are built only then (a listing parses one
+  // CIDR per route entry, and try_parse() must not allocate or throw for a good one).
+  enum class cidr_fault { none, no_slash, address, prefix, host_bits };
+  static std::pair<ipv4_cidr, cidr_fault> read(std::string_view text,
+                                               cidr_parse_options opts) noexcept {
+    const auto slash = text.find('/');
+    if (slash == std::string_view::npos) return {{}, cidr_fault::no_slash};
+    const auto addr = ipv4_address::try_parse(text.substr(0, slash));
+    if (!addr) return {{}, cidr_fault::address};
+    const auto len_text = text.substr(slash + 1);
+    int prefix = 0;
+    bool digits_ok =
+        !len_text.empty() && len_text.size() <= 2 && !(len_text.size() > 1 && len_text[0] == '0');
+    for (char c : len_text) {
+      // Stop at the third character too: a long digit run would overflow `prefix`.
+      if (!digits_ok || c < '0' || c > '9') {
+        digits_ok = false;
+        break;
+      }
+      prefix = prefix * 10 + (c - '0');
+    }
+    if (!digits_ok || prefix > 32) return {{}, cidr_fault::prefix};
+    ipv4_cidr result(*addr, prefix);
+    if (!opts.allow_host_bits && result.addr_ != addr->value())
+      return {result, cidr_fault::host_bits};
+    return {result, cidr_fault::none};
+  }
+
   std::uint32_t addr_ = 0;
   int prefix_ = 0;
 };

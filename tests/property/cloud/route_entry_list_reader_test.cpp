@@ -275,18 +275,20 @@ RC_GTEST_PROP(EntryListReader, DamagedTextIsReadAlikeOrRefusedAlike, ()) {
 }
 
 // Keys and values reach the reader as views of the body; one spelled with escapes is decoded
-// into the scanner's buffer, which the next string reuses. Such a key must still be the field
-// it names, and still be named in a message about a value below it (ASan sees a dangling view).
+// into the scanner's buffer, which the next such string reuses. Such a key must still be the
+// field it names, and still be named in a message about a value below it; such a value must
+// still be itself when the entry is complete (ASan sees a dangling view).
 TEST(EntryListReader, KeysSpelledWithEscapesAreReadAndNamed) {
   const std::string escaped =
       R"({"\u0052outeEntrys":{"RouteEntry":[{"DestinationCidrBlock":"10.0.1.0/24",)"
-      R"("Route\u0045ntryId":"rte-\u0031","RouteTableId":"vtb-1","Type":"Custom",)"
+      R"("Route\u0045ntryId":"rte-\u0031","RouteTableId":"vtb-\u0033","Type":"Custom",)"
       R"("Status":"Available","NextHops":{"NextHop":[{"NextHop\u0049d":"i-\u0032",)"
       R"("NextHopType":"Instance"}]}}]}})";
   for (auto* read : {&read_with_dom, &cloud::parse_describe_route_entry_list}) {
     const auto got = read(escaped);
     ASSERT_EQ(got.entries.size(), 1u);
-    EXPECT_EQ(got.entries[0].route_entry_id, "rte-1");
+    EXPECT_EQ(got.entries[0].route_entry_id, "rte-1");  // the next escaped value reused the buffer
+    EXPECT_EQ(got.entries[0].route_table_id, "vtb-3");
     EXPECT_EQ(got.entries[0].next_hop_id, "i-2");
   }
   const std::string wrong_type =

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+
 using alivpc::net::ipv4_address;
 using alivpc::net::ipv4_cidr;
 
@@ -44,6 +47,30 @@ TEST(Ipv4Cidr, ParseErrorsNameTheValueAndTheRule) {
   EXPECT_FALSE(ipv4_cidr::try_parse("10.0.0.0/-1").has_value());
   EXPECT_EQ(ipv4_cidr::parse("10.24.5.1/24", {.allow_host_bits = true}).to_string(),
             "10.24.5.0/24");
+}
+
+// try_parse() and parse() judge alike; parse() names each fault in its own words.
+TEST(Ipv4Cidr, TryParseAgreesWithParseAndEachFaultHasItsMessage) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"10.0.0.0", "\"10.0.0.0\": expected a CIDR block like 10.24.0.0/16"},
+      {"10.0.0/8", "\"10.0.0/8\": \"10.0.0\" is not an IPv4 address"},
+      {"10.0.0.0/", "\"10.0.0.0/\": prefix length must be 0..32"},
+      {"10.0.0.0/123", "\"10.0.0.0/123\": prefix length must be 0..32"},
+      {"10.0.0.1/8", "\"10.0.0.1/8\": host bits are set (did you mean 10.0.0.0/8?)"},
+      {"10.24.0.0/16", ""},
+      {"0.0.0.0/0", ""},
+  };
+  for (const auto& [text, message] : cases) {
+    std::string got;
+    try {
+      ipv4_cidr::parse(text);
+    } catch (const alivpc::error& e) {
+      got = e.what();
+      EXPECT_EQ(e.kind(), alivpc::error_kind::invalid_argument);
+    }
+    EXPECT_EQ(got, message) << text;
+    EXPECT_EQ(ipv4_cidr::try_parse(text).has_value(), got.empty()) << text;
+  }
 }
 
 TEST(Ipv4Cidr, Relations) {

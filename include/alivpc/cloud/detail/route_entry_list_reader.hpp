@@ -44,17 +44,9 @@ class route_entry_list_reader {
   bool string(std::string_view s) { return scalar(kind::string, s); }
   bool start_object() { return open(kind::object); }
   bool start_array() { return open(kind::array); }
-  // A key inside the body is kept as a view of it; one decoded from escapes, as a copy.
   bool key(std::string_view k) {
     auto& f = frames_.back();
-    const std::less_equal<const char*> at_or_before;  // a total order, even across buffers
-    if (at_or_before(body_.data(), k.data()) &&
-        at_or_before(k.data() + k.size(), body_.data() + body_.size())) {
-      f.key = k;
-    } else {
-      f.decoded_key.assign(k);
-      f.key = f.decoded_key;
-    }
+    f.key = kept(k, f.decoded_key);
     return true;
   }
   bool end_object() {
@@ -86,15 +78,41 @@ class route_entry_list_reader {
     std::size_t count = 0;    // an array's elements so far
     std::string decoded_key;  // what key views when the body spelled it with escapes
   };
-  // A string field of an entry: its value, or the message its wrong type earns.
+  // A string field of an entry: a view of its value (kept), or the message its wrong type
+  // earns. Copied into the route entry only once the entry is complete and ours.
   struct field {
-    std::optional<std::string> value, wrong;
+    bool present = false;
+    std::string_view value;
+    std::string decoded;  // what value views when the body spelled it with escapes
+    std::optional<std::string> wrong;
+    void clear() {
+      present = false;
+      if (wrong) wrong.reset();
+    }
   };
+  // Read in place: fields view their own `decoded`, so the entry is cleared, never replaced.
   struct pending_entry {
     field destination, table, id, type, status, next_hop_type, instance_id;
     field hop_id, hop_type;
     std::optional<std::string> structure_error;  // NextHops' shape: checked after the fields
+    void clear() {
+      for (auto* f : {&destination, &table, &id, &type, &status, &next_hop_type, &instance_id,
+                      &hop_id, &hop_type})
+        f->clear();
+      structure_error.reset();
+    }
   };
+
+  // A key or string inside the body is kept as a view of it; one decoded from escapes (it views
+  // the scanner's buffer, which the next token reuses), as a copy in `storage`.
+  std::string_view kept(std::string_view s, std::string& storage) const {
+    const std::less_equal<const char*> at_or_before;  // a total order, even across buffers
+    if (at_or_before(body_.data(), s.data()) &&
+        at_or_before(s.data() + s.size(), body_.data() + body_.size()))
+      return s;
+    storage.assign(s);
+    return storage;
+  }
 
   static std::string_view type_name(kind k) {
     switch (k) {
@@ -173,7 +191,7 @@ class route_entry_list_reader {
         return role::skip;
       case role::list:
         if (k != kind::object) fail_here("an object", k);
-        entry_ = pending_entry{};
+        entry_.clear();
         return role::entry;
       case role::entry:
         if (auto* f = entry_field(key)) {
@@ -241,47 +259,52 @@ class route_entry_list_reader {
   }
   // null is absent, as json_view's find() has it.
   void take(field& f, kind k, std::string_view s) {
-    f = {};
-    if (k == kind::string)
-      f.value.emplace(s);
-    else if (k != kind::null)
+    f.clear();
+    if (k == kind::string) {
+      f.present = true;
+      f.value = kept(s, f.decoded);
+    } else if (k != kind::null) {
       f.wrong = message_here("a string", k);
+    }
   }
   void defer(std::string message) {
     if (!entry_.structure_error) entry_.structure_error = std::move(message);
   }
-  static std::string text_of(field& f) {
+  static std::string_view text_of(const field& f) {
     if (f.wrong) fail(error_kind::parse, *f.wrong);
-    return f.value ? std::move(*f.value) : std::string();
+    return f.present ? f.value : std::string_view();
   }
 
   // The checks parse_route_entry makes, in its order.
   // Called while the entry's own frame is the last: the path of the frames below is the entry's.
   void finish_entry() {
-    auto& e = entry_;
-    if (!e.destination.value && !e.destination.wrong)
+    const auto& e = entry_;
+    if (!e.destination.present && !e.destination.wrong)
       fail(error_kind::parse, std::string(what) + " answer: field " + path_of(frames_.size() - 1) +
                                   ".DestinationCidrBlock is missing");
-    auto dest = text_of(e.destination);
-    if (dest.find(':') != std::string::npos) return;  // IPv6: not ours to manage
-    route_entry r;
-    auto cidr = net::ipv4_cidr::try_parse(dest);
+    const auto dest = text_of(e.destination);
+    if (dest.find(':') != std::string_view::npos) return;  // IPv6: not ours to manage
+    const auto cidr = net::ipv4_cidr::try_parse(dest);
     if (!cidr)
       fail(error_kind::parse, std::string(what) + " answer: field " + path_of(frames_.size() - 1) +
-                                  ".DestinationCidrBlock: \"" + dest.substr(0, 64) +
+                                  ".DestinationCidrBlock: \"" + std::string(dest.substr(0, 64)) +
                                   "\" is not an IPv4 CIDR");
-    r.destination = *cidr;
-    r.route_table_id = text_of(e.table);
-    r.route_entry_id = text_of(e.id);
-    r.type = parse_route_entry_type(text_of(e.type));
-    r.status = parse_route_entry_status(text_of(e.status));
-    r.next_hop_type = text_of(e.next_hop_type);
-    r.next_hop_id = text_of(e.instance_id);
+    const auto table = text_of(e.table), id = text_of(e.id);
+    const auto type = parse_route_entry_type(text_of(e.type));
+    const auto status = parse_route_entry_status(text_of(e.status));
+    auto next_hop_type = text_of(e.next_hop_type), next_hop_id = text_of(e.instance_id);
     if (e.structure_error) fail(error_kind::parse, *e.structure_error);
-    auto hop_id = text_of(e.hop_id), hop_type = text_of(e.hop_type);
-    if (r.next_hop_id.empty()) r.next_hop_id = std::move(hop_id);
-    if (r.next_hop_type.empty()) r.next_hop_type = std::move(hop_type);
-    out_.entries.push_back(std::move(r));
+    const auto hop_id = text_of(e.hop_id), hop_type = text_of(e.hop_type);
+    if (next_hop_id.empty()) next_hop_id = hop_id;
+    if (next_hop_type.empty()) next_hop_type = hop_type;
+    auto& r = out_.entries.emplace_back();
+    r.destination = *cidr;
+    r.route_table_id = table;
+    r.route_entry_id = id;
+    r.type = type;
+    r.status = status;
+    r.next_hop_type = next_hop_type;
+    r.next_hop_id = next_hop_id;
   }
 
   std::string_view body_;
