@@ -128,6 +128,8 @@ class memory_etcd {
   lease::store_identity identity() const {
     return {"sim-cluster-" + std::to_string(incarnation_), revision_};
   }
+  // Which etcd this is (a wipe makes another): identity()'s cluster id, as a number to compare.
+  std::int64_t incarnation() const noexcept { return incarnation_; }
   bool is_down() const noexcept { return down_; }
   // Drops the event history up to now: watchers behind it must re-list (as after compaction).
   void compact() {
@@ -485,11 +487,11 @@ class memory_kv {
   }
 
   task<lease::kv_changes> watch(std::int64_t revision) {
-    return watch_from(revision, std::nullopt, {});
+    return watch_from(revision, std::nullopt, nullptr);
   }
 
   task<lease::kv_changes> watch_one(net::ipv4_cidr subnet, std::int64_t revision) {
-    return watch_from(revision, subnet, {});
+    return watch_from(revision, subnet, nullptr);
   }
 
   // --- lease::coordination_kv (route_coordination.hpp), v3's semantics ------------------------
@@ -513,7 +515,7 @@ class memory_kv {
   }
 
   task<bool> watch_key(const std::string& key, std::int64_t revision) {
-    auto watch = watch_from(revision, std::nullopt, key);
+    auto watch = watch_from(revision, std::nullopt, &key);  // key outlives this call
     auto changes = co_await std::move(watch);
     co_return changes.compacted || changes.revision > revision;
   }
@@ -558,19 +560,19 @@ class memory_kv {
 
  private:
   // A watch of every subnet key, of one, or of one coordination key (its path; it delivers the
-  // revision of its change, no event).
+  // revision of its change, no event). Each node runs two of these all the time (half the
+  // events of a week at 5,000 nodes): a round copies no key and formats no identity until done.
   task<lease::kv_changes> watch_from(std::int64_t revision, std::optional<net::ipv4_cidr> one,
-                                     std::string coordination_key) {
+                                     const std::string* coordination_key) {
     const auto deadline = etcd_.sched().now() + opts_.watch_wait;
     co_await rpc("watch");
-    const auto answered_by = etcd_.identity().cluster_id;
-    auto* key = coordination_key.empty() ? nullptr : &etcd_.coordination_watch(coordination_key);
+    const auto answered_by = etcd_.incarnation();
+    auto* key = coordination_key ? &etcd_.coordination_watch(*coordination_key) : nullptr;
     auto* subnet = one ? &etcd_.subnet_watch(*one) : nullptr;
     for (;;) {
-      if (etcd_.identity().cluster_id != answered_by)
+      if (etcd_.incarnation() != answered_by)
         fail(error_kind::transient, describe() + ": watch: connection lost (etcd restarted)");
       lease::kv_changes out;
-      out.store = etcd_.identity();
       if (key) {
         out.compacted = revision < etcd_.compacted_revision();
         if (key->changed_at > revision) out.revision = key->changed_at;
@@ -583,7 +585,10 @@ class memory_kv {
       } else {
         out.compacted = true;
       }
-      if (out.compacted || out.revision > 0 || etcd_.sched().now() >= deadline) co_return out;
+      if (out.compacted || out.revision > 0 || etcd_.sched().now() >= deadline) {
+        out.store = etcd_.identity();
+        co_return out;
+      }
       auto& changed = key ? key->changed : subnet ? subnet->changed : etcd_.changed();
       co_await changed.wait_until(deadline);
       if (etcd_.is_down())

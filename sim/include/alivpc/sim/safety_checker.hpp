@@ -34,6 +34,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -155,14 +156,15 @@ class safety_checker {
     // order is the holder, as a map filled in that order would say.
     std::stable_sort(leased.begin(), leased.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
-    // Processes alive now (an exited or killed one can clean nothing up: its leftovers are the
-    // next incarnation's, or the route leader's, to remove).
-    std::vector<std::string_view> running;
-    for (auto& n : c_.nodes())
-      if (n->running && !n->finished && n->backend) running.push_back(n->instance_id);
-    std::sort(running.begin(), running.end());
+    // Whether the instance's process is alive now (an exited or killed one can clean nothing
+    // up: its leftovers are the next incarnation's, or the route leader's, to remove).
+    index_nodes();
     auto is_running = [&](std::string_view id) {
-      return std::binary_search(running.begin(), running.end(), id);
+      auto it = std::lower_bound(by_id_.begin(), by_id_.end(), id,
+                                 [](const auto& n, std::string_view i) { return n.first < i; });
+      if (it == by_id_.end() || it->first != id) return false;
+      const auto& n = *it->second;
+      return n.running && !n.finished && n.backend;
     };
     // Whether etcd holds `subnet` for `instance` (one record per subnet key).
     auto held_by = [&](net::ipv4_cidr subnet, std::string_view instance) {
@@ -254,6 +256,17 @@ class safety_checker {
     age_episodes();
   }
 
+  // Every node by instance id. Ids never change and nodes are only added, so this is sorted
+  // again only after a join, not at each look (nodes change state in nearly every look).
+  void index_nodes() {
+    if (by_id_.size() == c_.nodes().size()) return;
+    by_id_.clear();
+    for (auto& n : c_.nodes())
+      by_id_.emplace_back(n->instance_id, n.get());
+    std::sort(by_id_.begin(), by_id_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+
   // Everything look() reads, as text (for verify_skips only).
   std::string fingerprint() {
     std::string fp;
@@ -298,10 +311,11 @@ class safety_checker {
   std::uint64_t looks_ = 0;
   std::string looked_at_;           // the last look's fingerprint (verify_skips)
   std::set<std::string> overlaps_;  // overlapping leases / ready nodes at the last look
-  std::map<std::pair<net::ipv4_cidr, std::string>, episode> unfenced_;  // (S, N)
-  std::map<std::string, episode> ready_without_lease_;                  // N
-  std::map<net::ipv4_cidr, std::string> last_hop_;                      // S -> last next hop
-  std::map<net::ipv4_cidr, std::deque<time_point>> hop_changes_;        // S -> within the hour
+  std::vector<std::pair<std::string_view, const cluster::node*>> by_id_;  // index_nodes()
+  std::map<std::pair<net::ipv4_cidr, std::string>, episode> unfenced_;    // (S, N)
+  std::map<std::string, episode> ready_without_lease_;                    // N
+  std::map<net::ipv4_cidr, std::string> last_hop_;                        // S -> last next hop
+  std::map<net::ipv4_cidr, std::deque<time_point>> hop_changes_;          // S -> within the hour
   std::uint64_t misrouted_step_ = 0;  // misrouted nodes in the last look
   time_point next_transition_{};      // the next Pending/Deleting end in the table
 };
