@@ -164,10 +164,19 @@ TEST(DaemonSafety, AnEtcdThatLostItsDataGetsTheLeasesBackWithoutRouteWrites) {
   std::this_thread::sleep_for(6s);  // a few reconcile periods
   EXPECT_EQ(c.count("CreateRouteEntry"), creates);
   EXPECT_EQ(c.count("DeleteRouteEntry"), deletes);
+  // The first node to reach the new etcd sees its index go back. A later one may not: the v2
+  // index only goes up, and the first node's new claim can bring it back to where the later
+  // one last saw it (seen in make test on 2026-12-06). That node finds its key missing, as after
+  // a deletion, and claims it again all the same.
+  std::size_t noticed = 0;
   for (int i = 1; i <= 2; ++i) {
-    EXPECT_GT(c.at(i).process->count_in_log("lost its data"), 0u) << "node " << i;
-    EXPECT_GT(c.at(i).process->count_in_log("again: its routes stay"), 0u) << "node " << i;
+    auto& log = *c.at(i).process;
+    noticed += log.count_in_log("lost its data") > 0 ? 1 : 0;
+    EXPECT_GT(log.count_in_log("lost its data") + log.count_in_log("missing from the store"), 0u)
+        << "node " << i;
+    EXPECT_GT(log.count_in_log("again: its routes stay"), 0u) << "node " << i;
   }
+  EXPECT_GT(noticed, 0u) << "no node noticed that etcd lost its data";
 }
 
 // The subnet file cannot be written in mid-life (its directory gone, as on a read-only or full
