@@ -45,17 +45,17 @@ class route_entry_list_reader {
   bool start_object() { return open(kind::object); }
   bool start_array() { return open(kind::array); }
   bool key(std::string_view k) {
-    auto& f = frames_.back();
+    auto& f = top();
     f.key = kept(k, f.decoded_key);
     return true;
   }
   bool end_object() {
-    if (frames_.back().r == role::entry) finish_entry();
-    frames_.pop_back();
+    if (top().r == role::entry) finish_entry();
+    --depth_;
     return true;
   }
   bool end_array() {
-    frames_.pop_back();
+    --depth_;
     return true;
   }
 
@@ -72,12 +72,13 @@ class route_entry_list_reader {
   // entry, its NextHops as an object, the list of next hops, the first next hop, or nothing.
   enum class role { top, wrapper, list, entry, hops_wrapper, hops_list, hop, skip };
   struct frame {
-    role r;
-    bool array;
+    role r = role::skip;
+    bool array = false;
     std::string_view key;     // an object's current member
     std::size_t count = 0;    // an array's elements so far
     std::string decoded_key;  // what key views when the body spelled it with escapes
   };
+  frame& top() { return frames_[depth_ - 1]; }
   // A string field of an entry: a view of its value (kept), or the message its wrong type
   // earns. Copied into the route entry only once the entry is complete and ours.
   struct field {
@@ -133,7 +134,7 @@ class route_entry_list_reader {
   }
 
   // The path of the value arriving now ("RouteEntrys.RouteEntry[3].Status"), for messages only.
-  std::string path_here() const { return path_of(frames_.size()); }
+  std::string path_here() const { return path_of(depth_); }
   // The path through the first `depth` frames. Built only for a message: a path per entry read
   // was a fifth of reading a listing.
   std::string path_of(std::size_t depth) const {
@@ -160,13 +161,13 @@ class route_entry_list_reader {
   // Where a value arrives: the role its container gets (for objects and arrays), after reading
   // it (for scalars).
   role place(kind k, std::string_view s) {
-    if (frames_.empty()) {
+    if (depth_ == 0) {
       if (k != kind::object)
         fail(error_kind::parse, std::string(what) + " answer: expected a JSON object, got " +
                                     std::string(type_name(k)));
       return role::top;
     }
-    auto& p = frames_.back();
+    auto& p = top();
     if (p.array) ++p.count;
     const std::string_view key = p.key;  // compared by length first, not strlen + compare
     switch (p.r) {
@@ -229,8 +230,15 @@ class route_entry_list_reader {
   }
   bool open(kind k) {
     const role r = place(k, {});
-    frames_.push_back({r, k == kind::array, {}, 0, {}});
-    if (frames_.size() > static_cast<std::size_t>(alivpc::detail::max_json_depth))
+    // A frame, once made, is used again by every container opened at its depth (five per
+    // entry): its key's copy keeps its room, and nothing is built or freed per container.
+    if (depth_ == frames_.size()) frames_.emplace_back();
+    auto& f = frames_[depth_++];
+    f.r = r;
+    f.array = k == kind::array;
+    f.key = {};
+    f.count = 0;
+    if (depth_ > static_cast<std::size_t>(alivpc::detail::max_json_depth))
       fail(error_kind::parse, std::string(what) + " answer: JSON nested deeper than " +
                                   std::to_string(alivpc::detail::max_json_depth) + " levels");
     return true;
@@ -280,13 +288,13 @@ class route_entry_list_reader {
   void finish_entry() {
     const auto& e = entry_;
     if (!e.destination.present && !e.destination.wrong)
-      fail(error_kind::parse, std::string(what) + " answer: field " + path_of(frames_.size() - 1) +
+      fail(error_kind::parse, std::string(what) + " answer: field " + path_of(depth_ - 1) +
                                   ".DestinationCidrBlock is missing");
     const auto dest = text_of(e.destination);
     if (dest.find(':') != std::string_view::npos) return;  // IPv6: not ours to manage
     const auto cidr = net::ipv4_cidr::try_parse(dest);
     if (!cidr)
-      fail(error_kind::parse, std::string(what) + " answer: field " + path_of(frames_.size() - 1) +
+      fail(error_kind::parse, std::string(what) + " answer: field " + path_of(depth_ - 1) +
                                   ".DestinationCidrBlock: \"" + std::string(dest.substr(0, 64)) +
                                   "\" is not an IPv4 CIDR");
     const auto table = text_of(e.table), id = text_of(e.id);
@@ -308,7 +316,8 @@ class route_entry_list_reader {
   }
 
   std::string_view body_;
-  std::vector<frame> frames_;
+  std::vector<frame> frames_;  // frames_[0, depth_) are open; the rest wait to be used again
+  std::size_t depth_ = 0;
   pending_entry entry_;
   describe_route_entry_list_answer out_;
 };
