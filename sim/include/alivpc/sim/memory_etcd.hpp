@@ -567,7 +567,7 @@ class memory_kv {
     const auto deadline = etcd_.sched().now() + opts_.watch_wait;
     co_await rpc("watch");
     const auto answered_by = etcd_.incarnation();
-    auto* key = coordination_key ? &etcd_.coordination_watch(*coordination_key) : nullptr;
+    auto* key = coordination_key ? &coordination_record(*coordination_key) : nullptr;
     auto* subnet = one ? &etcd_.subnet_watch(*one) : nullptr;
     for (;;) {
       if (etcd_.incarnation() != answered_by)
@@ -596,6 +596,17 @@ class memory_kv {
     }
   }
 
+  // The record of the coordination key this client watched last: a follower watches its own
+  // route state key round after round, and comparing the key is cheaper than hashing it. A
+  // record, once made, stays where it is (memory_etcd never erases one).
+  typename memory_etcd<S>::key_watch& coordination_record(const std::string& key) {
+    if (!watched_ || watched_key_ != key) {
+      watched_ = &etcd_.coordination_watch(key);
+      watched_key_ = key;
+    }
+    return *watched_;
+  }
+
   std::optional<lease::kv_entry> entry_at(const std::string& key) const {
     auto it = etcd_.coordination_keys().find(key);
     if (it == etcd_.coordination_keys().end()) return std::nullopt;
@@ -621,6 +632,8 @@ class memory_kv {
   memory_etcd<S>& etcd_;
   std::string name_;
   memory_store_options opts_;
+  std::string watched_key_;  // coordination_record()
+  typename memory_etcd<S>::key_watch* watched_ = nullptr;
 };
 
 template <scheduler S>
