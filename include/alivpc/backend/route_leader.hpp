@@ -602,7 +602,7 @@ class route_leader {
     r->until = ctx_.sched.now() + wait;
     const auto seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
     ctx_.log.error(st.last_error + " (tried again in " + std::to_string(seconds) +
-                   " s, or at once if its lease changes)");
+                   " s, or at once if its lease names another instance)");
   }
 
   refused_create* find_refusal(std::string_view table, net::ipv4_cidr subnet,
@@ -633,8 +633,10 @@ class route_leader {
   void note_written(const cloud::route_spec& s, bool deleting) {
     if (!deleting) {
       ++ctx_.status.route_creates;
-      if (auto* r = find_refusal(s.route_table_id, s.destination, s.next_hop_id))
-        r->until = {}, r->retry.reset();  // through at last: a later refusal waits from the start
+      if (auto* r = find_refusal(s.route_table_id, s.destination, s.next_hop_id)) {
+        r->until = {};  // through at last: a later refusal waits from the start
+        r->retry.reset();
+      }
       return;
     }
     ++ctx_.status.route_deletes;
