@@ -123,3 +123,25 @@ TEST(JsonScanner, SeesEveryByteThatEndsAPlainRunAtEveryOffset) {
         }
       }
 }
+
+// Once a string has an escape it is decoded into a buffer: every piece after that (plain text,
+// raw UTF-8, more escapes) must reach the buffer too, in every order.
+TEST(JsonScanner, DecodesEveryMixOfEscapesRawUtf8AndPlainText) {
+  const std::vector<std::string> pieces = {"ab",
+                                           "\\n",
+                                           "\\u00e9",
+                                           "\xC3\xA9",
+                                           "\xE2\x82\xAC",
+                                           "\xF0\x9F\x98\x80",
+                                           "\\\"",
+                                           "\\ud83d\\ude00",
+                                           std::string(17, 'x')};
+  for (const auto& a : pieces)
+    for (const auto& b : pieces)
+      for (const auto& c : pieces) {
+        const std::string text = "[\"" + a + b + c + "\"]";
+        counter got;
+        ASSERT_TRUE(alivpc::detail::json_scan(text, got)) << "text: " << text;
+        EXPECT_EQ(got.strings.at(0), nlohmann::json::parse(text).at(0)) << "text: " << text;
+      }
+}

@@ -63,3 +63,13 @@ TEST(Hex, EncodesLowerCaseTwoDigitsPerByte) {
   EXPECT_EQ(detail::to_hex(std::string_view("\x00\x0f\xf0\xff", 4)), "000ff0ff");
   EXPECT_EQ(detail::to_hex("AZ"), "415a");
 }
+
+TEST(Is, MatchesTheLiteralByLengthAndEveryByte) {
+  EXPECT_TRUE(detail::is("NextHopId", "NextHopId"));
+  EXPECT_TRUE(detail::is("", ""));
+  EXPECT_FALSE(detail::is("NextHopIds", "NextHopId"));  // longer
+  EXPECT_FALSE(detail::is("NextHopI", "NextHopId"));    // a prefix
+  EXPECT_FALSE(detail::is("NextHopIx", "NextHopId"));   // the last byte differs
+  EXPECT_FALSE(detail::is("xextHopId", "NextHopId"));   // the first byte differs
+  EXPECT_FALSE(detail::is(std::string_view("Type\0", 5), "Type"));
+}

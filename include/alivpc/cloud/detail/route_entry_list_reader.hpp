@@ -15,6 +15,7 @@
 #include <alivpc/cloud/responses.hpp>
 #include <alivpc/detail/bounded_json.hpp>
 #include <alivpc/detail/json_scanner.hpp>
+#include <alivpc/detail/strings.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/net/ipv4.hpp>
 
@@ -26,6 +27,8 @@
 #include <vector>
 
 namespace alivpc::cloud::detail {
+
+using alivpc::detail::is;
 
 class route_entry_list_reader {
  public:
@@ -172,20 +175,20 @@ class route_entry_list_reader {
     const std::string_view key = p.key;  // compared by length first, not strlen + compare
     switch (p.r) {
       case role::top:
-        if (key == "RequestId" || key == "NextToken") {
+        if (is(key, "RequestId") || is(key, "NextToken")) {
           if (k == kind::null) return role::skip;
           if (k != kind::string) fail_here("a string", k);
-          (key == "RequestId" ? out_.request_id : out_.next_token) = s;
+          (is(key, "RequestId") ? out_.request_id : out_.next_token) = s;
           return role::skip;
         }
-        if (key == "RouteEntrys") {
+        if (is(key, "RouteEntrys")) {
           if (k == kind::object) return role::wrapper;
           if (k == kind::array) return role::list;  // some gateways drop the wrapper object
           if (k != kind::null) fail_here("an object", k);
         }
         return role::skip;
       case role::wrapper:
-        if (key == "RouteEntry") {
+        if (is(key, "RouteEntry")) {
           if (k == kind::array) return role::list;
           if (k != kind::null) fail_here("an array", k);
         }
@@ -197,14 +200,14 @@ class route_entry_list_reader {
       case role::entry:
         if (auto* f = entry_field(key)) {
           take(*f, k, s);
-        } else if (key == "NextHops") {
+        } else if (is(key, "NextHops")) {
           if (k == kind::object) return role::hops_wrapper;
           if (k == kind::array) return role::hops_list;
           if (k != kind::null) defer(message_here("an object", k));
         }
         return role::skip;
       case role::hops_wrapper:
-        if (key == "NextHop") {
+        if (is(key, "NextHop")) {
           if (k == kind::array) return role::hops_list;
           if (k != kind::null) defer(message_here("an array", k));
         }
@@ -215,8 +218,8 @@ class route_entry_list_reader {
         defer(message_here("an object", k));
         return role::skip;
       case role::hop:
-        if (key == "NextHopId") take(entry_.hop_id, k, s);
-        if (key == "NextHopType") take(entry_.hop_type, k, s);
+        if (is(key, "NextHopId")) take(entry_.hop_id, k, s);
+        if (is(key, "NextHopType")) take(entry_.hop_type, k, s);
         return role::skip;
       case role::skip:
         return role::skip;
@@ -248,19 +251,19 @@ class route_entry_list_reader {
   field* entry_field(std::string_view name) {
     switch (name.size()) {
       case 20:
-        return name == "DestinationCidrBlock" ? &entry_.destination : nullptr;
+        return is(name, "DestinationCidrBlock") ? &entry_.destination : nullptr;
       case 12:
-        return name == "RouteTableId"   ? &entry_.table
-               : name == "RouteEntryId" ? &entry_.id
-                                        : nullptr;
+        return is(name, "RouteTableId")   ? &entry_.table
+               : is(name, "RouteEntryId") ? &entry_.id
+                                          : nullptr;
       case 4:
-        return name == "Type" ? &entry_.type : nullptr;
+        return is(name, "Type") ? &entry_.type : nullptr;
       case 6:
-        return name == "Status" ? &entry_.status : nullptr;
+        return is(name, "Status") ? &entry_.status : nullptr;
       case 11:
-        return name == "NextHopType" ? &entry_.next_hop_type : nullptr;
+        return is(name, "NextHopType") ? &entry_.next_hop_type : nullptr;
       case 10:
-        return name == "InstanceId" ? &entry_.instance_id : nullptr;
+        return is(name, "InstanceId") ? &entry_.instance_id : nullptr;
       default:
         return nullptr;
     }
