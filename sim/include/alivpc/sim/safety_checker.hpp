@@ -32,9 +32,11 @@
 #include <deque>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -147,22 +149,13 @@ class safety_checker {
   void look() {
     ++looks_;
     // Sorted vectors, not maps: a look at 5,000 nodes builds these every second of a mass join.
-    // Subnet -> instance id (etcd's record), in subnet order.
-    std::vector<std::pair<net::ipv4_cidr, std::string_view>> leased;
-    leased.reserve(etcd_.keys().size());
-    for (auto& [key, e] : etcd_.keys())
-      if (e.parsed) leased.emplace_back(e.parsed->subnet, e.instance_id());
-    // Stable: of two keys for one subnet (a dual-stack key beside the plain one) the last in key
-    // order is the holder, as a map filled in that order would say.
-    std::stable_sort(leased.begin(), leased.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    const auto& leased = leased_by_subnet();
     // Whether the instance's process is alive now (an exited or killed one can clean nothing
     // up: its leftovers are the next incarnation's, or the route leader's, to remove).
     index_nodes();
     auto is_running = [&](std::string_view id) {
-      auto it = std::lower_bound(by_id_.begin(), by_id_.end(), id,
-                                 [](const auto& n, std::string_view i) { return n.first < i; });
-      if (it == by_id_.end() || it->first != id) return false;
+      auto it = by_id_.find(id);
+      if (it == by_id_.end()) return false;
       const auto& n = *it->second;
       return n.running && !n.finished && n.backend;
     };
@@ -256,15 +249,31 @@ class safety_checker {
     age_episodes();
   }
 
-  // Every node by instance id. Ids never change and nodes are only added, so this is sorted
-  // again only after a join, not at each look (nodes change state in nearly every look).
+  // Subnet -> instance id (etcd's record), in subnet order; made again only when etcd's keys
+  // changed (the views stay valid until then), or at every look when looking every second (the
+  // reference the tests compare with).
+  const std::vector<std::pair<net::ipv4_cidr, std::string_view>>& leased_by_subnet() {
+    if (!look_every_second_ && leased_at_ == etcd_.changes()) return leased_;
+    leased_at_ = etcd_.changes();
+    leased_.clear();
+    for (auto& [key, e] : etcd_.keys())
+      if (e.parsed) leased_.emplace_back(e.parsed->subnet, e.instance_id());
+    // Stable: of two keys for one subnet (a dual-stack key beside the plain one) the last in key
+    // order is the holder, as a map filled in that order would say.
+    std::stable_sort(leased_.begin(), leased_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    return leased_;
+  }
+
+  // Every node by instance id (ids are unique and never change, and nodes are only added), made
+  // again only after a join. Hashed: a look asks for the next hop of every entry of the table,
+  // and a binary search over the ids was most of a look during a mass join.
   void index_nodes() {
     if (by_id_.size() == c_.nodes().size()) return;
     by_id_.clear();
+    by_id_.reserve(c_.nodes().size());
     for (auto& n : c_.nodes())
-      by_id_.emplace_back(n->instance_id, n.get());
-    std::sort(by_id_.begin(), by_id_.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+      by_id_.emplace(n->instance_id, n.get());
   }
 
   // Everything look() reads, as text (for verify_skips only).
@@ -311,11 +320,13 @@ class safety_checker {
   std::uint64_t looks_ = 0;
   std::string looked_at_;           // the last look's fingerprint (verify_skips)
   std::set<std::string> overlaps_;  // overlapping leases / ready nodes at the last look
-  std::vector<std::pair<std::string_view, const cluster::node*>> by_id_;  // index_nodes()
-  std::map<std::pair<net::ipv4_cidr, std::string>, episode> unfenced_;    // (S, N)
-  std::map<std::string, episode> ready_without_lease_;                    // N
-  std::map<net::ipv4_cidr, std::string> last_hop_;                        // S -> last next hop
-  std::map<net::ipv4_cidr, std::deque<time_point>> hop_changes_;          // S -> within the hour
+  std::unordered_map<std::string_view, const cluster::node*> by_id_;    // index_nodes()
+  std::vector<std::pair<net::ipv4_cidr, std::string_view>> leased_;     // leased_by_subnet()
+  std::optional<std::uint64_t> leased_at_;                              // etcd's changes() then
+  std::map<std::pair<net::ipv4_cidr, std::string>, episode> unfenced_;  // (S, N)
+  std::map<std::string, episode> ready_without_lease_;                  // N
+  std::map<net::ipv4_cidr, std::string> last_hop_;                      // S -> last next hop
+  std::map<net::ipv4_cidr, std::deque<time_point>> hop_changes_;        // S -> within the hour
   std::uint64_t misrouted_step_ = 0;  // misrouted nodes in the last look
   time_point next_transition_{};      // the next Pending/Deleting end in the table
 };
