@@ -11,15 +11,16 @@
 
 namespace alivpc::detail {
 
-// A-Z become a-z; every other byte stays as it is.
 // s == literal, for a string literal: its length is known here, so the bytes are compared
 // inline (string_view's == hands memcmp a length it cannot see, a call per compare; the listing
-// reader compares each member name it meets).
+// reader compares each member name it meets). An empty literal never reaches memcmp (an empty
+// view may have no data pointer).
 template <std::size_t N>
 inline bool is(std::string_view s, const char (&literal)[N]) noexcept {
-  return s.size() == N - 1 && std::memcmp(s.data(), literal, N - 1) == 0;
+  return s.size() == N - 1 && (N == 1 || std::memcmp(s.data(), literal, N - 1) == 0);
 }
 
+// A-Z become a-z; every other byte stays as it is.
 inline std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out)

@@ -67,6 +67,7 @@ TEST(Hex, EncodesLowerCaseTwoDigitsPerByte) {
 TEST(Is, MatchesTheLiteralByLengthAndEveryByte) {
   EXPECT_TRUE(detail::is("NextHopId", "NextHopId"));
   EXPECT_TRUE(detail::is("", ""));
+  EXPECT_TRUE(detail::is(std::string_view(), ""));
   EXPECT_FALSE(detail::is("NextHopIds", "NextHopId"));  // longer
   EXPECT_FALSE(detail::is("NextHopI", "NextHopId"));    // a prefix
   EXPECT_FALSE(detail::is("NextHopIx", "NextHopId"));   // the last byte differs
