@@ -172,7 +172,7 @@ class route_entry_list_reader {
     }
     auto& p = top();
     if (p.array) ++p.count;
-    const std::string_view key = p.key;  // compared by length first, not strlen + compare
+    const std::string_view key = p.key;
     switch (p.r) {
       case role::top:
         if (is(key, "RequestId") || is(key, "NextToken")) {
