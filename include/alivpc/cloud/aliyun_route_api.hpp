@@ -424,7 +424,7 @@ class basic_aliyun_route_api {
 
   task<std::vector<route_entry>> entries_from_entry_list(std::string table_id,
                                                          route_entry_filter filter) {
-    std::vector<route_entry> out;
+    describe_route_entry_list_answer listed;
     std::string token;
     std::set<std::string> seen_tokens;
     for (;;) {
@@ -435,18 +435,23 @@ class basic_aliyun_route_api {
       if (!filter.next_hop_id.empty()) params["NextHopId"] = filter.next_hop_id;
       if (!token.empty()) params["NextToken"] = token;
       auto body = co_await rpc_->call("DescribeRouteEntryList", params);
-      auto a = parse_describe_route_entry_list(body);
-      for (auto& e : a.entries) {
-        if (e.route_table_id.empty()) e.route_table_id = table_id;
-        if (e.route_table_id == table_id && filter.matches(e)) out.push_back(std::move(e));
-      }
-      if (a.next_token.empty()) break;
-      if (!seen_tokens.insert(a.next_token).second)
+      auto& entries = listed.entries;
+      const auto page = static_cast<std::ptrdiff_t>(entries.size());
+      parse_describe_route_entry_list_into(body, listed);
+      for (auto it = entries.begin() + page; it != entries.end(); ++it)
+        if (it->route_table_id.empty()) it->route_table_id = table_id;
+      entries.erase(std::remove_if(entries.begin() + page, entries.end(),
+                                   [&](const route_entry& e) {
+                                     return e.route_table_id != table_id || !filter.matches(e);
+                                   }),
+                    entries.end());
+      if (listed.next_token.empty()) break;
+      if (!seen_tokens.insert(listed.next_token).second)
         fail(error_kind::parse, "DescribeRouteEntryList for " + table_id +
                                     " returned a NextToken it had already returned");
-      token = a.next_token;
+      token = listed.next_token;
     }
-    co_return out;
+    co_return std::move(listed.entries);
   }
 
   // DescribeRouteTables pages route tables, each with all its entries (some servers page the

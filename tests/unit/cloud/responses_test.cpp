@@ -135,6 +135,38 @@ TEST(DescribeRouteEntryList, NextTokenAndEntries) {
       cloud::parse_describe_route_entry_list(R"({"RequestId":"R","NextToken":""})").next_token, "");
 }
 
+// The pages of a listing gather in one answer; a page that is refused leaves it as it was, even
+// when the refusal comes after some of its entries were read.
+TEST(DescribeRouteEntryList, PagesGatherInOneAnswerAndARefusedPageChangesNothing) {
+  const auto page = [](std::string token, std::string cidr, std::string tail) {
+    return R"({"RequestId":"R-)" + token + R"(","NextToken":")" + token +
+           R"(","RouteEntrys":{"RouteEntry":[{"RouteEntryId":"rte-)" + token +
+           R"(","RouteTableId":"vtb-1","DestinationCidrBlock":")" + cidr +
+           R"(","Status":"Available","Type":"Custom","InstanceId":"i-)" + token + R"("})" + tail +
+           "]}}";
+  };
+  cloud::describe_route_entry_list_answer a;
+  cloud::parse_describe_route_entry_list_into(page("t2", "10.24.1.0/24", ""), a);
+  cloud::parse_describe_route_entry_list_into(page("t3", "10.24.2.0/24", ""), a);
+  ASSERT_EQ(a.entries.size(), 2u);
+  EXPECT_EQ(a.entries[0].route_entry_id, "rte-t2");
+  EXPECT_EQ(a.entries[1].next_hop_id, "i-t3");
+  EXPECT_EQ(a.next_token, "t3");
+  EXPECT_EQ(a.request_id, "R-t3");
+  // Its first entry is read, then the second is refused.
+  auto m = parse_error_of([&] {
+    cloud::parse_describe_route_entry_list_into(
+        page("t4", "10.24.3.0/24", R"(,{"DestinationCidrBlock":"nonsense"})"), a);
+  });
+  EXPECT_NE(m.find("RouteEntrys.RouteEntry[1].DestinationCidrBlock"), std::string::npos) << m;
+  ASSERT_EQ(a.entries.size(), 2u);
+  EXPECT_EQ(a.entries[1].route_entry_id, "rte-t3");
+  EXPECT_EQ(a.next_token, "t3");
+  parse_error_of([&] { cloud::parse_describe_route_entry_list_into("{", a); });
+  EXPECT_EQ(a.entries.size(), 2u);
+  EXPECT_EQ(a.request_id, "R-t3");
+}
+
 TEST(DescribeVRoutersAndRouteTableList, Parse) {
   auto v = cloud::parse_describe_vrouters(R"({"TotalCount":1,"VRouters":{"VRouter":[
     {"VRouterId":"vrt-1","VpcId":"vpc-1","RouteTableIds":{"RouteTableId":["vtb-1","vtb-2"]}}]}})");

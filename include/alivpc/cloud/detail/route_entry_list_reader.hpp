@@ -32,12 +32,20 @@ using alivpc::detail::is;
 
 class route_entry_list_reader {
  public:
-  static describe_route_entry_list_answer read(std::string_view body) {
-    route_entry_list_reader r(body);
-    if (!alivpc::detail::json_scan(body, r))
-      fail(error_kind::parse, std::string(what) + " answer is not valid JSON (" +
-                                  std::to_string(body.size()) + " bytes)");
-    return std::move(r.out_);
+  // parse_describe_route_entry_list_into (below).
+  static void read_into(std::string_view body, describe_route_entry_list_answer& a) {
+    const auto before = a.entries.size();
+    route_entry_list_reader r(body, std::move(a.entries));
+    try {
+      if (!alivpc::detail::json_scan(body, r))
+        fail(error_kind::parse, std::string(what) + " answer is not valid JSON (" +
+                                    std::to_string(body.size()) + " bytes)");
+    } catch (...) {
+      a.entries = std::move(r.out_.entries);
+      a.entries.resize(before);
+      throw;
+    }
+    a = std::move(r.out_);
   }
 
   // --- json_scan's handler (detail/json_scanner.hpp) -----------------------------------------
@@ -66,7 +74,8 @@ class route_entry_list_reader {
   static constexpr std::string_view what = "DescribeRouteEntryList";
 
   // Frames never move (a key may view its own frame's copy): room for the deepest nesting read.
-  explicit route_entry_list_reader(std::string_view body) : body_(body) {
+  route_entry_list_reader(std::string_view body, std::vector<route_entry> entries) : body_(body) {
+    out_.entries = std::move(entries);
     frames_.reserve(static_cast<std::size_t>(alivpc::detail::max_json_depth) + 1);
   }
 
@@ -330,7 +339,17 @@ class route_entry_list_reader {
 namespace alivpc::cloud {
 
 inline describe_route_entry_list_answer parse_describe_route_entry_list(std::string_view body) {
-  return detail::route_entry_list_reader::read(body);
+  describe_route_entry_list_answer a;
+  detail::route_entry_list_reader::read_into(body, a);
+  return a;
+}
+
+// One page of a listing of many: its entries appended to a.entries, so that the pages gather in
+// one vector (a page's own vector, grown entry by entry and then moved from, cost 4% of reading
+// it); its request id and next token replace a's. When it throws, `a` is as it was.
+inline void parse_describe_route_entry_list_into(std::string_view body,
+                                                 describe_route_entry_list_answer& a) {
+  detail::route_entry_list_reader::read_into(body, a);
 }
 
 }  // namespace alivpc::cloud
