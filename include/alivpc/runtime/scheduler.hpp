@@ -96,8 +96,8 @@ class async_event {
   void notify() {
     auto waiters = std::move(waiters_);
     waiters_.clear();
-    for (auto& w : waiters)
-      wake(w, true);
+    for (auto* w : waiters)
+      wake(*w, true);
   }
   // Sets the event for good: every wait, now or later, returns true at once.
   void set() {
@@ -108,54 +108,59 @@ class async_event {
   // Clears set(): later waits wait again (for reusing one event across rounds).
   void reset() noexcept { set_ = false; }
 
+ private:
+  // A waiter is its awaiter, in the waiting coroutine's frame, which stays put while it waits:
+  // nothing is allocated per wait (a shared state and a timer callable too large to store
+  // inline were two allocations for each of the millions of waits of a simulated week). A frame
+  // destroyed while waiting takes its timer and its place in the list with it.
+  struct waiter {
+    async_event& ev;
+    time_point deadline;
+    std::coroutine_handle<> handle{};
+    timer_id timer = 0;
+    bool waiting = false;  // listed, its timer set
+    bool notified = true;  // a wait that never suspends (set()) is a notified one
+    waiter(async_event& e, time_point d) : ev(e), deadline(d) {}
+    waiter(const waiter&) = delete;
+    waiter& operator=(const waiter&) = delete;
+    ~waiter() {
+      if (!waiting) return;
+      ev.s_.cancel(timer);
+      std::erase(ev.waiters_, this);
+    }
+    bool await_ready() const noexcept { return ev.set_; }
+    void await_suspend(std::coroutine_handle<> h) {
+      handle = h;
+      timer = ev.s_.call_at(deadline, [this] { ev.on_timeout(*this); });
+      ev.waiters_.push_back(this);
+      waiting = true;
+    }
+    bool await_resume() const noexcept { return notified; }
+  };
+
+ public:
   // co_await ev.wait_until(t) -> true when notified, false on timeout.
-  auto wait_until(time_point deadline) {
-    struct awaiter {
-      async_event& ev;
-      time_point deadline;
-      std::shared_ptr<waiter_state> state;
-      bool await_ready() const noexcept { return ev.set_; }
-      void await_suspend(std::coroutine_handle<> h) {
-        state = std::make_shared<waiter_state>();
-        state->handle = h;
-        std::weak_ptr<waiter_state> weak = state;
-        state->timer = ev.s_.call_at(deadline, [weak, &ev = ev] {
-          if (auto st = weak.lock()) ev.on_timeout(st);
-        });
-        ev.waiters_.push_back(state);
-      }
-      bool await_resume() const noexcept { return state ? state->notified : true; }
-    };
-    return awaiter{*this, deadline, nullptr};
-  }
-  auto wait() { return wait_until(time_point::max()); }
+  waiter wait_until(time_point deadline) { return waiter(*this, deadline); }
+  waiter wait() { return wait_until(time_point::max()); }
 
  private:
-  struct waiter_state {
-    std::coroutine_handle<> handle;
-    timer_id timer = 0;
-    bool notified = false;
-    bool done = false;
-  };
-  void wake(const std::shared_ptr<waiter_state>& w, bool notified) {
-    if (w->done) return;
-    w->done = true;
-    w->notified = notified;
-    s_.cancel(w->timer);
-    // The handle alone (the awaiter in the waiting frame keeps w): a callable that small and
-    // trivially copyable is stored in std::function without an allocation.
-    s_.call_at(s_.now(), [h = w->handle] { h.resume(); });
+  void wake(waiter& w, bool notified) {
+    w.waiting = false;
+    w.notified = notified;
+    s_.cancel(w.timer);
+    // The handle alone: a callable that small and trivially copyable is stored in std::function
+    // without an allocation.
+    s_.call_at(s_.now(), [h = w.handle] { h.resume(); });
   }
-  void on_timeout(const std::shared_ptr<waiter_state>& w) {
-    std::erase(waiters_, w);
-    if (w->done) return;
-    w->done = true;
-    w->notified = false;
-    w->handle.resume();
+  void on_timeout(waiter& w) {
+    std::erase(waiters_, &w);
+    w.waiting = false;
+    w.notified = false;
+    w.handle.resume();
   }
 
   S& s_;
-  std::vector<std::shared_ptr<waiter_state>> waiters_;
+  std::vector<waiter*> waiters_;
   bool set_ = false;
 };
 

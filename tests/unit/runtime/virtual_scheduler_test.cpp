@@ -101,6 +101,23 @@ TEST(VirtualScheduler, RunsThousandsOfCoroutinesInOneThread) {
   EXPECT_EQ(done, 5000);
 }
 
+// A waiter lives in its coroutine's frame: a frame destroyed while it waits (a cancelled task)
+// takes the waiter's timer and its place in the event's list with it, so nothing touches it later.
+TEST(AsyncEvent, AWaiterDestroyedWhileWaitingLeavesNothingBehind) {
+  virtual_scheduler s;
+  alivpc::async_event<virtual_scheduler> ev(s);
+  {
+    auto w = ev.wait_until(s.now() + 10s);
+    ASSERT_FALSE(w.await_ready());
+    w.await_suspend(std::noop_coroutine());
+    EXPECT_EQ(s.pending(), 1u);  // its deadline
+  }
+  EXPECT_EQ(s.pending(), 0u);
+  ev.notify();  // would schedule the resumption of a waiter that is gone
+  EXPECT_EQ(s.pending(), 0u);
+  s.run();
+}
+
 TEST(AsyncEvent, WakesWaitersOrTimesOut) {
   virtual_scheduler s;
   alivpc::async_event<virtual_scheduler> ev(s);
