@@ -80,22 +80,27 @@ class basic_lease_store {
                             std::optional<net::ipv4_cidr> previous, std::chrono::seconds ttl) {
     const std::string value = format_lease_value(attrs);
     for (int attempt = 0; attempt < kv_.max_claim_attempts(); ++attempt) {
-      auto snap = co_await kv_.list();
       std::vector<net::ipv4_cidr> taken;
       std::optional<lease> mine;
-      for (const auto& l : snap.leases) {
-        // Same PublicIP but another instance id is another node's lease: taken, never adopted.
-        const bool ours = same_owner(l.attrs, attrs);
-        if (ours && !mine && detail::lease_fits(cfg, l)) {
-          mine = l;
-          continue;
+      std::vector<lease> unfit;  // ours, and no longer fitting: flannel drops them
+      {
+        // Gone before the next round trip: it holds every lease of the network, and thousands of
+        // nodes joining at once (a simulated mass join) each held theirs across the claim.
+        auto snap = co_await kv_.list();
+        for (auto& l : snap.leases) {
+          // Same PublicIP but another instance id is another node's lease: taken, never adopted.
+          const bool ours = same_owner(l.attrs, attrs);
+          if (ours && !mine && detail::lease_fits(cfg, l)) {
+            mine = std::move(l);
+          } else if (ours && !l.is_reservation()) {
+            unfit.push_back(std::move(l));
+          } else {
+            taken.push_back(l.subnet);
+          }
         }
-        if (ours && !l.is_reservation()) {
-          co_await kv_.remove(l);  // flannel drops our lease that no longer fits
-          continue;
-        }
-        taken.push_back(l.subnet);
       }
+      for (const auto& l : unfit)
+        co_await kv_.remove(l);
       if (mine && mine->is_reservation()) co_return *mine;
       std::optional<lease> got;
       if (mine) {

@@ -80,6 +80,24 @@ TYPED_TEST(LeaseStoreSuite, PreviousSubnetIsTakenWhenFree) {
   EXPECT_NE(l2.subnet, prev);
 }
 
+// flannel's rule: a lease of ours that no longer fits the network config (its subnet length
+// changed) is deleted and one that fits is taken; another node's lease stays.
+TYPED_TEST(LeaseStoreSuite, OurLeaseThatNoLongerFitsIsDroppedAndAFittingOneTaken) {
+  auto& h = *this->h;
+  auto cfg = this->config(k16);
+  auto store = h.make_store();
+  h.run(store->acquire_lease(cfg, node("192.168.0.12"), std::nullopt, 1h));
+  auto other = h.run(store->acquire_lease(cfg, node("192.168.0.13"), std::nullopt, 1h));
+  auto cfg25 =
+      this->config(R"({"Network":"10.24.0.0/16","SubnetLen":25,"Backend":{"Type":"ali-vpc"}})");
+  auto now = h.run(store->acquire_lease(cfg25, node("192.168.0.12"), std::nullopt, 1h));
+  EXPECT_EQ(now.subnet.prefix_length(), 25);
+  std::set<net::ipv4_cidr> listed;
+  for (const auto& l : h.run(store->list_leases()).leases)
+    listed.insert(l.subnet);
+  EXPECT_EQ(listed, (std::set<net::ipv4_cidr>{other.subnet, now.subnet}));
+}
+
 TYPED_TEST(LeaseStoreSuite, RoomForThreeThenOutOfSubnets) {
   auto& h = *this->h;
   auto cfg = this->config(k28);
