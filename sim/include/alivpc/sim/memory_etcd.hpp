@@ -16,6 +16,7 @@
 #include <alivpc/runtime/virtual_scheduler.hpp>
 
 #include <algorithm>
+#include <cassert>
 #include <deque>
 #include <map>
 #include <memory>
@@ -113,6 +114,7 @@ class memory_etcd {
       s_.cancel(l.timer);
     leases_.clear();
     kv_.clear();
+    listing_.clear();
     if (!coordination_.empty()) ++coordination_changes_;
     coordination_.clear();
     history_.clear();
@@ -257,12 +259,15 @@ class memory_etcd {
     return out;
   }
   lease::lease_list list() const {
+    assert(listing_is_current());
     lease::lease_list out;
     out.revision = revision_;
     out.store = identity();
-    out.leases.reserve(kv_.size());
-    for (const auto& [k, e] : kv_)
-      if (e.parsed) out.leases.push_back(claim_of(e));
+    out.leases.reserve(listing_.size());
+    for (const auto& [key, l] : listing_) {
+      auto& copy = out.leases.emplace_back(l);
+      if (copy.lease_id) copy.expiration = s_.wall_now();  // claim_of's placeholder, as of now
+    }
     return out;
   }
   // Events after `revision`, or nullopt when that part of history was compacted.
@@ -327,6 +332,15 @@ class memory_etcd {
       l->second.keys.push_back(key);
     e.lease_id = lease_id;
     e.parsed = lease::detail::lease_from_entry(key, "", value);
+    auto at = listed_at(key);
+    const bool listed = at != listing_.end() && at->first == key;
+    if (e.parsed && listed) {
+      at->second = claim_of(e);
+    } else if (e.parsed) {
+      listing_.emplace(at, key, claim_of(e));
+    } else if (listed) {
+      listing_.erase(at);
+    }
     ++changes_;
     record(lease::lease_event_type::added, to_lease(key, e));
   }
@@ -335,6 +349,7 @@ class memory_etcd {
     if (it == kv_.end()) return false;
     auto l = to_lease(key, it->second);
     kv_.erase(it);
+    if (auto at = listed_at(key); at != listing_.end() && at->first == key) listing_.erase(at);
     ++changes_;
     ++revision_;
     l.revision = revision_;
@@ -379,6 +394,27 @@ class memory_etcd {
   std::size_t history_limit_;
   std::optional<std::string> config_;
   std::map<std::string, entry> kv_;  // subnet key ("10.24.5.0-24") -> entry
+  // Each parsed key's claim_of(), in key order, in one array: what list() copies. Every node
+  // joining lists every lease to choose a subnet, and copying them out of the map's scattered
+  // entries was the mass join's largest cost in cache misses. put_key and delete_key keep it.
+  std::vector<std::pair<std::string, lease::lease>> listing_;
+  auto listed_at(const std::string& key) {
+    return std::lower_bound(listing_.begin(), listing_.end(), key,
+                            [](const auto& item, const std::string& k) { return item.first < k; });
+  }
+  // What list() read from kv_ before listing_ kept it (checked wherever asserts are on).
+  bool listing_is_current() const {
+    std::size_t i = 0;
+    for (const auto& [key, e] : kv_) {
+      if (!e.parsed) continue;
+      if (i == listing_.size() || listing_[i].first != key) return false;
+      auto expected = claim_of(e), kept = listing_[i++].second;
+      expected.expiration.reset();
+      kept.expiration.reset();
+      if (!(kept == expected)) return false;
+    }
+    return i == listing_.size();
+  }
   // Full path -> entry. Hashed: every follower reads its route state each reconcile period,
   // and a tree of 5,000 paths that share a 40-byte prefix cost a cache miss and a long compare
   // per level; listing them (a leader taking over) is rare and sorts.
