@@ -34,15 +34,16 @@ class route_entry_list_reader {
  public:
   // parse_describe_route_entry_list_into (below).
   static void read_into(std::string_view body, describe_route_entry_list_answer& a) {
-    const auto before = a.entries.size();
-    route_entry_list_reader r(body, std::move(a.entries));
+    const auto before = static_cast<std::ptrdiff_t>(a.entries.size());
+    route_entry_list_reader r(body);
+    r.out_.entries.swap(a.entries);
     try {
       if (!alivpc::detail::json_scan(body, r))
         fail(error_kind::parse, std::string(what) + " answer is not valid JSON (" +
                                     std::to_string(body.size()) + " bytes)");
     } catch (...) {
-      a.entries = std::move(r.out_.entries);
-      a.entries.resize(before);
+      a.entries.swap(r.out_.entries);
+      a.entries.erase(a.entries.begin() + before, a.entries.end());
       throw;
     }
     a = std::move(r.out_);
@@ -74,8 +75,7 @@ class route_entry_list_reader {
   static constexpr std::string_view what = "DescribeRouteEntryList";
 
   // Frames never move (a key may view its own frame's copy): room for the deepest nesting read.
-  route_entry_list_reader(std::string_view body, std::vector<route_entry> entries) : body_(body) {
-    out_.entries = std::move(entries);
+  explicit route_entry_list_reader(std::string_view body) : body_(body) {
     frames_.reserve(static_cast<std::size_t>(alivpc::detail::max_json_depth) + 1);
   }
 
