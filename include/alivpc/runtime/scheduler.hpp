@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
-#include <vector>
 
 namespace alivpc {
 
@@ -92,12 +91,17 @@ class async_event {
   async_event(const async_event&) = delete;
   async_event& operator=(const async_event&) = delete;
 
-  // Wakes all waiters; a later wait() waits for the next notify().
+  // Wakes all waiters, in the order they began to wait; a later wait() waits for the next
+  // notify().
   void notify() {
-    auto waiters = std::move(waiters_);
-    waiters_.clear();
-    for (auto* w : waiters)
+    waiter* w = first_;
+    first_ = last_ = nullptr;
+    while (w) {
+      waiter* next = w->next;
+      w->previous = w->next = nullptr;
       wake(*w, true);
+      w = next;
+    }
   }
   // Sets the event for good: every wait, now or later, returns true at once.
   void set() {
@@ -111,13 +115,18 @@ class async_event {
  private:
   // A waiter is its awaiter, in the waiting coroutine's frame, which stays put while it waits:
   // nothing is allocated per wait (a shared state and a timer callable too large to store
-  // inline were two allocations for each of the millions of waits of a simulated week). A frame
-  // destroyed while waiting takes its timer and its place in the list with it.
+  // inline were two allocations for each of the millions of waits of a simulated week). The
+  // waiters are a list through their frames, not an array of pointers: the array's own block
+  // was one more cold read, and a new block after each notify(), for every watch round of every
+  // node, and a waiter that timed out searched it. A frame destroyed while waiting takes its
+  // timer and its place in the list with it.
   struct waiter {
     async_event& ev;
     time_point deadline;
     std::coroutine_handle<> handle{};
     timer_id timer = 0;
+    waiter* previous = nullptr;  // in ev's list, while waiting
+    waiter* next = nullptr;
     bool waiting = false;  // listed, its timer set
     bool notified = true;  // a wait that never suspends (set()) is a notified one
     waiter(async_event& e, time_point d) : ev(e), deadline(d) {}
@@ -126,13 +135,15 @@ class async_event {
     ~waiter() {
       if (!waiting) return;
       ev.s_.cancel(timer);
-      std::erase(ev.waiters_, this);
+      ev.unlink(*this);
     }
     bool await_ready() const noexcept { return ev.set_; }
     void await_suspend(std::coroutine_handle<> h) {
       handle = h;
       timer = ev.s_.call_at(deadline, [this] { ev.on_timeout(*this); });
-      ev.waiters_.push_back(this);
+      previous = ev.last_;
+      (previous ? previous->next : ev.first_) = this;
+      ev.last_ = this;
       waiting = true;
     }
     bool await_resume() const noexcept { return notified; }
@@ -152,15 +163,21 @@ class async_event {
     // without an allocation.
     s_.call_at(s_.now(), [h = w.handle] { h.resume(); });
   }
+  void unlink(waiter& w) {
+    (w.previous ? w.previous->next : first_) = w.next;
+    (w.next ? w.next->previous : last_) = w.previous;
+    w.previous = w.next = nullptr;
+  }
   void on_timeout(waiter& w) {
-    std::erase(waiters_, &w);
+    unlink(w);
     w.waiting = false;
     w.notified = false;
     w.handle.resume();
   }
 
   S& s_;
-  std::vector<waiter*> waiters_;
+  waiter* first_ = nullptr;  // the waiters, in the order they began to wait
+  waiter* last_ = nullptr;
   bool set_ = false;
 };
 

@@ -118,6 +118,38 @@ TEST(AsyncEvent, AWaiterDestroyedWhileWaitingLeavesNothingBehind) {
   s.run();
 }
 
+// notify() wakes the waiters in the order they began to wait, whichever left the list between
+// (by its deadline, or by its frame's end): the order of a simulated run's events depends on it.
+TEST(AsyncEvent, NotifyWakesTheRemainingWaitersInTheOrderTheyBeganToWait) {
+  virtual_scheduler s;
+  alivpc::async_event<virtual_scheduler> ev(s);
+  std::vector<std::string> log;
+  auto waiter = [](virtual_scheduler& s, alivpc::async_event<virtual_scheduler>& ev,
+                   std::vector<std::string>& log, std::chrono::seconds timeout,
+                   std::string name) -> task<void> {
+    const bool notified = co_await ev.wait_until(s.now() + timeout);
+    log.push_back(name + (notified ? ":notified" : ":timeout"));
+  };
+  alivpc::spawn(s, waiter(s, ev, log, 1s, "first"));  // leaves the list at its head
+  alivpc::spawn(s, waiter(s, ev, log, 9s, "a"));
+  alivpc::spawn(s, waiter(s, ev, log, 2s, "middle"));  // leaves it between two
+  alivpc::spawn(s, waiter(s, ev, log, 9s, "b"));
+  alivpc::spawn(s, waiter(s, ev, log, 3s, "last"));  // leaves it at its tail
+  s.run_until(s.now() + 1s);
+  {  // one more, whose frame ends while it waits (between b and last's place)
+    auto gone = ev.wait_until(s.now() + 9s);
+    gone.await_suspend(std::noop_coroutine());
+  }
+  alivpc::spawn(s, waiter(s, ev, log, 9s, "c"));
+  s.run_until(s.now() + 3s);
+  ev.notify();
+  s.run();
+  EXPECT_EQ(log, (std::vector<std::string>{"first:timeout", "middle:timeout", "last:timeout",
+                                           "a:notified", "b:notified", "c:notified"}));
+  ev.notify();  // the list is empty again: nothing to wake
+  EXPECT_EQ(s.pending(), 0u);
+}
+
 TEST(AsyncEvent, WakesWaitersOrTimesOut) {
   virtual_scheduler s;
   alivpc::async_event<virtual_scheduler> ev(s);
