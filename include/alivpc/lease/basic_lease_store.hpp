@@ -214,7 +214,7 @@ class basic_lease_store {
   }
 
   task<route_state_read> route_state(net::ipv4_cidr subnet) requires coordination_kv<KV> {
-    const std::string key = route_state_key(kv_.network_prefix(), subnet);
+    const std::string key = followed_route_state_key(subnet);
     auto got = co_await kv_.get_key(key);
     route_state_read out{std::nullopt, got.revision};
     if (got.entry) out.value = std::move(got.entry->value);
@@ -223,7 +223,7 @@ class basic_lease_store {
 
   task<bool> watch_route_state(net::ipv4_cidr subnet,
                                std::int64_t revision) requires coordination_kv<KV> {
-    const std::string key = route_state_key(kv_.network_prefix(), subnet);
+    const std::string key = followed_route_state_key(subnet);
     co_return co_await kv_.watch_key(key, revision);
   }
 
@@ -237,6 +237,16 @@ class basic_lease_store {
   }
 
  private:
+  // A follower reads and watches its own subnet's route state key, round after round (at 5,000
+  // nodes, millions of rounds a week): the key of the last subnet asked is kept, not formatted
+  // again. Returned as a copy, which a call in flight holds (another subnet's call may replace
+  // the kept one meanwhile).
+  std::string followed_route_state_key(net::ipv4_cidr subnet) requires coordination_kv<KV> {
+    if (!followed_key_ || followed_key_->first != subnet)
+      followed_key_.emplace(subnet, route_state_key(kv_.network_prefix(), subnet));
+    return followed_key_->second;
+  }
+
   std::string leader_key() const requires coordination_kv<KV> {
     return route_leader_key(kv_.network_prefix());
   }
@@ -308,6 +318,7 @@ class basic_lease_store {
   KV kv_;
   std::map<net::ipv4_cidr, lease> known_;  // the last known state of every subnet key
   std::optional<std::pair<std::string, config::network_config>> parsed_config_;  // text, parsed
+  std::optional<std::pair<net::ipv4_cidr, std::string>> followed_key_;  // followed_route_state_key
 };
 
 }  // namespace alivpc::lease
