@@ -12,6 +12,7 @@
 #include <alivpc/sim/seed_sweep.hpp>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 
@@ -125,4 +126,33 @@ TEST(FaultWorldSweep, CheckingOnChangesGivesTheVerdictsOfCheckingEverySecond) {
   std::printf("checker: %lu violations, %lu misrouted node-seconds, same either way\n", violations,
               misrouted);
   EXPECT_GT(violations, 0u) << "no world broke an invariant: the comparison shows nothing";
+}
+
+// The checker catches what it claims to: an etcd rebuilt empty leaves every node ready, and every
+// route pointing at it, with no lease behind them. With both graces cut to nothing, the next look
+// counts a fencing violation for each route and a ready-without-lease one for each node, whoever
+// writes the routes (each would pass unseen were either check, or the next hop's node found for
+// an entry, broken).
+TEST(FaultWorldSweep, TheCheckerCountsARouteAndAReadyNodeWithoutALease) {
+  for (const char* strategy : {"robust", "leader"}) {
+    auto sc = sim::parse_scenario_json(nlohmann::json{
+        {"name", "checker-catches"},
+        {"seed", 3},
+        {"nodes", 2},
+        {"duration", "40m"},
+        {"network", {{"Network", "10.24.0.0/16"}, {"Backend", {{"Type", "ali-vpc"}}}}},
+        {"stale_route_grace", "0s"},
+        {"ready_without_lease_grace", "0s"},
+        {"events", nlohmann::json::array({{{"at", "30m"}, {"kind", "etcd_wipe"}}})}});
+    sc.strategy = strategy;
+    auto r = sim::run_scenario(sc);
+    std::size_t fencing = 0, without = 0;
+    for (const auto& e : r.events) {
+      if (e.kind != "safety") continue;
+      if (e.what.starts_with("fencing: the route")) ++fencing;
+      if (e.what.starts_with("ready without a lease")) ++without;
+    }
+    EXPECT_EQ(fencing, 2u) << strategy << ": " << r.to_json().dump();
+    EXPECT_EQ(without, 2u) << strategy << ": " << r.to_json().dump();
+  }
 }

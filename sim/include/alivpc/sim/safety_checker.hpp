@@ -152,12 +152,8 @@ class safety_checker {
     const auto& leased = leased_by_subnet();
     // Whether the instance's process is alive now (an exited or killed one can clean nothing
     // up: its leftovers are the next incarnation's, or the route leader's, to remove).
-    index_nodes();
-    auto is_running = [&](std::string_view id) {
-      auto it = by_id_.find(id);
-      if (it == by_id_.end()) return false;
-      const auto& n = *it->second;
-      return n.running && !n.finished && n.backend;
+    auto is_running = [](const cluster::node* n) {
+      return n && n->running && !n->finished && n->backend;
     };
     // Whether etcd holds `subnet` for `instance` (one record per subnet key).
     auto held_by = [&](net::ipv4_cidr subnet, std::string_view instance) {
@@ -215,9 +211,10 @@ class safety_checker {
       while (last_at != last_hop_.end() && last_at->first < e.destination)
         ++last_at;
       if (last_at == last_hop_.end() || last_at->first != e.destination)
-        last_at = last_hop_.emplace_hint(last_at, e.destination, std::string());
+        last_at = last_hop_.emplace_hint(last_at, e.destination, followed_hop());
       auto& last = last_at->second;
-      if (!last.empty() && last != e.next_hop_id) {
+      const bool same_hop = last.id == e.next_hop_id;
+      if (!last.id.empty() && !same_hop) {
         auto& changes = hop_changes_[e.destination];
         changes.push_back(s_.now());
         while (!changes.empty() && s_.now() - changes.front() > std::chrono::hours(1))
@@ -225,10 +222,14 @@ class safety_checker {
         if (changes.size() > 2)
           note("flapping: the route " + e.destination.to_string() + " changed next hop " +
                std::to_string(changes.size()) + " times within an hour (now " + e.next_hop_id +
-               ", was " + last + ")");
+               ", was " + last.id + ")");
       }
-      last = e.next_hop_id;
-      if (is_running(e.next_hop_id) && !held_by(e.destination, e.next_hop_id))
+      if (!same_hop || (!last.node && last.nodes_seen != c_.nodes().size())) {
+        last.id = e.next_hop_id;
+        last.node = node_by_id(e.next_hop_id);
+        last.nodes_seen = c_.nodes().size();
+      }
+      if (is_running(last.node) && !held_by(e.destination, e.next_hop_id))
         unfenced_now.emplace(std::pair{e.destination, e.next_hop_id},
                              "fencing: the route " + e.destination.to_string() + " points at " +
                                  e.next_hop_id + ", which holds no lease on it, for over " +
@@ -265,16 +266,19 @@ class safety_checker {
     return leased_;
   }
 
-  // Every node by instance id (ids are unique and never change, and nodes are only added), made
-  // again only after a join. Hashed: a look asks for the next hop of every entry of the table,
-  // and a binary search over the ids (a string compare per level) was a quarter of a look
-  // during a mass join.
-  void index_nodes() {
-    if (by_id_.size() == c_.nodes().size()) return;
-    by_id_.clear();
-    by_id_.reserve(c_.nodes().size());
-    for (auto& n : c_.nodes())
-      by_id_.emplace(n->instance_id, n.get());
+  // The node whose instance id this is (ids are unique and never change, and nodes are only
+  // added), or null. Asked only when an entry's next hop is new to the checker: the node is kept
+  // beside it (last_hop_), because a lookup for every entry of the table at every look was a
+  // sixth of a look during a mass join.
+  const cluster::node* node_by_id(std::string_view id) {
+    if (by_id_.size() != c_.nodes().size()) {
+      by_id_.clear();
+      by_id_.reserve(c_.nodes().size());
+      for (auto& n : c_.nodes())
+        by_id_.emplace(n->instance_id, n.get());
+    }
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : it->second;
   }
 
   // Everything look() reads, as text (for verify_skips only).
@@ -321,13 +325,20 @@ class safety_checker {
   std::uint64_t looks_ = 0;
   std::string looked_at_;           // the last look's fingerprint (verify_skips)
   std::set<std::string> overlaps_;  // overlapping leases / ready nodes at the last look
-  std::unordered_map<std::string_view, const cluster::node*> by_id_;    // index_nodes()
+  std::unordered_map<std::string_view, const cluster::node*> by_id_;    // node_by_id()
   std::vector<std::pair<net::ipv4_cidr, std::string_view>> leased_;     // leased_by_subnet()
   std::optional<std::uint64_t> leased_at_;                              // etcd's changes() then
   std::map<std::pair<net::ipv4_cidr, std::string>, episode> unfenced_;  // (S, N)
   std::map<std::string, episode> ready_without_lease_;                  // N
-  std::map<net::ipv4_cidr, std::string> last_hop_;                      // S -> last next hop
-  std::map<net::ipv4_cidr, std::deque<time_point>> hop_changes_;        // S -> within the hour
+  // An entry's last next hop, and the node that is (null: none of the first nodes_seen nodes;
+  // a later node may be, so it is asked again when nodes were added).
+  struct followed_hop {
+    std::string id;
+    const cluster::node* node = nullptr;
+    std::size_t nodes_seen = 0;
+  };
+  std::map<net::ipv4_cidr, followed_hop> last_hop_;               // S -> last next hop
+  std::map<net::ipv4_cidr, std::deque<time_point>> hop_changes_;  // S -> within the hour
   std::uint64_t misrouted_step_ = 0;  // misrouted nodes in the last look
   time_point next_transition_{};      // the next Pending/Deleting end in the table
 };
