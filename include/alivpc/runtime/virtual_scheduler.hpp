@@ -4,9 +4,9 @@
 
 #include <alivpc/runtime/scheduler.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <queue>
 #include <vector>
 
 namespace alivpc {
@@ -41,7 +41,7 @@ class virtual_scheduler {
     ++s.generation;  // from 1: no id is 0 (0 means "no timer" to callers)
     s.fn = std::move(fn);
     ++live_;
-    queue_.push(entry{t, ++sequence_, slot, s.generation});
+    push(entry{t, ++sequence_, slot, s.generation});
     return timer_id{s.generation} << 32 | slot;
   }
   bool cancel(timer_id id) {
@@ -55,9 +55,8 @@ class virtual_scheduler {
 
   // Runs the next event (at or before `limit`); false when there is none.
   bool step(time_point limit = time_point::max()) {
-    while (!queue_.empty() && queue_.top().at <= limit) {
-      entry e = queue_.top();
-      queue_.pop();
+    while (!queue_.empty() && queue_.front().at <= limit) {
+      const entry e = pop();
       auto& s = slots_[e.slot];
       if (s.generation != e.generation || !s.fn) continue;  // cancelled
       auto fn = std::move(s.fn);
@@ -98,17 +97,54 @@ class virtual_scheduler {
     time_point at;
     std::uint64_t sequence;  // grows with every call_at: equal times run in call order
     std::uint32_t slot, generation;
-    bool operator>(const entry& o) const noexcept {
-      return at != o.at ? at > o.at : sequence > o.sequence;
+    bool operator<(const entry& o) const noexcept {
+      return at != o.at ? at < o.at : sequence < o.sequence;
     }
   };
+  // The queue is a 4-ary min-heap, in (time, sequence) order: every entry's key is unique, so it
+  // pops exactly what a binary heap would, in the same order. Four children a level halve the
+  // levels of a pop's walk down, a chain of loads that each wait for the one before (in a
+  // simulated week of 5,000 nodes, the binary heap's walk was 5% of the time, nearly all of it
+  // waiting for memory).
+  static constexpr std::size_t arity = 4;
+  void push(const entry& e) {
+    std::size_t i = queue_.size();
+    queue_.push_back(e);
+    while (i > 0) {
+      const std::size_t parent = (i - 1) / arity;
+      if (!(e < queue_[parent])) break;
+      queue_[i] = queue_[parent];
+      i = parent;
+    }
+    queue_[i] = e;
+  }
+  entry pop() {  // the queue is not empty
+    const entry top = queue_.front();
+    const entry last = queue_.back();
+    queue_.pop_back();
+    const std::size_t n = queue_.size();
+    if (n == 0) return top;
+    std::size_t i = 0;
+    for (;;) {
+      const std::size_t first = arity * i + 1;
+      if (first >= n) break;
+      std::size_t least = first;
+      for (std::size_t c = first + 1; c < first + arity && c < n; ++c)
+        if (queue_[c] < queue_[least]) least = c;
+      if (!(queue_[least] < last)) break;
+      queue_[i] = queue_[least];
+      i = least;
+    }
+    queue_[i] = last;
+    return top;
+  }
   void release(std::uint32_t slot) {
     slots_[slot].fn = nullptr;
     free_.push_back(slot);
     --live_;
   }
   time_point now_{};
-  std::priority_queue<entry, std::vector<entry>, std::greater<>> queue_;
+  std::vector<entry> queue_;  // push(), pop()
   std::vector<slot_state> slots_;
   std::vector<std::uint32_t> free_;
   std::size_t live_ = 0;

@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <vector>
+
 using namespace std::chrono_literals;
 using alivpc::task;
 using alivpc::virtual_scheduler;
@@ -45,6 +50,41 @@ TEST(VirtualScheduler, OrdersByTimeThenSequence) {
   EXPECT_EQ(order, "ab");
   s.run();
   EXPECT_EQ(order, "abc");
+}
+
+// Many timers at random times, many at the same time, some cancelled, some scheduled by others
+// as they run: each runs once, in (time, scheduling order), as the queue (a 4-ary heap) must give.
+TEST(VirtualScheduler, ManyTimersRunInTimeThenSchedulingOrder) {
+  virtual_scheduler s(11);
+  struct ran {
+    std::chrono::nanoseconds at;
+    int order;
+    bool operator==(const ran&) const = default;
+  };
+  std::vector<ran> runs;
+  std::vector<std::pair<std::chrono::nanoseconds, int>> expected;  // (time, order)
+  int next_order = 0;
+  std::function<void(int)> schedule = [&](int depth) {
+    const auto at = s.now() + std::chrono::milliseconds(s.random().between(0, 50));
+    const int order = next_order++;
+    const auto id = s.call_at(at, [&, order, depth] {
+      runs.push_back({s.now().time_since_epoch(), order});
+      if (depth < 2) schedule(depth + 1);
+    });
+    if (s.random().between(0, 9) == 0) {
+      EXPECT_TRUE(s.cancel(id));
+      return;
+    }
+    expected.emplace_back(at.time_since_epoch(), order);
+  };
+  for (int i = 0; i < 5000; ++i)
+    schedule(0);
+  s.run();
+  std::sort(expected.begin(), expected.end());
+  ASSERT_EQ(runs.size(), expected.size());
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    ASSERT_EQ(runs[i], (ran{expected[i].first, expected[i].second})) << "run " << i;
+  EXPECT_EQ(s.pending(), 0u);
 }
 
 // A cancelled timer's slot is reused: the old id and the old queue entry must not reach the
