@@ -534,20 +534,33 @@ TEST(EmulatorListing, EscapesWhatJsonNeedsInNamesAndDescriptions) {
   EXPECT_EQ(e.at("RouteEntryName"), name);
 }
 
-// The emulator keeps each entry's listing text while nothing changes: a listing still shows
-// every change since the last one (a status that moved on with time, an entry replaced in the
-// console at the same destination, a delete).
+// The emulator keeps each entry's listing text, and each page of a whole-table listing, while
+// nothing changes: a listing, filtered or of the whole table, still shows every change since the
+// last one (a status that moved on with time, an entry replaced in the console at the same
+// destination, a delete and its end).
 TEST(EmulatorListing, AListingShowsEveryChangeSinceTheLastOne) {
   batch_fixture f;
   const auto dest = ipv4_cidr::parse("10.24.9.0/24");
+  // The entry for dest, as a filtered listing and as a page of the whole table show it (the
+  // same), or null.
   auto entry = [&] {
     auto a = f.call({{"Action", "DescribeRouteEntryList"},
                      {"RouteTableId", "vtb-abc"},
                      {"DestinationCidrBlock", dest.to_string()}});
     EXPECT_EQ(a.status, 200) << a.body;
     const auto listed = json::parse(a.body).at("RouteEntrys").at("RouteEntry");
-    return listed.empty() ? json() : listed.at(0);
+    auto filtered = listed.empty() ? json() : listed.at(0);
+    auto w = f.call(
+        {{"Action", "DescribeRouteEntryList"}, {"RouteTableId", "vtb-abc"}, {"MaxResult", "100"}});
+    EXPECT_EQ(w.status, 200) << w.body;
+    const auto whole = json::parse(w.body);
+    json in_whole;
+    for (auto& e : whole.at("RouteEntrys").at("RouteEntry"))
+      if (e.at("DestinationCidrBlock") == dest.to_string()) in_whole = e;
+    EXPECT_EQ(in_whole, filtered);
+    return filtered;
   };
+  EXPECT_TRUE(entry().is_null());
   ASSERT_EQ(f.call({{"Action", "CreateRouteEntries"},
                     {"RouteEntries.1.RouteTableId", "vtb-abc"},
                     {"RouteEntries.1.DstCidrBlock", dest.to_string()},
@@ -555,14 +568,27 @@ TEST(EmulatorListing, AListingShowsEveryChangeSinceTheLastOne) {
                 .status,
             200);
   EXPECT_EQ(entry().at("Status"), "Pending");
+  EXPECT_EQ(entry().at("Status"), "Pending");  // the kept texts
   f.mono += 2s;
   EXPECT_EQ(entry().at("Status"), "Available");
-  EXPECT_EQ(entry().at("Status"), "Available");  // the kept text
+  EXPECT_EQ(entry().at("Status"), "Available");  // the kept texts
   ASSERT_TRUE(f.model.force_delete("vtb-abc", dest));
   ASSERT_TRUE(f.model.force_create("vtb-abc", dest, "Instance", "i-node2"));
   const auto replaced = entry();
   EXPECT_EQ(replaced.at("NextHops").at("NextHop").at(0).at("NextHopId"), "i-node2");
   EXPECT_EQ(replaced.at("Status"), "Available");
+  ASSERT_EQ(f.call({{"Action", "DeleteRouteEntries"},
+                    {"RouteEntries.1.RouteTableId", "vtb-abc"},
+                    {"RouteEntries.1.DstCidrBlock", dest.to_string()},
+                    {"RouteEntries.1.NextHop", "i-node2"}})
+                .status,
+            200);
+  EXPECT_EQ(entry().at("Status"), "Deleting");
+  EXPECT_EQ(entry().at("Status"), "Deleting");
+  f.mono += 10s;
+  EXPECT_TRUE(entry().is_null());
+  ASSERT_TRUE(f.model.force_create("vtb-abc", dest, "Instance", "i-node1"));
+  EXPECT_EQ(entry().at("NextHops").at("NextHop").at(0).at("NextHopId"), "i-node1");
   ASSERT_TRUE(f.model.force_delete("vtb-abc", dest));
   EXPECT_TRUE(entry().is_null());
 }

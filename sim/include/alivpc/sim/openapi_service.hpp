@@ -15,6 +15,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -420,6 +421,25 @@ class openapi_service {
                                         static_cast<int>(dest_cidr->prefix_length())});
     // A token past every possible key (more than 40 bits) lists nothing.
     if ((from >> 40) != 0) first = {std::numeric_limits<std::uint32_t>::max(), 256};
+    // A page of the whole table, unchanged since it was written, is written again as it was.
+    const bool whole = dest.empty() && hop.empty() && type.empty() && entry_id.empty();
+    written_page* kept = nullptr;
+    if (whole) {
+      // The walk's own checks and upkeep first (an unknown table throws, gone entries go).
+      model_.for_each_entry_from(table_id, now, first,
+                                 [](const route_entry_record&) { return false; });
+      if (written_version_ != model_.version()) {
+        written_pages_.clear();
+        written_version_ = model_.version();
+      }
+      kept = &written_pages_[{table_id, from, max}];
+      if (kept->valid_until > now) {
+        out += kept->text;
+        return;
+      }
+    }
+    const auto page_start = out.size();
+    auto valid_until = time_point::max();
     model_.for_each_entry_from(table_id, now, first, [&](const route_entry_record& e) {
       if (dest_cidr && e.destination != *dest_cidr) return false;  // entries are in key order
       if ((!hop.empty() && e.next_hop_id != hop) ||
@@ -435,6 +455,8 @@ class openapi_service {
         return false;
       }
       page.push_back(&e);
+      if (e.available_at > now) valid_until = std::min(valid_until, e.available_at);
+      if (e.gone_at && *e.gone_at > now) valid_until = std::min(valid_until, *e.gone_at);
       return true;
     });
     out.reserve(out.size() + page.size() * 400 + 64);  // about one entry's text each
@@ -445,7 +467,22 @@ class openapi_service {
       out += listed_entry(*page[i], now);
     }
     out += "]}";
+    if (kept) {
+      kept->text.assign(out, page_start);
+      kept->valid_until = valid_until;
+    }
   }
+
+  // A page of a whole-table listing as it was written: a route leader lists a 5,000-entry table
+  // every reconcile period, and at rest the table is as it was. Writing a page gathered a hundred
+  // entries' texts from as many places in memory, each a wait; a page kept is one copy of one
+  // block. It stays right while the model's version stays (every entry created or erased moves
+  // it, and then every page kept is dropped) and until the first status change among its
+  // entries (a Pending entry's end, a Deleting one's).
+  struct written_page {
+    time_point valid_until{};  // none yet: the time's start
+    std::string text;          // from "NextToken" to the end of the list
+  };
 
   // One entry of a listing page, kept with the entry while its status stays (a route leader
   // lists a 5,000-entry table every reconcile period, and writing the same text again was half
@@ -498,6 +535,9 @@ class openapi_service {
 
   vpc_model& model_;
   credential_store& keys_;
+  // (table, NextToken's key, MaxResult) -> the page, all of the model's written_version_.
+  std::map<std::tuple<std::string, std::uint64_t, long>, written_page> written_pages_;
+  std::uint64_t written_version_ = 0;
 };
 
 }  // namespace alivpc::sim
