@@ -604,7 +604,7 @@ class memory_kv {
     co_await rpc("watch");
     const auto answered_by = etcd_.incarnation();
     auto* key = coordination_key ? &coordination_record(*coordination_key) : nullptr;
-    auto* subnet = one ? &etcd_.subnet_watch(*one) : nullptr;
+    auto* subnet = one ? &subnet_record(*one) : nullptr;
     for (;;) {
       if (etcd_.incarnation() != answered_by)
         fail(error_kind::transient, describe() + ": watch: connection lost (etcd restarted)");
@@ -643,6 +643,16 @@ class memory_kv {
     return *watched_;
   }
 
+  // The same for the subnet key whose lease this client's node keeps (watch_one), round after
+  // round: the hash table's lookup was one more wait for memory in each.
+  typename memory_etcd<S>::key_watch& subnet_record(net::ipv4_cidr subnet) {
+    if (!watched_subnet_record_ || watched_subnet_ != subnet) {
+      watched_subnet_record_ = &etcd_.subnet_watch(subnet);
+      watched_subnet_ = subnet;
+    }
+    return *watched_subnet_record_;
+  }
+
   std::optional<lease::kv_entry> entry_at(const std::string& key) const {
     auto it = etcd_.coordination_keys().find(key);
     if (it == etcd_.coordination_keys().end()) return std::nullopt;
@@ -670,6 +680,8 @@ class memory_kv {
   memory_store_options opts_;
   std::string watched_key_;  // coordination_record()
   typename memory_etcd<S>::key_watch* watched_ = nullptr;
+  net::ipv4_cidr watched_subnet_;  // subnet_record()
+  typename memory_etcd<S>::key_watch* watched_subnet_record_ = nullptr;
 };
 
 template <scheduler S>
