@@ -221,6 +221,14 @@ TYPED_TEST(LeaseStoreSuite, OneKeyListingAndWatchSeeThatKeyOnly) {
   auto gone = h.run(mine->list_lease(l.subnet));
   EXPECT_TRUE(gone.leases.empty());
   EXPECT_GE(gone.revision, w.revision);
+  // The same store watching another key next (a node that claimed another subnet) sees that
+  // key's change, not the first key's (the memory model keeps the record it watched last).
+  const auto from = h.run(mine->list_lease(o.subnet)).revision;
+  h.erase(o.subnet);
+  auto next = h.run(mine->watch_lease(o.subnet, from));
+  ASSERT_EQ(next.events.size(), 1u);
+  EXPECT_EQ(next.events[0].type, lease::lease_event_type::removed);
+  EXPECT_EQ(next.events[0].value.subnet, o.subnet);
 }
 
 TYPED_TEST(LeaseStoreSuite, KeeperReportsADeletedLeaseFromTheWatch) {
