@@ -434,6 +434,7 @@ class openapi_service {
       }
       kept = &written_pages_[{table_id, from, max}];
       if (kept->valid_until > now) {
+        out.reserve(out.size() + kept->text.size() + 64);  // and room for what follows
         out += kept->text;
         return;
       }
