@@ -71,6 +71,12 @@ class memory_etcd {
   std::int64_t revision() const noexcept { return revision_; }
   std::int64_t compacted_revision() const noexcept { return compacted_; }
   const std::map<std::string, entry>& keys() const noexcept { return kv_; }
+  // The keys that hold a lease (parsed), in key order, each with its lease as a listing has it:
+  // one array, to walk without the map's steps from node to node.
+  const std::vector<std::pair<std::string, lease::lease>>& leases_in_key_order() const noexcept {
+    assert(listing_is_current());
+    return listing_;
+  }
   // Counts every change of keys() (writes, deletes, expiries, a wipe): who looks at the keys
   // looks again only when it moved.
   std::uint64_t changes() const noexcept { return changes_; }
