@@ -174,9 +174,9 @@ TEST(AsyncEvent, NotifyWakesTheRemainingWaitersInTheOrderTheyBeganToWait) {
   alivpc::spawn(s, waiter(s, ev, log, 9s, "a"));
   alivpc::spawn(s, waiter(s, ev, log, 2s, "middle"));  // leaves it between two
   alivpc::spawn(s, waiter(s, ev, log, 9s, "b"));
-  alivpc::spawn(s, waiter(s, ev, log, 3s, "last"));  // leaves it at its tail
+  alivpc::spawn(s, waiter(s, ev, log, 3s, "last"));  // leaves it between b and c (below)
   s.run_until(s.now() + 1s);
-  {  // one more, whose frame ends while it waits (between b and last's place)
+  {  // one more, whose frame ends while it waits: it leaves the list at its tail
     auto gone = ev.wait_until(s.now() + 9s);
     gone.await_suspend(std::noop_coroutine());
   }
