@@ -80,11 +80,6 @@ class memory_etcd {
   // Counts every change of keys() (writes, deletes, expiries, a wipe): who looks at the keys
   // looks again only when it moved.
   std::uint64_t changes() const noexcept { return changes_; }
-  // Counts the changes of keys() that change who holds what: a key created or deleted (or
-  // expired, or wiped), or rewritten with another subnet or instance in it. A renewal, which
-  // rewrites a key for the same holder, is not one: the safety checker's verdict depends on
-  // the holders only, and 5,000 nodes renew about 5,000 times a day.
-  std::uint64_t holder_changes() const noexcept { return holder_changes_; }
 
   // The route leader mode's keys by full path ("<prefix>/alivpc/route-leader", ...), and a
   // counter of their changes (writes, deletes, expiries, a wipe) for a checker that looks again
@@ -134,7 +129,6 @@ class memory_etcd {
     compacted_ = 0;
     ++incarnation_;
     ++changes_;
-    ++holder_changes_;
     changed_.notify();
     forget_changes_in_key_order(subnet_watches_);
     forget_changes_in_key_order(coordination_watches_);
@@ -337,19 +331,13 @@ class memory_etcd {
   void put_key(const std::string& key, const std::string& value, std::int64_t lease_id) {
     auto& e = kv_[key];
     ++revision_;
-    const bool created = e.create_revision == 0;
-    if (created) e.create_revision = revision_;
+    if (e.create_revision == 0) e.create_revision = revision_;
     e.mod_revision = revision_;
     e.value = value;
     if (auto l = leases_.find(lease_id); l != leases_.end() && e.lease_id != lease_id)
       l->second.keys.push_back(key);
     e.lease_id = lease_id;
-    const auto held_before = std::move(e.parsed);
     e.parsed = lease::detail::lease_from_entry(key, "", value);
-    if (created || held_before.has_value() != e.parsed.has_value() ||
-        (held_before && (held_before->subnet != e.parsed->subnet ||
-                         held_before->attrs.backend_data.instance_id() != e.instance_id())))
-      ++holder_changes_;
     auto at = listed_at(key);
     const bool listed = at != listing_.end() && at->first == key;
     if (e.parsed && listed) {
@@ -369,7 +357,6 @@ class memory_etcd {
     kv_.erase(it);
     if (auto at = listed_at(key); at != listing_.end() && at->first == key) listing_.erase(at);
     ++changes_;
-    ++holder_changes_;
     ++revision_;
     l.revision = revision_;
     record(lease::lease_event_type::removed, l);
@@ -441,7 +428,7 @@ class memory_etcd {
   std::map<std::int64_t, ttl_lease> leases_;
   std::deque<std::pair<std::int64_t, lease::lease_event>> history_;
   std::int64_t revision_ = 1, compacted_ = 0, next_lease_ = 7000, incarnation_ = 1;
-  std::uint64_t changes_ = 0, holder_changes_ = 0, coordination_changes_ = 0;
+  std::uint64_t changes_ = 0, coordination_changes_ = 0;
   clock_duration latency_ = std::chrono::milliseconds(1), jitter_{0};
   bool down_ = false;
   async_event<S> changed_;

@@ -13,10 +13,9 @@
 // A route entry for a ready node's subnet that points at another node is counted as misrouting
 // (node-seconds).
 //
-// Incremental: the verdict depends only on who holds etcd's keys (a renewal changes none), the
-// nodes' running and ready states, and the route table (its entries, and their Pending/Deleting
-// ends, which are known in advance). Each of these has a change counter (etcd's:
-// holder_changes()); a second in which none moved and no entry changed state repeats
+// Incremental: the verdict depends only on etcd's keys, the nodes' running and ready states, and
+// the route table (its entries, and their Pending/Deleting ends, which are known in advance). Each
+// of these has a change counter; a second in which none moved and no entry changed state repeats
 // the last verdict (the episodes' graces still count) instead of looking at the world again.
 // That is exact, and what lets a week of 200 nodes run in seconds: most seconds only run timers
 // and requests. The tests check the premise: `look_every_second` turns skipping off, and
@@ -67,7 +66,7 @@ class safety_checker {
   void second() {
     for (auto& what : c_.take_unfenced_writes())
       note("leader fencing: " + what);
-    const inputs now{model_.version(), etcd_.holder_changes(), c_.version()};
+    const inputs now{model_.version(), etcd_.changes(), c_.version()};
     if (!look_every_second_ && seen_ && now == seen_inputs_ && s_.now() < next_transition_) {
       if (verify_skips_ && fingerprint() != looked_at_)
         note("checker: a second was skipped although its inputs changed");
@@ -252,10 +251,9 @@ class safety_checker {
   }
 
   // Subnet -> instance id (etcd's record), in subnet order; made again only when etcd's keys
-  // changed at all (the views stay valid until then: a renewal replaces the lease they view
-  // into), or at every look when looking every second (the reference the tests compare with).
-  // From etcd's array of leases, not its map of keys: in a mass join the keys change every
-  // second, and the map's walk was about half of this (perf).
+  // changed (the views stay valid until then), or at every look when looking every second (the
+  // reference the tests compare with). From etcd's array of leases, not its map of keys: in a
+  // mass join the keys change every second, and the map's walk was about half of this (perf).
   const std::vector<std::pair<net::ipv4_cidr, std::string_view>>& leased_by_subnet() {
     if (!look_every_second_ && leased_at_ == etcd_.changes()) return leased_;
     leased_at_ = etcd_.changes();
@@ -293,13 +291,9 @@ class safety_checker {
     for (auto& n : c_.nodes()) {
       fp += n->instance_id + (n->running ? "+" : "-") + (n->finished ? "f" : "") +
             (n->backend ? "b" : "");
-      // A lease counts only while its node is ready (look() reads no other): a node that is not
-      // ready takes or changes its lease without the nodes' version moving.
-      if (n->backend && n->backend->status().ready) {
-        fp += "r";
-        if (n->backend->status().current_lease)
-          fp += n->backend->status().current_lease->subnet.to_string();
-      }
+      if (n->backend && n->backend->status().ready) fp += "r";
+      if (n->backend && n->backend->status().current_lease)
+        fp += n->backend->status().current_lease->subnet.to_string();
       fp += ";";
     }
     fp += "|";
