@@ -25,6 +25,20 @@ task<void> thrower(virtual_scheduler& s) {
   co_await alivpc::sleep_for(s, 1s);
   throw alivpc::error(alivpc::error_kind::transient, "boom");
 }
+// Waits on ev until the timeout and logs "<name>:notified" or "<name>:timeout", with "@<seconds>"
+// of virtual time when `stamped`.
+task<void> wait_and_log(virtual_scheduler& s, alivpc::async_event<virtual_scheduler>& ev,
+                        std::vector<std::string>& log, std::chrono::seconds timeout,
+                        std::string name, bool stamped) {
+  const bool notified = co_await ev.wait_until(s.now() + timeout);
+  name += notified ? ":notified" : ":timeout";
+  if (stamped)
+    name +=
+        "@" +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::seconds>(s.now().time_since_epoch()).count());
+  log.push_back(std::move(name));
+}
 }  // namespace
 
 TEST(VirtualScheduler, RunsCoroutinesInVirtualTime) {
@@ -164,23 +178,20 @@ TEST(AsyncEvent, NotifyWakesTheRemainingWaitersInTheOrderTheyBeganToWait) {
   virtual_scheduler s;
   alivpc::async_event<virtual_scheduler> ev(s);
   std::vector<std::string> log;
-  auto waiter = [](virtual_scheduler& s, alivpc::async_event<virtual_scheduler>& ev,
-                   std::vector<std::string>& log, std::chrono::seconds timeout,
-                   std::string name) -> task<void> {
-    const bool notified = co_await ev.wait_until(s.now() + timeout);
-    log.push_back(name + (notified ? ":notified" : ":timeout"));
+  auto waiter = [&](std::chrono::seconds timeout, std::string name) {
+    return wait_and_log(s, ev, log, timeout, std::move(name), false);
   };
-  alivpc::spawn(s, waiter(s, ev, log, 1s, "first"));  // leaves the list at its head
-  alivpc::spawn(s, waiter(s, ev, log, 9s, "a"));
-  alivpc::spawn(s, waiter(s, ev, log, 2s, "middle"));  // leaves it between two
-  alivpc::spawn(s, waiter(s, ev, log, 9s, "b"));
-  alivpc::spawn(s, waiter(s, ev, log, 3s, "last"));  // leaves it between b and c (below)
+  alivpc::spawn(s, waiter(1s, "first"));  // leaves the list at its head
+  alivpc::spawn(s, waiter(9s, "a"));
+  alivpc::spawn(s, waiter(2s, "middle"));  // leaves it between two
+  alivpc::spawn(s, waiter(9s, "b"));
+  alivpc::spawn(s, waiter(3s, "last"));  // leaves it between b and c (below)
   s.run_until(s.now() + 1s);
   {  // one more, whose frame ends while it waits: it leaves the list at its tail
     auto gone = ev.wait_until(s.now() + 9s);
     gone.await_suspend(std::noop_coroutine());
   }
-  alivpc::spawn(s, waiter(s, ev, log, 9s, "c"));
+  alivpc::spawn(s, waiter(9s, "c"));
   s.run_until(s.now() + 3s);
   ev.notify();
   s.run();
@@ -194,22 +205,16 @@ TEST(AsyncEvent, WakesWaitersOrTimesOut) {
   virtual_scheduler s;
   alivpc::async_event<virtual_scheduler> ev(s);
   std::vector<std::string> log;
-  auto waiter = [](virtual_scheduler& s, alivpc::async_event<virtual_scheduler>& ev,
-                   std::vector<std::string>& log, std::chrono::seconds timeout,
-                   std::string name) -> task<void> {
-    bool notified = co_await ev.wait_until(s.now() + timeout);
-    log.push_back(
-        name + (notified ? ":notified@" : ":timeout@") +
-        std::to_string(
-            std::chrono::duration_cast<std::chrono::seconds>(s.now().time_since_epoch()).count()));
+  auto waiter = [&](std::chrono::seconds timeout, std::string name) {
+    return wait_and_log(s, ev, log, timeout, std::move(name), true);
   };
-  alivpc::spawn(s, waiter(s, ev, log, 10s, "a"));
-  alivpc::spawn(s, waiter(s, ev, log, 2s, "b"));
+  alivpc::spawn(s, waiter(10s, "a"));
+  alivpc::spawn(s, waiter(2s, "b"));
   s.call_at(s.now() + 5s, [&] { ev.notify(); });
   s.run();
   EXPECT_EQ(log, (std::vector<std::string>{"b:timeout@2", "a:notified@5"}));
   ev.set();
-  alivpc::spawn(s, waiter(s, ev, log, 10s, "c"));
+  alivpc::spawn(s, waiter(10s, "c"));
   s.run();
   EXPECT_EQ(log.back(), "c:notified@5");
 }

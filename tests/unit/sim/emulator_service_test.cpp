@@ -561,12 +561,16 @@ TEST(EmulatorListing, AListingShowsEveryChangeSinceTheLastOne) {
     return filtered;
   };
   EXPECT_TRUE(entry().is_null());
-  ASSERT_EQ(f.call({{"Action", "CreateRouteEntries"},
-                    {"RouteEntries.1.RouteTableId", "vtb-abc"},
-                    {"RouteEntries.1.DstCidrBlock", dest.to_string()},
-                    {"RouteEntries.1.NextHop", "i-node1"}})
-                .status,
-            200);
+  // One route of dest -> hop created or deleted through the API (a batch of one).
+  auto batch_of_one = [&](const char* action, const char* hop) {
+    return f
+        .call({{"Action", action},
+               {"RouteEntries.1.RouteTableId", "vtb-abc"},
+               {"RouteEntries.1.DstCidrBlock", dest.to_string()},
+               {"RouteEntries.1.NextHop", hop}})
+        .status;
+  };
+  ASSERT_EQ(batch_of_one("CreateRouteEntries", "i-node1"), 200);
   EXPECT_EQ(entry().at("Status"), "Pending");
   EXPECT_EQ(entry().at("Status"), "Pending");  // the kept texts
   f.mono += 2s;
@@ -577,12 +581,7 @@ TEST(EmulatorListing, AListingShowsEveryChangeSinceTheLastOne) {
   const auto replaced = entry();
   EXPECT_EQ(replaced.at("NextHops").at("NextHop").at(0).at("NextHopId"), "i-node2");
   EXPECT_EQ(replaced.at("Status"), "Available");
-  ASSERT_EQ(f.call({{"Action", "DeleteRouteEntries"},
-                    {"RouteEntries.1.RouteTableId", "vtb-abc"},
-                    {"RouteEntries.1.DstCidrBlock", dest.to_string()},
-                    {"RouteEntries.1.NextHop", "i-node2"}})
-                .status,
-            200);
+  ASSERT_EQ(batch_of_one("DeleteRouteEntries", "i-node2"), 200);
   EXPECT_EQ(entry().at("Status"), "Deleting");
   EXPECT_EQ(entry().at("Status"), "Deleting");
   f.mono += 10s;
