@@ -17,10 +17,12 @@
 
 #include <algorithm>
 #include <cassert>
+#include <coroutine>
 #include <deque>
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -529,11 +531,11 @@ class memory_kv {
   }
 
   task<lease::kv_changes> watch(std::int64_t revision) {
-    return watch_from(revision, std::nullopt, nullptr);
+    return watch_from<lease::kv_changes>(revision, std::nullopt, nullptr);
   }
 
   task<lease::kv_changes> watch_one(net::ipv4_cidr subnet, std::int64_t revision) {
-    return watch_from(revision, subnet, nullptr);
+    return watch_from<lease::kv_changes>(revision, subnet, nullptr);
   }
 
   // --- lease::coordination_kv (route_coordination.hpp), v3's semantics ------------------------
@@ -557,9 +559,7 @@ class memory_kv {
   }
 
   task<bool> watch_key(const std::string& key, std::int64_t revision) {
-    auto watch = watch_from(revision, std::nullopt, &key);  // key outlives this call
-    auto changes = co_await std::move(watch);
-    co_return changes.compacted || changes.revision > revision;
+    return watch_from<bool>(revision, std::nullopt, &key);  // key outlives this call
   }
 
   task<std::optional<lease::kv_entry>> refresh_ttl_key(const lease::kv_entry& e,
@@ -601,35 +601,41 @@ class memory_kv {
   }
 
  private:
-  // A watch of every subnet key, of one, or of one coordination key (its path; it delivers the
-  // revision of its change, no event). Each node runs two of these all the time (half the
-  // events of a week at 5,000 nodes): a round copies no key and formats no identity until done.
-  task<lease::kv_changes> watch_from(std::int64_t revision, std::optional<net::ipv4_cidr> one,
-                                     const std::string* coordination_key) {
+  // A watch of every subnet key or of one (Answer: kv_changes), or of one coordination key (its
+  // path; Answer: bool, whether it changed or history was compacted). Each node runs two of
+  // these all the time (half the events of a week at 5,000 nodes): a round copies no key and
+  // formats no identity until done, and a key's watch is answered here, not by a coroutine
+  // around this one.
+  template <class Answer>
+  task<Answer> watch_from(std::int64_t revision, std::optional<net::ipv4_cidr> one,
+                          const std::string* coordination_key) {
+    constexpr bool key_watch = std::is_same_v<Answer, bool>;
     const auto deadline = etcd_.sched().now() + opts_.watch_wait;
     co_await rpc("watch");
     const auto answered_by = etcd_.incarnation();
-    auto* key = coordination_key ? &coordination_record(*coordination_key) : nullptr;
+    auto* key = key_watch ? &coordination_record(*coordination_key) : nullptr;
     auto* subnet = one ? &subnet_record(*one) : nullptr;
     for (;;) {
       if (etcd_.incarnation() != answered_by)
         fail(error_kind::transient, describe() + ": watch: connection lost (etcd restarted)");
-      lease::kv_changes out;
-      if (key) {
-        out.compacted = revision < etcd_.compacted_revision();
-        if (key->changed_at > revision) out.revision = key->changed_at;
-      } else if (auto evs = subnet ? etcd_.events_after(revision, *one, *subnet)
-                                   : etcd_.events_after(revision)) {
-        for (auto& [rev, ev] : *evs) {
-          out.revision = std::max(out.revision, rev);
-          out.changes.push_back({ev.type, std::move(ev.value)});
-        }
+      if constexpr (key_watch) {
+        if (revision < etcd_.compacted_revision() || key->changed_at > revision) co_return true;
+        if (etcd_.sched().now() >= deadline) co_return false;
       } else {
-        out.compacted = true;
-      }
-      if (out.compacted || out.revision > 0 || etcd_.sched().now() >= deadline) {
-        out.store = etcd_.identity();
-        co_return out;
+        lease::kv_changes out;
+        if (auto evs = subnet ? etcd_.events_after(revision, *one, *subnet)
+                              : etcd_.events_after(revision)) {
+          for (auto& [rev, ev] : *evs) {
+            out.revision = std::max(out.revision, rev);
+            out.changes.push_back({ev.type, std::move(ev.value)});
+          }
+        } else {
+          out.compacted = true;
+        }
+        if (out.compacted || out.revision > 0 || etcd_.sched().now() >= deadline) {
+          out.store = etcd_.identity();
+          co_return out;
+        }
       }
       auto& changed = key ? key->changed : subnet ? subnet->changed : etcd_.changed();
       co_await changed.wait_until(deadline);
@@ -668,12 +674,25 @@ class memory_kv {
     return e;
   }
 
-  // One round trip: the call's effect lands after its latency; fails during an outage.
-  task<void> rpc(const char* what) {
-    co_await sleep_for(etcd_.sched(), etcd_.draw_latency());
-    if (etcd_.is_down())
-      fail(error_kind::transient,
-           describe() + ": " + what + ": etcd unreachable (injected outage)");
+  // One round trip: the call's effect lands after its latency; fails during an outage. An
+  // awaiter, not a coroutine: every call of every node waits on one, and a frame of its own was
+  // one more block to allocate and one more to resume.
+  auto rpc(const char* what) {
+    struct awaiter {
+      memory_kv& kv;
+      const char* what;
+      bool await_ready() const noexcept { return false; }
+      void await_suspend(std::coroutine_handle<> h) {
+        auto& sched = kv.etcd_.sched();
+        sched.call_at(sched.now() + kv.etcd_.draw_latency(), [h] { h.resume(); });
+      }
+      void await_resume() const {
+        if (kv.etcd_.is_down())
+          fail(error_kind::transient,
+               kv.describe() + ": " + what + ": etcd unreachable (injected outage)");
+      }
+    };
+    return awaiter{*this, what};
   }
 
   lease::lease current(net::ipv4_cidr subnet) const {
