@@ -52,11 +52,13 @@ class service_transport {
     http_answer a = self->service_.handle(req, self->s_.wall_now(), self->s_.now());
     co_await sleep_for(self->s_, a.hang ? clock_duration(timeout) : a.delay);
     if (guard) guard();
-    const std::string what = req.method + " " + endpoint.to_string();
     if (a.hang)
-      fail(error_kind::transient, what + ": timed out reading the answer (after " +
+      fail(error_kind::transient, req.method + " " + endpoint.to_string() +
+                                      ": timed out reading the answer (after " +
                                       std::to_string(timeout.count()) + " ms)");
-    if (a.drop) fail(error_kind::transient, what + ": the connection was closed without an answer");
+    if (a.drop)
+      fail(error_kind::transient, req.method + " " + endpoint.to_string() +
+                                      ": the connection was closed without an answer");
     self->answer_bytes_ += a.body.size();
     http::response res;
     res.status = static_cast<unsigned>(a.status);
