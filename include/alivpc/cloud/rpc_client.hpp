@@ -16,6 +16,7 @@
 #include <alivpc/cloud/transport.hpp>
 #include <alivpc/runtime/scheduler.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -50,24 +51,27 @@ inline http::request build_rpc_request(const http::url& endpoint, signature_vers
   http::request req;
   req.headers.emplace_back("accept", "application/json");
   if (version == signature_version::v3) {
-    v3_request r;
-    r.method = "POST";
-    r.path = "/";
-    r.query = params;
-    r.headers = {{"host", host_header(endpoint)},
-                 {"x-acs-action", std::string(action)},
-                 {"x-acs-version", std::string(api_version)},
-                 {"x-acs-date", format_timestamp(now)},
-                 {"x-acs-signature-nonce", std::string(nonce)},
-                 {"x-acs-content-sha256", sha256_hex("")}};
+    // The headers of sign_v3 (every one here is signed), sent in the order signed, as before;
+    // signed from their parts: every call signs one, and a v3_request (its copy of the
+    // parameters, its headers lowered twice, its query encoded twice) was most of the cost.
+    const std::string query = encode_query(params);
+    req.headers.reserve(9);
+    req.headers.emplace_back("host", host_header(endpoint));
+    req.headers.emplace_back("x-acs-action", std::string(action));
+    req.headers.emplace_back("x-acs-content-sha256", detail::empty_payload_hash());
+    req.headers.emplace_back("x-acs-date", format_timestamp(now));
     if (!creds.security_token.empty())
-      r.headers["x-acs-security-token"] = creds.security_token.reveal();
-    auto sig = sign_v3(r, creds.access_key_id, creds.access_key_secret.reveal());
+      req.headers.emplace_back("x-acs-security-token", creds.security_token.reveal());
+    req.headers.emplace_back("x-acs-signature-nonce", std::string(nonce));
+    req.headers.emplace_back("x-acs-version", std::string(api_version));
+    std::vector<detail::signed_header> signed_headers(req.headers.begin() + 1, req.headers.end());
+    std::sort(signed_headers.begin(), signed_headers.end());  // (so already: in case one is added)
+    auto sig =
+        detail::sign_v3_parts("POST", "/", query, signed_headers, detail::empty_payload_hash(),
+                              creds.access_key_id, creds.access_key_secret.reveal());
     req.method = "POST";
-    req.target = "/?" + encode_query(r.query);
-    for (auto& [k, v] : r.headers)
-      req.headers.emplace_back(k, v);
-    req.headers.emplace_back("Authorization", sig.authorization);
+    req.target = "/?" + query;
+    req.headers.emplace_back("Authorization", std::move(sig.authorization));
     return req;
   }
   param_map p = params;

@@ -40,6 +40,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace alivpc::cloud {
@@ -55,12 +56,16 @@ inline std::string sha256_hex(std::string_view data) {
 
 // "a=1&b=x%20y": every pair percent-encoded, in map (byte) order; an empty value stays "k=".
 inline std::string encode_query(const param_map& params) {
+  std::size_t size = 0;  // room for the common case, in which few bytes need escapes
+  for (const auto& [name, value] : params)
+    size += name.size() + value.size() + 2;
   std::string out;
+  out.reserve(size + size / 4);
   for (const auto& [name, value] : params) {
     if (!out.empty()) out += '&';
-    out += percent_encode(name);
+    alivpc::detail::percent_encode_to(out, name);
     out += '=';
-    out += percent_encode(value);
+    alivpc::detail::percent_encode_to(out, value);
   }
   return out;
 }
@@ -73,11 +78,28 @@ inline std::string format_timestamp(std::chrono::system_clock::time_point t) {
   auto days = floor<std::chrono::days>(secs);
   year_month_day ymd{days};
   hh_mm_ss hms{secs - days};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", int(ymd.year()),
-                unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
-                int(hms.minutes().count()), int(hms.seconds().count()));
-  return buf;
+  const int year = int(ymd.year());
+  if (year < 0 || year > 9999) {  // never a request's; snprintf's %04d, as before
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", year, unsigned(ymd.month()),
+                  unsigned(ymd.day()), int(hms.hours().count()), int(hms.minutes().count()),
+                  int(hms.seconds().count()));
+    return buf;
+  }
+  // By hand: every request signed formats one, and snprintf's parsing of its format was most
+  // of that.
+  std::string out = "0000-00-00T00:00:00Z";
+  const auto put = [&](std::size_t end, unsigned v) {  // right-aligned, zero-padded
+    for (std::size_t i = end; v != 0; v /= 10)
+      out[--i] = static_cast<char>('0' + v % 10);
+  };
+  put(4, static_cast<unsigned>(year));
+  put(7, unsigned(ymd.month()));
+  put(10, unsigned(ymd.day()));
+  put(13, static_cast<unsigned>(hms.hours().count()));
+  put(16, static_cast<unsigned>(hms.minutes().count()));
+  put(19, static_cast<unsigned>(hms.seconds().count()));
+  return out;
 }
 
 // Parses "YYYY-MM-DDThh:mm:ssZ" exactly; nullopt otherwise.
@@ -152,49 +174,112 @@ inline header_map lowered(const header_map& headers) {
     out[alivpc::detail::lower(k)] = alivpc::detail::trim(v);
   return out;
 }
+
+// The payload hash of a request without a body (every RPC-style call): the SHA-256 of no bytes.
+inline const std::string& empty_payload_hash() {
+  static const std::string hash = sha256_hex("");
+  return hash;
+}
+
+// A header as signed: its lower-case name and its value (trimmed when signed).
+using signed_header = std::pair<std::string_view, std::string_view>;
+
+// The signature of a request given as its parts: the query already encoded, the signed headers
+// sorted by name with no name twice. What every V3 signer and verifier here comes down to; it
+// builds each string once, in place (a client signs every call, and the emulator checks each).
+inline v3_signature sign_v3_parts(std::string_view method, std::string_view path,
+                                  std::string_view encoded_query,
+                                  const std::vector<signed_header>& headers,
+                                  std::string_view payload, std::string_view access_key_id,
+                                  std::string_view access_key_secret) {
+  constexpr std::string_view blanks = " \t";  // as trim(), which lowered() applies
+  const auto trimmed = [&](std::string_view v) {
+    const auto b = v.find_first_not_of(blanks);
+    if (b == std::string_view::npos) return std::string_view();
+    return v.substr(b, v.find_last_not_of(blanks) - b + 1);
+  };
+  if (path.empty()) path = "/";
+  v3_signature out;
+  std::size_t size = method.size() + path.size() + encoded_query.size() + payload.size() + 5;
+  std::size_t names = 0;
+  for (const auto& [name, value] : headers) {
+    size += 2 * name.size() + value.size() + 3;
+    names += name.size() + 1;
+  }
+  out.signed_headers.reserve(names);
+  for (const auto& h : headers) {
+    if (!out.signed_headers.empty()) out.signed_headers += ';';
+    out.signed_headers += h.first;
+  }
+  auto& c = out.canonical_request;
+  c.reserve(size);
+  c.append(method).append(1, '\n').append(path).append(1, '\n');
+  c.append(encoded_query).append(1, '\n');
+  for (const auto& [name, value] : headers)
+    c.append(name).append(1, ':').append(trimmed(value)).append(1, '\n');
+  c.append(1, '\n').append(out.signed_headers).append(1, '\n').append(payload);
+  const auto digest = sha256_hex(c);
+  out.string_to_sign.reserve(v3_algorithm.size() + 1 + digest.size());
+  out.string_to_sign.append(v3_algorithm).append(1, '\n').append(digest);
+  out.signature = hmac_sha256_hex(access_key_secret, out.string_to_sign);
+  constexpr std::string_view credential = " Credential=", headers_are = ",SignedHeaders=",
+                             signature_is = ",Signature=";
+  auto& a = out.authorization;
+  a.reserve(v3_algorithm.size() + credential.size() + access_key_id.size() + headers_are.size() +
+            out.signed_headers.size() + signature_is.size() + out.signature.size());
+  a.append(v3_algorithm).append(credential).append(access_key_id);
+  a.append(headers_are).append(out.signed_headers).append(signature_is).append(out.signature);
+  return out;
+}
+
+// The request's own payload hash, else its x-acs-content-sha256 header, else that of no bytes.
+inline std::string_view payload_hash(const v3_request& r, const header_map& lowered_headers) {
+  if (!r.hashed_payload.empty()) return r.hashed_payload;
+  auto it = lowered_headers.find("x-acs-content-sha256");
+  return it != lowered_headers.end() ? std::string_view(it->second) : empty_payload_hash();
+}
+}  // namespace detail
+
+namespace detail {
+// The headers named (any case, any order, maybe twice; a missing one signs as ""), from the
+// lowered ones, ready to sign. `names` is lower-cased, sorted and made unique in place: the
+// result views it and `lowered_headers`.
+inline std::vector<signed_header> headers_named(const header_map& lowered_headers,
+                                                std::vector<std::string>& names) {
+  for (auto& n : names)
+    n = alivpc::detail::lower(n);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::vector<signed_header> out;
+  out.reserve(names.size());
+  for (const auto& name : names) {
+    auto it = lowered_headers.find(name);
+    out.emplace_back(name, it == lowered_headers.end() ? std::string_view() : it->second);
+  }
+  return out;
+}
 }  // namespace detail
 
 // Signs exactly the given header names (lower-case, any order; a missing header signs as "").
 inline v3_signature sign_v3_with(const v3_request& r, std::string_view access_key_id,
                                  std::string_view access_key_secret,
                                  std::vector<std::string> signed_header_names) {
-  auto headers = detail::lowered(r.headers);
-  for (auto& n : signed_header_names)
-    n = alivpc::detail::lower(n);
-  std::sort(signed_header_names.begin(), signed_header_names.end());
-  signed_header_names.erase(std::unique(signed_header_names.begin(), signed_header_names.end()),
-                            signed_header_names.end());
-  std::string canonical_headers, signed_list;
-  for (const auto& name : signed_header_names) {
-    auto it = headers.find(name);
-    canonical_headers += name + ":" + (it == headers.end() ? std::string() : it->second) + "\n";
-    if (!signed_list.empty()) signed_list += ';';
-    signed_list += name;
-  }
-  std::string payload = r.hashed_payload;
-  if (payload.empty()) {
-    auto it = headers.find("x-acs-content-sha256");
-    payload = it != headers.end() ? it->second : detail::sha256_hex("");
-  }
-  v3_signature out;
-  out.canonical_request = r.method + "\n" + (r.path.empty() ? "/" : r.path) + "\n" +
-                          encode_query(r.query) + "\n" + canonical_headers + "\n" + signed_list +
-                          "\n" + payload;
-  out.string_to_sign = std::string(v3_algorithm) + "\n" + detail::sha256_hex(out.canonical_request);
-  out.signed_headers = signed_list;
-  out.signature = detail::hmac_sha256_hex(access_key_secret, out.string_to_sign);
-  out.authorization = std::string(v3_algorithm) + " Credential=" + std::string(access_key_id) +
-                      ",SignedHeaders=" + signed_list + ",Signature=" + out.signature;
-  return out;
+  const auto headers = detail::lowered(r.headers);
+  return detail::sign_v3_parts(r.method, r.path, encode_query(r.query),
+                               detail::headers_named(headers, signed_header_names),
+                               detail::payload_hash(r, headers), access_key_id, access_key_secret);
 }
 
 // Signs every header named host, content-type or x-acs-*.
 inline v3_signature sign_v3(const v3_request& r, std::string_view access_key_id,
                             std::string_view access_key_secret) {
-  std::vector<std::string> names;
-  for (const auto& [k, v] : detail::lowered(r.headers))
-    if (k == "host" || k == "content-type" || k.starts_with("x-acs-")) names.push_back(k);
-  return sign_v3_with(r, access_key_id, access_key_secret, std::move(names));
+  const auto headers = detail::lowered(r.headers);
+  std::vector<detail::signed_header> signed_headers;
+  for (const auto& [k, v] : headers)
+    if (k == "host" || k == "content-type" || k.starts_with("x-acs-"))
+      signed_headers.emplace_back(k, v);
+  return detail::sign_v3_parts(r.method, r.path, encode_query(r.query), signed_headers,
+                               detail::payload_hash(r, headers), access_key_id, access_key_secret);
 }
 
 // The parts of an "ACS3-HMAC-SHA256 Credential=..,SignedHeaders=..,Signature=.." header.

@@ -18,11 +18,9 @@ inline bool is_unreserved(unsigned char c) {
 }
 
 // Unreserved bytes stay; every other byte becomes %XY in upper-case hex: space is %20 and * is
-// %2A, so the signer needs no fixing up of '+', '*' or "%7E" afterwards.
-inline std::string percent_encode(std::string_view in) {
+// %2A, so the signer needs no fixing up of '+', '*' or "%7E" afterwards. Appended to `out`.
+inline void percent_encode_to(std::string& out, std::string_view in) {
   static constexpr char digits[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(in.size() * 3);
   for (unsigned char c : in) {
     if (is_unreserved(c)) {
       out += static_cast<char>(c);
@@ -32,6 +30,12 @@ inline std::string percent_encode(std::string_view in) {
       out += digits[c & 0xf];
     }
   }
+}
+
+inline std::string percent_encode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size() * 3);
+  percent_encode_to(out, in);
   return out;
 }
 

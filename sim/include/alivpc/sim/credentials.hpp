@@ -87,13 +87,14 @@ class credential_store {
       nonce |= alivpc::detail::lower(h) == "x-acs-signature-nonce";
     }
     if (!date || !nonce) return false;
-    cloud::v3_request v3;
-    v3.method = r.method;
-    v3.path = r.path;
-    v3.query = r.query;
-    v3.headers = r.headers;
-    v3.hashed_payload = cloud::sha256_hex(r.body);  // the body as received, not as claimed
-    auto expected = cloud::sign_v3_with(v3, r.access_key_id, key.secret, r.signed_headers);
+    // sign_v3_with's steps on the request's own parts, not on a copy of them as a v3_request.
+    const auto headers = cloud::detail::lowered(r.headers);
+    auto names = r.signed_headers;
+    const std::string payload = r.body.empty() ? cloud::detail::empty_payload_hash()
+                                               : cloud::sha256_hex(r.body);  // as received
+    const auto expected = cloud::detail::sign_v3_parts(
+        r.method, r.path, cloud::encode_query(r.query),
+        cloud::detail::headers_named(headers, names), payload, r.access_key_id, key.secret);
     return cloud::detail::equal_constant_time(expected.signature, r.signature);
   }
 
