@@ -14,6 +14,7 @@
 #include <coroutine>
 #include <exception>
 #include <optional>
+#include <string_view>
 #include <type_traits>
 
 namespace alivpc {
@@ -23,9 +24,21 @@ class task;
 
 namespace detail {
 
+// Someone told of one task's run (observe(), runtime/observed.hpp): before it starts, when it
+// is awaited, and after it ends, before its awaiter sees the outcome. Either call may throw,
+// which replaces the outcome (a throw before means the task never runs).
+struct task_observation {
+  void* observer = nullptr;
+  std::string_view operation;
+  void (*before)(void* observer, std::string_view operation) = nullptr;
+  void (*after)(void* observer, std::string_view operation,
+                const std::exception_ptr& error) = nullptr;
+};
+
 struct task_promise_base {
   std::coroutine_handle<> continuation = std::noop_coroutine();
   std::exception_ptr exception;
+  task_observation observation;
 
   std::suspend_always initial_suspend() noexcept { return {}; }
 
@@ -87,15 +100,32 @@ class [[nodiscard]] task {
 
   bool valid() const noexcept { return static_cast<bool>(handle_); }
 
+  // Whether an observer is attached already (observe() attaches one at most once).
+  bool observed() const noexcept { return handle_ && handle_.promise().observation.before; }
+  // Attaches an observer (observe() does; valid() and not observed()).
+  task&& observe_with(const detail::task_observation& o) && noexcept {
+    handle_.promise().observation = o;
+    return std::move(*this);
+  }
+
   auto operator co_await() && noexcept {
     struct awaiter {
       std::coroutine_handle<promise_type> handle;
       bool await_ready() noexcept { return !handle || handle.done(); }
-      std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
-        handle.promise().continuation = awaiting;
+      // An observer's throw here resumes the awaiter with it, the task not started.
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
+        auto& p = handle.promise();
+        if (p.observation.before)
+          p.observation.before(p.observation.observer, p.observation.operation);
+        p.continuation = awaiting;
         return handle;
       }
-      T await_resume() { return handle.promise().take(); }
+      T await_resume() {
+        auto& p = handle.promise();
+        if (p.observation.after)
+          p.observation.after(p.observation.observer, p.observation.operation, p.exception);
+        return p.take();
+      }
     };
     return awaiter{handle_};
   }
