@@ -65,7 +65,7 @@ inline http::request build_rpc_request(const http::url& endpoint, signature_vers
     req.headers.emplace_back("x-acs-signature-nonce", std::string(nonce));
     req.headers.emplace_back("x-acs-version", std::string(api_version));
     std::vector<detail::signed_header> signed_headers(req.headers.begin() + 1, req.headers.end());
-    std::sort(signed_headers.begin(), signed_headers.end());  // (so already: in case one is added)
+    std::sort(signed_headers.begin(), signed_headers.end());  // in order already; kept so
     auto sig =
         detail::sign_v3_parts("POST", "/", query, signed_headers, detail::empty_payload_hash(),
                               creds.access_key_id, creds.access_key_secret.reveal());

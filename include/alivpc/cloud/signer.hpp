@@ -238,9 +238,7 @@ inline std::string_view payload_hash(const v3_request& r, const header_map& lowe
   auto it = lowered_headers.find("x-acs-content-sha256");
   return it != lowered_headers.end() ? std::string_view(it->second) : empty_payload_hash();
 }
-}  // namespace detail
 
-namespace detail {
 // The headers named (any case, any order, maybe twice; a missing one signs as ""), from the
 // lowered ones, ready to sign. `names` is lower-cased, sorted and made unique in place: the
 // result views it and `lowered_headers`.
