@@ -66,31 +66,30 @@ TEST(Observe, TellsTheObserverAsTheCallIsAwaitedAndAsItEnds) {
                                            "awaiter got 42"}));
 }
 
-TEST(Observe, AFailureReachesTheObserverAndThenTheAwaiter) {
+// The log of one observed call to answer_later, with the observer refusing as asked.
+std::vector<std::string> log_of_one_call(bool call_fails, bool refuse_start, bool refuse_end) {
   virtual_scheduler s;
   std::vector<std::string> log;
-  recorder o{"o", log};
-  run(s, alivpc::observe(o, "answer", answer_later(s, log, true)), log);
-  EXPECT_EQ(log, (std::vector<std::string>{"o:before answer", "call runs", "o:after answer failed",
-                                           "awaiter caught: the call failed"}));
+  recorder o{"o", log, refuse_start, refuse_end};
+  run(s, alivpc::observe(o, "answer", answer_later(s, log, call_fails)), log);
+  return log;
+}
+
+TEST(Observe, AFailureReachesTheObserverAndThenTheAwaiter) {
+  EXPECT_EQ(log_of_one_call(true, false, false),
+            (std::vector<std::string>{"o:before answer", "call runs", "o:after answer failed",
+                                      "awaiter caught: the call failed"}));
 }
 
 TEST(Observe, ARefusalBeforeKeepsTheCallFromRunning) {
-  virtual_scheduler s;
-  std::vector<std::string> log;
-  recorder o{"o", log, true};
-  run(s, alivpc::observe(o, "answer", answer_later(s, log, false)), log);
-  EXPECT_EQ(log,
+  EXPECT_EQ(log_of_one_call(false, true, false),
             (std::vector<std::string>{"o:before answer", "awaiter caught: o refused the start"}));
 }
 
 TEST(Observe, ARefusalAfterReplacesTheOutcome) {
-  virtual_scheduler s;
-  std::vector<std::string> log;
-  recorder o{"o", log, false, true};
-  run(s, alivpc::observe(o, "answer", answer_later(s, log, false)), log);
-  EXPECT_EQ(log, (std::vector<std::string>{"o:before answer", "call runs", "o:after answer ok",
-                                           "awaiter caught: o refused the end"}));
+  EXPECT_EQ(log_of_one_call(false, false, true),
+            (std::vector<std::string>{"o:before answer", "call runs", "o:after answer ok",
+                                      "awaiter caught: o refused the end"}));
 }
 
 TEST(Observe, TwoObserversNestTheOuterOneOutside) {
