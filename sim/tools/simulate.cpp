@@ -8,6 +8,7 @@
 #include <alivpc/sim/html_report.hpp>
 #include <alivpc/sim/scenario_runner.hpp>
 #include <alivpc/sim/seed_sweep.hpp>
+#include <alivpc/sim/text_report.hpp>
 
 #include <unistd.h>
 
@@ -65,83 +66,6 @@ class progress_line {
   double after_ = 1;  // seconds of work before the line shows
   wall_clock::time_point start_, last_{};
 };
-
-std::string days(double seconds) {
-  char buf[32];
-  if (seconds >= 86400)
-    std::snprintf(buf, sizeof buf, "%.1f d", seconds / 86400);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f h", seconds / 3600);
-  return buf;
-}
-
-// Four or five lines of at most 100 columns per strategy.
-void print_run(const sim::scenario_report& r, double wall) {
-  auto j = r.to_json();
-  std::uint64_t failed = 0;
-  for (auto& [action, outcomes] : r.api_calls)
-    for (auto& [outcome, n] : outcomes)
-      if (outcome != "Success") failed += n;
-  std::printf("%-8s %d nodes, %s virtual in %.2f wall s (%llu events)\n", r.strategy.c_str(),
-              r.nodes, days(r.virtual_seconds).c_str(), wall,
-              static_cast<unsigned long long>(r.events_executed));
-  std::printf(
-      "         ready p50 %.1f s, p95 %.1f s, max %.1f s; never ready %d; exits %d; "
-      "restarts %d\n",
-      j["ready_p50_s"].get<double>(), j["ready_p95_s"].get<double>(),
-      j["ready_max_s"].get<double>(), r.never_ready, r.fatal_exits, j["restarts_total"].get<int>());
-  std::printf(
-      "         api calls %llu (%.1f per join, %llu failed); safety %s, misrouted %llu node-s\n",
-      static_cast<unsigned long long>(r.api_calls_total()), r.api_calls_per_join(),
-      static_cast<unsigned long long>(failed), r.safe() ? "ok" : "VIOLATED",
-      static_cast<unsigned long long>(r.misrouted_node_seconds));
-  std::string full = r.table_full_at_s < 0 ? "" : " (full at " + days(r.table_full_at_s) + ")";
-  std::printf("         converged %s; table peak %d of quota %d%s, final %d; stale routes %d\n",
-              r.live ? "yes" : "no", r.table_entries_peak, r.quota, full.c_str(),
-              r.table_entries_final, r.stale_routes);
-  if (r.joins || r.leaves)
-    std::printf("         churn: %d joins, %d leaves; %d left before they were ever ready\n",
-                r.joins, r.leaves, r.left_never_ready);
-  if (!r.live) std::printf("         liveness: %s\n", r.liveness_detail.c_str());
-  for (auto& v : r.safety_violations)
-    std::printf("         safety: %s\n", v.c_str());
-  for (auto& f : r.fatal_messages)
-    std::printf("         fatal: %s\n", f.c_str());
-}
-
-void print_sweep(const sim::seed_sweep& w, const nlohmann::json& j, const std::string& path,
-                 double wall) {
-  auto d = [&](const char* field) {
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "p50=%.1f p95=%.1f max=%.1f", j[field]["p50"].get<double>(),
-                  j[field]["p95"].get<double>(), j[field]["max"].get<double>());
-    return std::string(buf);
-  };
-  std::printf("%-8s %llu seeds (%llu..%llu) in %.1f wall s\n", w.strategy.c_str(),
-              static_cast<unsigned long long>(w.seeds.count),
-              static_cast<unsigned long long>(w.seeds.first),
-              static_cast<unsigned long long>(w.seeds.first + w.seeds.count - 1), wall);
-  std::printf("         ready p95 per seed (s): %s\n", d("ready_p95_s").c_str());
-  std::printf("         api calls per join:     %s\n", d("api_calls_per_join").c_str());
-  std::printf("         restarts per seed:      %s\n", d("restarts_total").c_str());
-  std::printf(
-      "         safety violations %llu (in %llu seeds); not converged: %llu seeds\n"
-      "         never ready %llu nodes (in %llu seeds); exits %llu\n",
-      j["safety_violations"].get<unsigned long long>(),
-      j["seeds_with_violations"].get<unsigned long long>(),
-      j["seeds_not_live"].get<unsigned long long>(),
-      j["never_ready"]["nodes"].get<unsigned long long>(),
-      j["never_ready"]["seeds"].get<unsigned long long>(),
-      j["fatal_exits"].get<unsigned long long>());
-  std::printf("         worst seeds:\n");
-  for (auto& s : j["worst_seeds"])
-    std::printf("           %llu: %s\n", s["seed"].get<unsigned long long>(),
-                s["why"].get<std::string>().c_str());
-  std::printf(
-      "         replay one: alivpc-simulate --scenario %s --strategy %s --seed %llu\n",
-      path.c_str(), w.strategy.c_str(),
-      j["worst_seeds"].empty() ? 0ull : j["worst_seeds"][0]["seed"].get<unsigned long long>());
-}
 
 }  // namespace
 
@@ -249,7 +173,7 @@ int main(int argc, char** argv) {
       progress.clear();
       auto j = sweep.to_json();
       j["wall_seconds"] = progress.elapsed();
-      if (!json) print_sweep(sweep, j, path, progress.elapsed());
+      if (!json) std::fputs(sim::sweep_text(sweep, j, path, progress.elapsed()).c_str(), stdout);
       all.push_back(j);
       for (auto& r : sweep.runs)
         if (failed(r)) rc = 1;
@@ -277,8 +201,8 @@ int main(int argc, char** argv) {
     ro.record_series = want_html;
     ro.progress = [&](double done, double total, std::uint64_t events) {
       char buf[96];
-      std::snprintf(buf, sizeof buf, ": %s of %s virtual, %.0fk events/s", days(done).c_str(),
-                    days(total).c_str(),
+      std::snprintf(buf, sizeof buf, ": %s of %s virtual, %.0fk events/s",
+                    sim::hours_or_days(done).c_str(), sim::hours_or_days(total).c_str(),
                     static_cast<double>(events) / std::max(1e-9, progress.elapsed()) / 1e3);
       progress.show(done / total, st + buf);
     };
@@ -287,7 +211,7 @@ int main(int argc, char** argv) {
     auto j = r.to_json();
     j["wall_seconds"] = progress.elapsed();
     all.push_back(j);
-    if (!json) print_run(r, progress.elapsed());
+    if (!json) std::fputs(sim::run_text(r, progress.elapsed()).c_str(), stdout);
     if (failed(r)) rc = 1;
     if (want_html) {
       html.ready_seconds[st] = r.ready_seconds;
