@@ -20,7 +20,10 @@
 // That is exact, and what lets a week of 200 nodes run in seconds: most seconds only run timers
 // and requests. The tests check the premise: `look_every_second` turns skipping off, and
 // `verify_skips` fingerprints every input in each skipped second and counts a difference from
-// the last look as a violation.
+// the last look as a violation. And a cheap periodic sweep: a look happens anyway once none did
+// for `full_look_period`, so that a change that ever slipped past the counters (a new kind of
+// event that forgets its counter) is judged within the hour, not never. At rest that is 168
+// looks a week.
 #pragma once
 
 #include <alivpc/sim/cluster.hpp>
@@ -67,7 +70,7 @@ class safety_checker {
     for (auto& what : c_.take_unfenced_writes())
       note("leader fencing: " + what);
     const inputs now{model_.version(), etcd_.changes(), c_.version()};
-    if (!look_every_second_ && seen_ && now == seen_inputs_ && s_.now() < next_transition_) {
+    if (!look_every_second_ && seen_ && now == seen_inputs_ && s_.now() < next_look_due_) {
       if (verify_skips_ && fingerprint() != looked_at_)
         note("checker: a second was skipped although its inputs changed");
       carry();
@@ -81,6 +84,8 @@ class safety_checker {
 
   // How many seconds looked at the world (the rest repeated a verdict): for the profile.
   std::uint64_t looks() const noexcept { return looks_; }
+
+  static constexpr clock_duration full_look_period = std::chrono::hours(1);
 
  private:
   struct inputs {
@@ -201,12 +206,11 @@ class safety_checker {
 
     // Fencing and flapping, over every custom entry.
     std::map<std::pair<net::ipv4_cidr, std::string>, std::string> unfenced_now;
-    next_transition_ = time_point::max();
+    next_look_due_ = s_.now() + full_look_period;
     auto last_at = last_hop_.begin();  // walked beside the entries: both in destination order
     for (const route_entry_record& e : entries) {
-      if (e.available_at > s_.now()) next_transition_ = std::min(next_transition_, e.available_at);
-      if (e.gone_at && *e.gone_at > s_.now())
-        next_transition_ = std::min(next_transition_, *e.gone_at);
+      if (e.available_at > s_.now()) next_look_due_ = std::min(next_look_due_, e.available_at);
+      if (e.gone_at && *e.gone_at > s_.now()) next_look_due_ = std::min(next_look_due_, *e.gone_at);
       if (e.system) continue;
       while (last_at != last_hop_.end() && last_at->first < e.destination)
         ++last_at;
@@ -341,7 +345,7 @@ class safety_checker {
   std::map<net::ipv4_cidr, followed_hop> last_hop_;               // S -> last next hop
   std::map<net::ipv4_cidr, std::deque<time_point>> hop_changes_;  // S -> within the hour
   std::uint64_t misrouted_step_ = 0;  // misrouted nodes in the last look
-  time_point next_transition_{};      // the next Pending/Deleting end in the table
+  time_point next_look_due_{};        // a Pending/Deleting end, or the periodic sweep
 };
 
 }  // namespace alivpc::sim
