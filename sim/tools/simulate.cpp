@@ -1,10 +1,5 @@
-// alivpc-simulate: runs a scenario on virtual time with the real backend.
-//   alivpc-simulate --scenario sim/scenarios/steady.json [--seed N] [--seeds N|A..B] [--jobs J]
-//                   [--strategy robust|classic|leader|both|all] [--nodes N] [--json] [--verbose]
-// Prints the seed first; the same seed replays the same run exactly. With --seeds, runs many
-// seeds in parallel and prints the distribution and the worst seeds to replay. Exit code 1 when
-// a safety invariant was violated or (robust strategy) the cluster did not converge after the
-// faults, in any run.
+// alivpc-simulate: runs a scenario on virtual time with the production backend, for one seed
+// or many (usage below). Every line it prints fits 80 columns (text_report.hpp).
 #include <alivpc/sim/html_report.hpp>
 #include <alivpc/sim/scenario_runner.hpp>
 #include <alivpc/sim/seed_sweep.hpp>
@@ -12,12 +7,14 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 
 namespace {
 
@@ -25,10 +22,31 @@ using namespace alivpc;
 using wall_clock = std::chrono::steady_clock;
 
 constexpr const char* usage =
-    "usage: alivpc-simulate --scenario FILE.json [--seed N] [--seeds N|A..B] [--jobs J]\n"
-    "                       [--strategy robust|classic|leader|both|all] [--nodes N] [--json] "
-    "[--html OUT.html]\n"
-    "                       [--verbose]\n";
+    "usage: alivpc-simulate --scenario FILE.json [options]\n"
+    "Runs a scenario on virtual time with the production backend. The same seed\n"
+    "replays the same run.\n"
+    "  --seed N          the seed (default: the scenario's)\n"
+    "  --seeds N|A..B    N seeds from the seed, or seeds A to B: the distribution\n"
+    "                    over them and the worst seeds to replay\n"
+    "  --jobs J          threads for --seeds (default: one per core)\n"
+    "  --strategy S      robust, leader, classic, both (robust and classic) or all\n"
+    "                    (default: the scenario's)\n"
+    "  --nodes N         nodes at the start, 1 to 5000 (default: the scenario's)\n"
+    "  --json            the report as JSON on stdout (its fields: see the README)\n"
+    "  --html OUT.html   also write the report to look at, one self-contained file\n"
+    "  --verbose         every node's log on stderr\n"
+    "Exit code 1 when a run violated a safety invariant or (robust, leader) did not\n"
+    "converge; 2 on bad input.\n";
+
+// A flag's whole value as a number of type T, at least `least`; nothing else is accepted.
+template <class T>
+std::optional<T> whole_number(const std::string& text, T least) {
+  T v{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < least)
+    return std::nullopt;
+  return v;
+}
 
 // Every strategy this build has, in the order reports list them.
 const std::vector<std::string> all_strategies{"robust", "leader", "classic"};
@@ -84,19 +102,24 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
+    auto number = [&]<class T>(T least, const char* expected) {
+      const auto text = value();
+      if (auto v = whole_number<T>(text, least)) return *v;
+      throw std::invalid_argument(std::string("expected ") + expected + ", got \"" + text + "\"");
+    };
     try {
       if (a == "--scenario")
         path = value();
       else if (a == "--seed")
-        seed = std::stoull(value());
+        seed = number(std::uint64_t{0}, "a seed, 0 or more");
       else if (a == "--seeds")
         seeds_text = value();
       else if (a == "--jobs")
-        jobs = static_cast<unsigned>(std::max(1, std::stoi(value())));
+        jobs = number(1u, "a number of threads, 1 or more");
       else if (a == "--strategy")
         strategy = value();
       else if (a == "--nodes")
-        nodes = std::stoi(value());
+        nodes = number(1, "a number of nodes, 1 to 5000");
       else if (a == "--json")
         json = true;
       else if (a == "--html")
@@ -110,8 +133,8 @@ int main(int argc, char** argv) {
         std::cerr << "alivpc-simulate: unknown argument " << a << "\n" << usage;
         return 2;
       }
-    } catch (const std::exception&) {
-      std::cerr << "alivpc-simulate: " << a << ": expected a number\n";
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "alivpc-simulate: " << a << ": " << e.what() << "\n";
       return 2;
     }
   }
@@ -128,13 +151,21 @@ int main(int argc, char** argv) {
   text << in.rdbuf();
   sim::scenario sc;
   std::optional<sim::seed_range> seeds;
+  const bool replaced_any = seed || nodes;
   try {
-    sc = sim::parse_scenario(text.str());
-    if (seed) sc.seed = *seed;
-    if (nodes) sc.nodes = *nodes;
+    auto replaced = nlohmann::json::object();  // checked as the file's own values are
+    if (seed) replaced["seed"] = *seed;
+    if (nodes) replaced["nodes"] = *nodes;
+    sc = sim::parse_scenario(text.str(), replaced);
+  } catch (const std::exception& e) {
+    std::cerr << "alivpc-simulate: " << path << (replaced_any ? " with --seed/--nodes" : "") << ": "
+              << e.what() << "\n";
+    return 2;
+  }
+  try {
     if (!seeds_text.empty()) seeds = sim::parse_seed_range(seeds_text, sc.seed);
   } catch (const std::exception& e) {
-    std::cerr << "alivpc-simulate: " << (seeds_text.empty() ? path + ": " : "") << e.what() << "\n";
+    std::cerr << "alivpc-simulate: " << e.what() << "\n";
     return 2;
   }
   std::vector<std::string> strategies{strategy.empty() ? sc.strategy : strategy};
@@ -142,7 +173,9 @@ int main(int argc, char** argv) {
   if (strategy == "all") strategies = all_strategies;
   for (auto& st : strategies)
     if (std::find(all_strategies.begin(), all_strategies.end(), st) == all_strategies.end()) {
-      std::cerr << "alivpc-simulate: --strategy must be robust, classic, leader, both or all\n";
+      std::cerr << "alivpc-simulate: --strategy: expected robust, classic, leader, both or all, "
+                   "got \""
+                << st << "\"\n";
       return 2;
     }
   if (seeds)

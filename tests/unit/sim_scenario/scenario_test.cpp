@@ -1,6 +1,7 @@
 #include <alivpc/sim/scenario.hpp>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <sstream>
@@ -56,6 +57,26 @@ TEST(Scenario, ErrorsNameTheField) {
                 .find("Backend.Type"),
             std::string::npos);
   EXPECT_EQ(error_of("{"), "scenario: not valid JSON");
+}
+
+// alivpc-simulate's --seed and --nodes take the place of the file's values and are checked as
+// they are: a cluster cut below a node an event names is refused, not run without the event.
+TEST(Scenario, ReplacedFieldsAreCheckedAsTheFilesOwn) {
+  const char* text = R"({"nodes":5,"seed":3,"events":[{"at":"1m","kind":"kill","node":4}]})";
+  auto s = parse_scenario(text, {{"nodes", 6}, {"seed", 42}});
+  EXPECT_EQ(s.nodes, 6);
+  EXPECT_EQ(s.seed, 42u);
+  EXPECT_EQ(parse_scenario(text).nodes, 5);
+  auto error_with = [&](const nlohmann::json& replaced) -> std::string {
+    try {
+      parse_scenario(text, replaced);
+    } catch (const alivpc::error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error_with({{"nodes", 4}}), "scenario: events[0].node: 4 is not a node (there are 4)");
+  EXPECT_EQ(error_with({{"nodes", 6000}}), "scenario: nodes: 6000 is out of range 1..5000");
 }
 
 TEST(Scenario, JoinLeaveAndChurn) {

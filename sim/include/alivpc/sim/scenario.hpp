@@ -447,9 +447,16 @@ inline scenario parse_scenario_json(const nlohmann::json& j) {
   return s;
 }
 
-inline scenario parse_scenario(std::string_view text) {
+// `replaced`: top-level fields that take the place of the text's (alivpc-simulate's --seed and
+// --nodes), checked as if the text said them (an event naming node 40 of a cluster cut to 10
+// nodes is an error, not a run that ignores it).
+inline scenario parse_scenario(std::string_view text,
+                               const nlohmann::json& replaced = nlohmann::json::object()) {
   auto j = alivpc::detail::parse_json_bounded(text, error_kind::invalid_argument, "scenario");
   if (j.is_discarded()) fail(error_kind::invalid_argument, "scenario: not valid JSON");
+  if (j.is_object())
+    for (auto& [key, value] : replaced.items())
+      j[key] = value;
   return parse_scenario_json(j);
 }
 
