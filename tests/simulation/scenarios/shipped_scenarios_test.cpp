@@ -91,6 +91,25 @@ TEST(ShippedScenarioComparison, ChurnLeaksWithSelfAndNotWithTheLeader) {
   EXPECT_TRUE(leader.safe());
 }
 
+// A liveness failure says what is missing and the daemon's last error: quota.json leaves two
+// nodes not ready on a full table; classic on faults.json never puts back its deleted route.
+TEST(ShippedScenarioComparison, ALivenessFailureSaysWhatIsMissing) {
+  auto quota = load("quota");
+  quota.strategy = "robust";
+  const auto full = sim::run_scenario(quota);
+  ASSERT_FALSE(full.live);
+  EXPECT_NE(full.liveness_detail.find("not converged: not ready; last error: "), std::string::npos)
+      << full.liveness_detail;
+  EXPECT_NE(full.liveness_detail.find("QuotaExceeded"), std::string::npos) << full.liveness_detail;
+  auto faults = load("faults");
+  faults.strategy = "classic";
+  const auto classic = sim::run_scenario(faults);
+  ASSERT_FALSE(classic.live);
+  EXPECT_NE(classic.liveness_detail.find("not converged: routes in 0 of 1 tables"),
+            std::string::npos)
+      << classic.liveness_detail;
+}
+
 TEST_P(ShippedScenario, ClassicIsSafeEvenWhenItDies) {
   auto sc = load(GetParam().name);
   sc.strategy = "classic";

@@ -263,6 +263,24 @@ ALIVPC_SIM_INLINE scenario_report run_scenario(const scenario& sc, const run_opt
   for (const auto& t : tables)
     for (auto& e : model.entries(t, s.now()))
       if (!e.system) routes_by_node[e.next_hop_id].push_back(e.destination);
+  // What a user needs to act on: what is missing, and the daemon's last error when it has one.
+  auto why_not_converged = [&](const cluster::node& n, const std::vector<net::ipv4_cidr>& routes) {
+    if (n.finished) return "exited: " + n.fatal;
+    if (!n.backend) return std::string("not converged: no backend");
+    const auto& st = n.backend->status();
+    std::string what;
+    if (!st.current_lease)
+      what = "no lease";
+    else if (!st.healthy())
+      what = st.ready ? "a route not Available" : "not ready";
+    else if (routes.size() != tables.size())
+      what = "routes in " + std::to_string(routes.size()) + " of " + std::to_string(tables.size()) +
+             " tables";
+    else
+      what = "a route for another subnet than its lease " + st.current_lease->subnet.to_string();
+    return "not converged: " + what +
+           (st.last_error.empty() ? "; no error reported" : "; last error: " + st.last_error);
+  };
   for (auto& n : c->nodes()) {
     if (n->first_ready_at && n->started_at)
       r.ready_seconds.push_back(
@@ -288,10 +306,7 @@ ALIVPC_SIM_INLINE scenario_report run_scenario(const scenario& sc, const run_opt
     if (!ok) {
       ++unhealthy;
       if (first_problem.empty())
-        first_problem =
-            n->instance_id + (n->finished ? " exited: " + n->fatal
-                                          : " not converged: " + (b ? b->status().last_error
-                                                                    : std::string("no backend")));
+        first_problem = n->instance_id + " " + why_not_converged(*n, routes);
     }
   }
   count_tables();
