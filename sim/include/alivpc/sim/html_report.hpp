@@ -142,8 +142,10 @@ class svg_chart {
            std::to_string(se.points.size()) + "\" fill=\"none\" stroke-width=\"1.6\" stroke=\"" +
            color_of(se.name) + "\"" + (se.dashed ? " stroke-dasharray=\"6 4\"" : "") +
            " points=\"" + pts + "\"/>\n";
-      s += "<rect x=\"" + num(legend_x) + "\" y=\"" + num(top - 14) +
-           "\" width=\"12\" height=\"4\" fill=\"" + color_of(se.name) + "\"/>" +
+      // The swatch is a stroke of the series' own kind, so solid and dashed tell apart.
+      s += "<line x1=\"" + num(legend_x) + "\" y1=\"" + num(top - 12) + "\" x2=\"" +
+           num(legend_x + 13) + "\" y2=\"" + num(top - 12) + "\" stroke-width=\"3\" stroke=\"" +
+           color_of(se.name) + "\"" + (se.dashed ? " stroke-dasharray=\"4 2\"" : "") + "/>" +
            text(legend_x + 16, top - 9, escape(se.name), "start");
       legend_x += 28 + 8.0 * static_cast<double>(se.name.size());
     }
