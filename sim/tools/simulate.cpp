@@ -263,6 +263,8 @@ int main(int argc, char** argv) {
     }
     std::cerr << "alivpc-simulate: wrote " << html_path << "\n";
   }
+  if (!json && strategies.size() > 1)
+    std::fputs(("\n" + sim::comparison_text({all.begin(), all.end()})).c_str(), stdout);
   if (json) std::cout << all.dump(2) << "\n";
   return rc;
 }

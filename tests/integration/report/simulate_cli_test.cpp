@@ -88,6 +88,11 @@ TEST(SimulateCli, RunsWithLongMessagesFitEightyColumns) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("liveness: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("fatal: "), std::string::npos) << r.out;
+  // Then the two strategies side by side, a row each.
+  EXPECT_NE(r.out.find("\nstrategy        p50     p95     max    per join  violations"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\nclassic "), std::string::npos) << r.out;
   expect_fits_80_columns(r.out);
   expect_fits_80_columns(r.err);
   r = simulate("--scenario sim/scenarios/faults.json --seeds 4 --strategy all");

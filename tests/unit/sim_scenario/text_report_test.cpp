@@ -110,6 +110,28 @@ TEST(TextReport, ASweepFitsEightyColumnsWithItsReplayCommand) {
       << text;
 }
 
+TEST(TextReport, StrategiesSideBySideFitEightyColumns) {
+  auto slow = long_report(), fast = long_report();
+  fast.strategy = "leader";
+  fast.ready_seconds = {1.5};
+  fast.live = true;
+  const auto runs = sim::comparison_text({slow.to_json(), fast.to_json()});
+  expect_fits(runs);
+  const auto rows = lines_of(runs);
+  ASSERT_EQ(rows.size(), 4u) << runs;  // two header lines, a row per strategy
+  EXPECT_EQ(rows[2].rfind("classic ", 0), 0u) << runs;
+  EXPECT_NE(rows[2].find(" 123457 "), std::string::npos) << runs;  // 123456.7 s in 7 columns
+  EXPECT_EQ(rows[3].substr(rows[3].size() - 3), "yes") << runs;
+
+  sim::scenario sc;
+  sc.name = "faults";
+  auto run = [](const sim::scenario&) { return long_report(); };
+  const auto sweep = sim::run_seed_sweep(sc, {1, 3}, 1, run).to_json();
+  const auto sweeps = sim::comparison_text({sweep, sweep});
+  expect_fits(sweeps);
+  EXPECT_EQ(lines_of(sweeps).size(), 4u) << sweeps;
+}
+
 TEST(TextReport, WrapsUnderItsPrefixesAndTreatsLineBreaksAsSpaces) {
   EXPECT_EQ(sim::wrap_text("aaa bbb ccc", "> ", "  ", 9), "> aaa bbb\n  ccc\n");
   EXPECT_EQ(sim::wrap_text("one\ntwo", "", "", 80), "one two\n");

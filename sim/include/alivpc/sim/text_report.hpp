@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace alivpc::sim {
 
@@ -155,6 +156,58 @@ inline std::string sweep_text(const seed_sweep& w, const nlohmann::json& j, cons
   const ull worst = j["worst_seeds"].empty() ? 0ull : j["worst_seeds"][0]["seed"].get<ull>();
   out += detail::labelled("replay one: ", "alivpc-simulate --scenario " + path + " --strategy " +
                                               w.strategy + " --seed " + std::to_string(worst));
+  return out;
+}
+
+namespace detail {
+// A figure in at most `width` columns: one decimal while it fits, then none, then thousands.
+inline std::string figure(double v, int width) {
+  for (const char* format : {"%.1f", "%.0f"}) {
+    auto text = printed(format, v);
+    if (static_cast<int>(text.size()) <= width) return text;
+  }
+  return printed("%.0fk", v / 1000);
+}
+}  // namespace detail
+
+// The strategies side by side, one row each, from their JSON reports (`--strategy all` or
+// `both`): a run's or a sweep's (then the ready p95 is its distribution over the seeds). Two
+// header lines in the rows' own format; no row is wider than 80 columns.
+inline std::string comparison_text(const std::vector<nlohmann::json>& reports) {
+  using detail::figure;
+  if (reports.empty()) return "";
+  const bool sweep = reports.front()["ready_p95_s"].is_object();
+  const char* format =
+      sweep ? "%-8s  %7s %7s %7s  %9s  %10s  %9s  %11s" : "%-8s  %9s %7s %7s  %10s  %10s  %7s  %9s";
+  auto row = [&](auto... cells) {
+    auto line = detail::printed(format, cells...);
+    line.erase(line.find_last_not_of(' ') + 1);
+    return line + "\n";
+  };
+  auto at = [](const nlohmann::json& j, int width) { return figure(j.get<double>(), width); };
+  auto count = [](const nlohmann::json& j) { return std::to_string(j.get<std::uint64_t>()); };
+  std::string out = sweep ? row("", "ready", "p95 per", "seed, s", "calls per", "seeds with",
+                                "seeds not", "nodes never") +
+                                row("strategy", "p50", "p95", "max", "join, p50", "violations",
+                                    "converged", "ready")
+                          : row("", "ready (s)", "", "", "api calls", "safety", "daemons", "") +
+                                row("strategy", "p50", "p95", "max", "per join", "violations",
+                                    "exited", "converged");
+  for (const auto& j : reports) {
+    const auto strategy = j["strategy"].get<std::string>();
+    if (sweep) {
+      const auto& r = j["ready_p95_s"];
+      out += row(strategy.c_str(), at(r["p50"], 7).c_str(), at(r["p95"], 7).c_str(),
+                 at(r["max"], 7).c_str(), at(j["api_calls_per_join"]["p50"], 9).c_str(),
+                 count(j["seeds_with_violations"]).c_str(), count(j["seeds_not_live"]).c_str(),
+                 count(j["never_ready"]["nodes"]).c_str());
+    } else {
+      out += row(strategy.c_str(), at(j["ready_p50_s"], 9).c_str(), at(j["ready_p95_s"], 7).c_str(),
+                 at(j["ready_max_s"], 7).c_str(), at(j["api_calls_per_join"], 10).c_str(),
+                 count(j["safety_violations"]).c_str(), count(j["fatal_exits"]).c_str(),
+                 j["live"].get<bool>() ? "yes" : "no");
+    }
+  }
   return out;
 }
 
