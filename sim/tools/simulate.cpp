@@ -1,5 +1,5 @@
 // alivpc-simulate: runs a scenario on virtual time with the production backend, for one seed
-// or many (usage below). Every line it prints fits 80 columns (text_report.hpp).
+// or many (usage below). Its reports fit 80 columns (text_report.hpp).
 #include <alivpc/sim/html_report.hpp>
 #include <alivpc/sim/scenario_runner.hpp>
 #include <alivpc/sim/seed_sweep.hpp>

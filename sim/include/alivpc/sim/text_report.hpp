@@ -1,8 +1,9 @@
-// alivpc-simulate's text output: a run or a sweep per strategy, in lines that fit an 80-column
-// terminal. Facts come in short lines; a message the run carries (a liveness detail, a daemon's
-// last error, a safety violation) can be of any length and is wrapped at spaces under its label,
-// and a word longer than the room is cut, so no line is ever wider than `text_width`. Nothing
-// is dropped: the words of every line joined again are the message.
+// alivpc-simulate's text output: a run or a sweep per strategy, then the strategies side by
+// side, in lines that fit an 80-column terminal. Facts come in short lines; a message the run
+// carries (a liveness detail, a daemon's last error, a safety violation) can be of any length and
+// is wrapped at spaces under its label, and a word longer than the room is cut, so no line is ever
+// wider than `text_width`. Nothing is dropped: the words of every line joined again are the
+// message.
 #pragma once
 
 #include <alivpc/sim/scenario_report.hpp>
@@ -80,9 +81,17 @@ inline std::string labelled(std::string_view label, std::string_view text,
                             std::string_view next = message_indent) {
   return wrap_text(text, std::string(indent) + std::string(label), next);
 }
+// A figure in at most `width` columns: one decimal while it fits, then none, then thousands.
+inline std::string figure(double v, int width) {
+  for (const char* format : {"%.1f", "%.0f"}) {
+    auto text = printed(format, v);
+    if (static_cast<int>(text.size()) <= width) return text;
+  }
+  return printed("%.0fk", v / 1000);
+}
 }  // namespace detail
 
-// Five to eight short lines per strategy, then the run's messages.
+// Five or six short lines per strategy, then the run's messages.
 inline std::string run_text(const scenario_report& r, double wall_seconds) {
   using detail::indent;
   using detail::printed;
@@ -158,17 +167,6 @@ inline std::string sweep_text(const seed_sweep& w, const nlohmann::json& j, cons
                                               w.strategy + " --seed " + std::to_string(worst));
   return out;
 }
-
-namespace detail {
-// A figure in at most `width` columns: one decimal while it fits, then none, then thousands.
-inline std::string figure(double v, int width) {
-  for (const char* format : {"%.1f", "%.0f"}) {
-    auto text = printed(format, v);
-    if (static_cast<int>(text.size()) <= width) return text;
-  }
-  return printed("%.0fk", v / 1000);
-}
-}  // namespace detail
 
 // The strategies side by side, one row each, from their JSON reports (`--strategy all` or
 // `both`): a run's or a sweep's (then the ready p95 is its distribution over the seeds). Two
