@@ -105,7 +105,7 @@ TEST(ShippedScenarioComparison, ALivenessFailureSaysWhatIsMissing) {
   faults.strategy = "classic";
   const auto classic = sim::run_scenario(faults);
   ASSERT_FALSE(classic.live);
-  EXPECT_NE(classic.liveness_detail.find("not converged: routes in 0 of 1 tables"),
+  EXPECT_NE(classic.liveness_detail.find("not converged: 0 route(s) to it in 1 table(s)"),
             std::string::npos)
       << classic.liveness_detail;
 }

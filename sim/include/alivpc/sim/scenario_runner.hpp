@@ -274,10 +274,13 @@ ALIVPC_SIM_INLINE scenario_report run_scenario(const scenario& sc, const run_opt
     else if (!st.healthy())
       what = st.ready ? "a route not Available" : "not ready";
     else if (routes.size() != tables.size())
-      what = "routes in " + std::to_string(routes.size()) + " of " + std::to_string(tables.size()) +
-             " tables";
-    else
-      what = "a route for another subnet than its lease " + st.current_lease->subnet.to_string();
+      what = std::to_string(routes.size()) + " route(s) to it in " + std::to_string(tables.size()) +
+             " table(s), one in each expected";
+    else  // as many as tables, so (a destination being unique in a table) one is another subnet
+      for (auto& d : routes)
+        if (d != st.current_lease->subnet)
+          what = "a route " + d.to_string() + " to it, its lease is " +
+                 st.current_lease->subnet.to_string();
     return "not converged: " + what +
            (st.last_error.empty() ? "; no error reported" : "; last error: " + st.last_error);
   };
