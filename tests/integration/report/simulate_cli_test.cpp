@@ -67,8 +67,7 @@ TEST(SimulateCli, ABadFlagOrValueIsNamedWithWhatWasExpected) {
            bad{faults + "--seed -1", "--seed: expected a seed, 0 or more, got \"-1\""},
            bad{faults + "--seeds 9..5", "--seeds: the range 9..5 ends before it starts"},
            bad{faults + "--strategy fast",
-               "--strategy: expected robust, classic, leader, both or "
-               "all, got \"fast\""},
+               "--strategy: expected robust, classic, leader, both or all, got \"fast\""},
            bad{faults + "--colour", "unknown argument --colour"},
            bad{faults + "--seed", "--seed needs a value"},
            bad{"--seed 1", "--scenario FILE.json is required"},
