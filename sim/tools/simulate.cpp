@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -196,12 +197,21 @@ int main(int argc, char** argv) {
     sc.strategy = st;
     progress_line progress;
     if (seeds) {
-      auto run = [](const sim::scenario& one) { return sim::run_scenario(one); };
+      std::atomic<std::uint64_t> events{0};  // of the finished seeds, for the progress line
+      auto run = [&](const sim::scenario& one) {
+        auto r = sim::run_scenario(one);
+        events += r.events_executed;
+        return r;
+      };
       auto sweep =
           sim::run_seed_sweep(sc, *seeds, jobs, run, [&](std::size_t done, std::size_t total) {
-            progress.show(
-                static_cast<double>(done) / static_cast<double>(total),
-                st + ": " + std::to_string(done) + " of " + std::to_string(total) + " seeds");
+            char rate[48];
+            std::snprintf(
+                rate, sizeof rate, ", %.0fk events/s",
+                static_cast<double>(events.load()) / std::max(1e-9, progress.elapsed()) / 1e3);
+            progress.show(static_cast<double>(done) / static_cast<double>(total),
+                          st + ": " + std::to_string(done) + " of " + std::to_string(total) +
+                              " seeds" + rate);
           });
       progress.clear();
       auto j = sweep.to_json();

@@ -56,3 +56,20 @@ TEST(Progress, OnATerminalOnlyAndNeverInTheJson) {
   EXPECT_EQ(quiet.find("ETA"), std::string::npos) << quiet;
   EXPECT_NE(quiet.find("replay with --seed 1"), std::string::npos) << quiet;
 }
+
+// With --seeds the line counts seeds and says the events per second of those done.
+TEST(Progress, ASweepCountsSeedsAndEventsPerSecond) {
+  alivpc_test::temp_dir dir("alivpc-progress");
+  const auto sc = dir.path() / "scenario.json";
+  std::ofstream(sc) << scenario;
+  const auto tty = dir.path() / "tty.log";
+  const std::string run = "ALIVPC_PROGRESS_AFTER_S=0 " + std::string(ALIVPC_BINARY_DIR) +
+                          "/sim/alivpc-simulate --scenario " + sc.string() +
+                          " --seeds 3 --jobs 1 --nodes 5 > /dev/null";
+  ASSERT_EQ(std::system(("script -qefc '" + run + "' " + tty.string() + " > /dev/null").c_str()),
+            0);
+  const auto terminal = read(tty);
+  EXPECT_NE(terminal.find("1 of 3 seeds, "), std::string::npos) << terminal;
+  EXPECT_NE(terminal.find("k events/s"), std::string::npos) << terminal;
+  EXPECT_NE(terminal.find("ETA"), std::string::npos) << terminal;
+}
