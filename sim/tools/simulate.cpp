@@ -1,5 +1,6 @@
 // alivpc-simulate: runs a scenario on virtual time with the production backend, for one seed
 // or many (usage below). Its reports fit 80 columns (text_report.hpp).
+#include <alivpc/detail/strings.hpp>
 #include <alivpc/sim/html_report.hpp>
 #include <alivpc/sim/scenario_runner.hpp>
 #include <alivpc/sim/seed_sweep.hpp>
@@ -8,7 +9,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -38,16 +38,6 @@ constexpr const char* usage =
     "  --verbose         every node's log on stderr\n"
     "Exit code 1 when a run violated a safety invariant or (robust, leader) did not\n"
     "converge; 2 on bad input.\n";
-
-// A flag's whole value as a number of type T, at least `least`; nothing else is accepted.
-template <class T>
-std::optional<T> whole_number(const std::string& text, T least) {
-  T v{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < least)
-    return std::nullopt;
-  return v;
-}
 
 // Every strategy this build has, in the order reports list them.
 const std::vector<std::string> all_strategies{"robust", "leader", "classic"};
@@ -103,9 +93,10 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
+    // A flag's whole value as a number, at least `least`; nothing else is accepted.
     auto number = [&]<class T>(T least, const char* expected) {
       const auto text = value();
-      if (auto v = whole_number<T>(text, least)) return *v;
+      if (auto v = alivpc::detail::whole_number<T>(text); v && *v >= least) return *v;
       throw std::invalid_argument(std::string("expected ") + expected + ", got \"" + text + "\"");
     };
     try {

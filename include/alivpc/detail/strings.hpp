@@ -1,10 +1,12 @@
 // Byte-string helpers the parsers and signers share: ASCII lower-casing, trimming, splitting on
-// one separator, hex digits. ASCII only on purpose: header names, API parameters and etcd keys
-// are bytes, and no locale may change what gets signed.
+// one separator, hex digits, whole numbers. ASCII only on purpose: header names, API parameters and
+// etcd keys are bytes, and no locale may change what gets signed.
 #pragma once
 
+#include <charconv>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,6 +77,16 @@ inline std::string to_hex(std::string_view bytes) {
     out += digits[b & 0xf];
   }
   return out;
+}
+
+// `s` as a T when all of it is one number: "12" -> 12; "", " 1", "+1", "1x", "-1" for an
+// unsigned T, and values out of T's range -> nullopt.
+template <class T>
+std::optional<T> whole_number(std::string_view s) {
+  T v{};
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+  return v;
 }
 
 }  // namespace alivpc::detail

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,4 +74,12 @@ TEST(Is, MatchesTheLiteralByLengthAndEveryByte) {
   EXPECT_FALSE(detail::is("NextHopIx", "NextHopId"));   // the last byte differs
   EXPECT_FALSE(detail::is("xextHopId", "NextHopId"));   // the first byte differs
   EXPECT_FALSE(detail::is(std::string_view("Type\0", 5), "Type"));
+}
+
+TEST(WholeNumber, AllOfTheTextOrNothing) {
+  EXPECT_EQ(detail::whole_number<std::uint64_t>("12"), 12u);
+  EXPECT_EQ(detail::whole_number<int>("-3"), -3);
+  EXPECT_EQ(detail::whole_number<unsigned>("4294967295"), 4294967295u);
+  for (const char* bad : {"", " 1", "1 ", "+1", "1x", "0x10", "-1", "4294967296"})
+    EXPECT_FALSE(detail::whole_number<unsigned>(bad)) << '"' << bad << '"';
 }

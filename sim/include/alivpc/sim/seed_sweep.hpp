@@ -5,13 +5,13 @@
 // is a parameter (alivpc-simulate passes run_scenario), so this header needs only the report.
 #pragma once
 
+#include <alivpc/detail/strings.hpp>
 #include <alivpc/error.hpp>
 #include <alivpc/sim/scenario.hpp>
 #include <alivpc/sim/scenario_report.hpp>
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -32,13 +32,10 @@ struct seed_range {
 // "N" (N seeds from `first`) or "A..B" (A to B, both included).
 inline seed_range parse_seed_range(std::string_view text, std::uint64_t first) {
   auto number = [&](std::string_view t) {
-    std::uint64_t v = 0;
-    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-    if (t.empty() || ec != std::errc() || end != t.data() + t.size())
-      fail(error_kind::invalid_argument,
-           "--seeds: expected a count like 100 or a range like 1..100, got \"" + std::string(text) +
-               "\"");
-    return v;
+    if (auto v = alivpc::detail::whole_number<std::uint64_t>(t)) return *v;
+    fail(error_kind::invalid_argument,
+         "--seeds: expected a count like 100 or a range like 1..100, got \"" + std::string(text) +
+             "\"");
   };
   seed_range r;
   if (auto dots = text.find(".."); dots != std::string_view::npos) {
