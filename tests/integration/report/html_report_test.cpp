@@ -2,6 +2,7 @@
 // renders (a screenshot with content), every chart's series was drawn with a real size (the
 // report's own script writes each series' rendered box into the DOM, which --dump-dom shows),
 // the file is self-contained, and a liveness failure is on the timeline with its replay command.
+#include <alivpc_test/file_text.hpp>
 #include <alivpc_test/temp_dir.hpp>
 
 #include <gtest/gtest.h>
@@ -31,13 +32,6 @@ std::string run(const std::string& command, int* rc = nullptr) {
   return out;
 }
 
-std::string read(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Six nodes for a table of four: two never get a route, a liveness failure.
 const char* scenario = R"({"name": "report-test", "seed": 3, "nodes": 6, "duration": "30m",
   "quota": 4, "write_delay": "3s", "start_spread": "20s",
@@ -63,7 +57,7 @@ TEST(HtmlReport, RendersEveryChartInABrowser) {
           html.string(),
       &rc);
   EXPECT_EQ(rc, 1) << "robust did not converge (the table is full): exit code 1";
-  const auto text = read(html);
+  const auto text = alivpc_test::file_text(html);
   ASSERT_GT(text.size(), 5000u);
 
   // Self-contained: nothing is fetched (the only URL is the SVG namespace).
@@ -104,7 +98,7 @@ TEST(HtmlReport, RendersEveryChartInABrowser) {
   chromium("--screenshot=" + png.string() + " --window-size=950,2600", html);
   ASSERT_TRUE(std::filesystem::exists(png));
   EXPECT_GT(std::filesystem::file_size(png), 40000u);
-  const auto bytes = read(png);
+  const auto bytes = alivpc_test::file_text(png);
   ASSERT_GT(bytes.size(), 24u);
   EXPECT_EQ(bytes.substr(1, 3), "PNG");
   auto be32 = [&](std::size_t at) {
@@ -124,7 +118,7 @@ TEST(HtmlReport, ASeedSweepPoolsTheReadyTimesAndNamesEverySeed) {
   const auto html = dir.path() / "sweep.html";
   run(simulate + " --scenario " + scenario_path.string() + " --seeds 1..4 --jobs 2 --html " +
       html.string());
-  const auto text = read(html);
+  const auto text = alivpc_test::file_text(html);
   EXPECT_NE(text.find("6 nodes x 4 seeds"), std::string::npos);
   for (int seed = 1; seed <= 4; ++seed)
     EXPECT_NE(text.find("--strategy robust --seed " + std::to_string(seed)), std::string::npos)

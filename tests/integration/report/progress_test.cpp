@@ -1,6 +1,7 @@
 // alivpc-simulate's progress line: on stderr when it is a terminal (here a pseudo-terminal from
 // script(1)) and the run takes over a second; never in --json output, never when stderr is not
 // a terminal.
+#include <alivpc_test/file_text.hpp>
 #include <alivpc_test/temp_dir.hpp>
 
 #include <gtest/gtest.h>
@@ -13,13 +14,6 @@
 #include <string>
 
 namespace {
-
-std::string read(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // 30 nodes for two virtual days: about a second of work, several progress updates.
 const char* scenario = R"({"name": "progress", "seed": 1, "nodes": 30, "duration": "48h",
@@ -41,10 +35,10 @@ TEST(Progress, OnATerminalOnlyAndNeverInTheJson) {
                          " > /dev/null")
                             .c_str()),
             0);
-  const auto terminal = read(tty);
+  const auto terminal = alivpc_test::file_text(tty);
   EXPECT_NE(terminal.find("virtual, "), std::string::npos) << terminal;
   EXPECT_NE(terminal.find("ETA"), std::string::npos) << terminal;
-  const auto out = read(json_out);
+  const auto out = alivpc_test::file_text(json_out);
   EXPECT_EQ(out.find("ETA"), std::string::npos);
   EXPECT_EQ(out.find('\r'), std::string::npos);
   auto j = nlohmann::json::parse(out);
@@ -52,7 +46,7 @@ TEST(Progress, OnATerminalOnlyAndNeverInTheJson) {
 
   // The same run with stderr to a file: no progress line.
   ASSERT_EQ(std::system((run + " > /dev/null 2> " + piped.string()).c_str()), 0);
-  const auto quiet = read(piped);
+  const auto quiet = alivpc_test::file_text(piped);
   EXPECT_EQ(quiet.find("ETA"), std::string::npos) << quiet;
   EXPECT_NE(quiet.find("replay with --seed 1"), std::string::npos) << quiet;
 }
@@ -68,7 +62,7 @@ TEST(Progress, ASweepCountsSeedsAndEventsPerSecond) {
                           " --seeds 3 --jobs 1 --nodes 5 > /dev/null";
   ASSERT_EQ(std::system(("script -qefc '" + run + "' " + tty.string() + " > /dev/null").c_str()),
             0);
-  const auto terminal = read(tty);
+  const auto terminal = alivpc_test::file_text(tty);
   EXPECT_NE(terminal.find("1 of 3 seeds, "), std::string::npos) << terminal;
   EXPECT_NE(terminal.find("k events/s"), std::string::npos) << terminal;
   EXPECT_NE(terminal.find("ETA"), std::string::npos) << terminal;

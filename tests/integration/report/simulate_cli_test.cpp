@@ -1,5 +1,6 @@
 // alivpc-simulate as a user meets it: --help, a bad flag or value named with what was expected
 // (exit code 2), and output that fits an 80-column terminal even when runs carry long messages.
+#include <alivpc_test/file_text.hpp>
 #include <alivpc_test/temp_dir.hpp>
 
 #include <gtest/gtest.h>
@@ -18,13 +19,6 @@ struct outcome {
   std::string out, err;
 };
 
-std::string read(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 outcome simulate(const std::string& args) {
   alivpc_test::temp_dir dir("alivpc-simulate-cli");
   const auto out = dir.path() / "out", err = dir.path() / "err";
@@ -32,7 +26,8 @@ outcome simulate(const std::string& args) {
                               std::string(ALIVPC_BINARY_DIR) + "/sim/alivpc-simulate " + args +
                               " > " + out.string() + " 2> " + err.string();
   const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(out), read(err)};
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, alivpc_test::file_text(out),
+          alivpc_test::file_text(err)};
 }
 
 void expect_fits_80_columns(const std::string& text) {
